@@ -1,0 +1,136 @@
+#!/usr/bin/env node
+import { existsSync, readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { loadConfig, startOutrider } from '../app.ts';
+import { ConfigError } from '../config/errors.ts';
+import { allFormats } from '../formats/index.ts';
+import { createLogger } from '../observability/logger.ts';
+import { normalise } from './normalise.ts';
+
+/** Exit codes, documented in --help and README. */
+export const ExitCode = { Ok: 0, Failure: 1, Usage: 2 } as const;
+
+function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'config', 'outrider.yaml'))) return dir;
+    const up = dirname(dir);
+    if (up === dir) throw new Error('cannot find the Outrider package root');
+    dir = up;
+  }
+}
+
+function version(): string {
+  return (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
+}
+
+const HELP = `outrider — security telemetry sidecar: tails container and audit logs, normalises them to OCSF, ships them.
+
+Usage:
+  outrider run [--config FILE]            run the sidecar (default config: the embedded config/outrider.yaml)
+  outrider check-config [--config FILE]   validate a config; prints one line per problem with its key path
+  outrider normalise --format FORMAT [FILE|-]
+                                          offline: read FILE (or stdin) in FORMAT, write OCSF NDJSON to stdout,
+                                          a summary to stderr
+  outrider --help | --version
+
+Formats for normalise:
+${allFormats()
+  .map((f) => `  ${f.name.padEnd(14)}${f.description}`)
+  .join('\n')}
+
+Exit codes:
+  0  success (normalise: also when some lines were bad; they are counted and kept raw)
+  1  runtime failure (could not start, a component failed fatally)
+  2  invalid config or usage
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+    process.stdout.write(HELP);
+    return command === undefined ? ExitCode.Usage : ExitCode.Ok;
+  }
+  if (command === '--version' || command === '-v') {
+    process.stdout.write(`outrider ${version()}\n`);
+    return ExitCode.Ok;
+  }
+  if (command === 'run' || command === 'check-config') {
+    const { values } = parseArgs({
+      args: rest,
+      options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean' } },
+    });
+    if (values.help) {
+      process.stdout.write(HELP);
+      return ExitCode.Ok;
+    }
+    const file = values.config ?? join(packageRoot(), 'config', 'outrider.yaml');
+    let config: ReturnType<typeof loadConfig>;
+    try {
+      config = loadConfig(file);
+    } catch (err) {
+      if (err instanceof ConfigError) {
+        for (const line of err.message.split('\n')) process.stderr.write(`${line}\n`);
+        return ExitCode.Usage;
+      }
+      throw err;
+    }
+    if (command === 'check-config') {
+      process.stdout.write(
+        `${file}: valid (${config.sources.length} sources, ${config.transforms.length} transforms, ${config.sinks.length} sinks)\n`,
+      );
+      return ExitCode.Ok;
+    }
+    const logger = createLogger(config.log.level);
+    const running = await startOutrider(config, logger);
+    return await new Promise<number>((resolve) => {
+      const onSignal = (signal: string) => {
+        logger.info('shutting down', { signal });
+        running.stop().then(
+          () => resolve(ExitCode.Ok),
+          (err) => {
+            logger.error('shutdown failed', { error: err });
+            resolve(ExitCode.Failure);
+          },
+        );
+      };
+      process.once('SIGTERM', () => onSignal('SIGTERM'));
+      process.once('SIGINT', () => onSignal('SIGINT'));
+    });
+  }
+  if (command === 'normalise' || command === 'normalize') {
+    const { values, positionals } = parseArgs({
+      args: rest,
+      allowPositionals: true,
+      options: { format: { type: 'string', short: 'f' }, hostname: { type: 'string' } },
+    });
+    if (!values.format || positionals.length > 1) {
+      process.stderr.write('usage: outrider normalise --format FORMAT [FILE|-]\n');
+      return ExitCode.Usage;
+    }
+    const summary = await normalise(
+      values.format,
+      positionals[0] ?? '-',
+      process.stdout,
+      values.hostname ?? hostname(),
+    );
+    const bad = Object.values(summary.problems).reduce((a, b) => a + b, 0);
+    process.stderr.write(`${JSON.stringify({ ...summary, bad_input_kept_raw: bad })}\n`);
+    return ExitCode.Ok;
+  }
+  process.stderr.write(`unknown command "${command}"\n\n${HELP}`);
+  return ExitCode.Usage;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`outrider: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = ExitCode.Failure;
+  },
+);

@@ -1,0 +1,152 @@
+import { readFileSync } from 'node:fs';
+import { parseDocument } from 'yaml';
+import type { AnyFactory, ComponentKind } from '../core/component.ts';
+import { ConfigError, type ConfigProblem, problemsFromZod } from './errors.ts';
+import { interpolate } from './interpolate.ts';
+import { type TopLevelConfig, topLevelSchema } from './schema.ts';
+
+export interface ComponentConfig {
+  name: string;
+  kind: ComponentKind;
+  type: string;
+  factory: AnyFactory;
+  /** The component's keys, validated by its factory's schema (defaults filled in). */
+  config: Record<string, unknown> & { inputs?: string[] };
+}
+
+export interface OutriderConfig extends Omit<TopLevelConfig, 'sources' | 'transforms' | 'sinks'> {
+  sources: ComponentConfig[];
+  transforms: ComponentConfig[];
+  sinks: ComponentConfig[];
+}
+
+export type FactoryLookup = (kind: ComponentKind, type: string) => AnyFactory | undefined;
+export type FactoryList = (kind: ComponentKind) => string[];
+
+const SECTION: Record<ComponentKind, 'sources' | 'transforms' | 'sinks'> = {
+  source: 'sources',
+  transform: 'transforms',
+  sink: 'sinks',
+};
+
+/** Reads, interpolates and validates a config file; throws ConfigError listing every problem with its key path. */
+export function loadConfigFile(
+  file: string,
+  lookup: FactoryLookup,
+  known: FactoryList,
+  env: NodeJS.ProcessEnv = process.env,
+): OutriderConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError([{ path: '', message: `cannot read config file ${file}: ${(err as Error).message}` }]);
+  }
+  return parseConfig(text, lookup, known, env);
+}
+
+export function parseConfig(
+  text: string,
+  lookup: FactoryLookup,
+  known: FactoryList,
+  env: NodeJS.ProcessEnv = process.env,
+): OutriderConfig {
+  const doc = parseDocument(text, { uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(doc.errors.map((e) => ({ path: '', message: `YAML: ${e.message.split('\n')[0]}` })));
+  }
+  const problems: ConfigProblem[] = [];
+  const raw = interpolate(doc.toJS() ?? {}, env, problems);
+  const top = topLevelSchema.safeParse(raw);
+  if (!top.success) problems.push(...problemsFromZod(top.error, ''));
+  if (!top.success || problems.length > 0) throw new ConfigError(problems);
+
+  const components: Record<ComponentKind, ComponentConfig[]> = { source: [], transform: [], sink: [] };
+  for (const kind of ['source', 'transform', 'sink'] as const) {
+    const section = SECTION[kind];
+    for (const [name, entry] of Object.entries(top.data[section])) {
+      const prefix = `${section}.${name}`;
+      if (!/^[A-Za-z0-9_-]+$/.test(name)) {
+        problems.push({ path: prefix, message: 'component names may only use letters, digits, "_" and "-"' });
+        continue;
+      }
+      const { type, ...rest } = entry;
+      const factory = lookup(kind, type);
+      if (!factory) {
+        problems.push({
+          path: `${prefix}.type`,
+          message: `unknown ${kind} type "${type}" (known: ${known(kind).join(', ')})`,
+        });
+        continue;
+      }
+      const parsed = factory.configSchema.safeParse(rest);
+      if (!parsed.success) {
+        problems.push(...problemsFromZod(parsed.error, prefix));
+        continue;
+      }
+      components[kind].push({ name, kind, type, factory, config: parsed.data as ComponentConfig['config'] });
+    }
+  }
+  problems.push(...checkGraph(components));
+  if (problems.length > 0) throw new ConfigError(problems);
+  const { sources: _s, transforms: _t, sinks: _k, ...rest } = top.data;
+  return { ...rest, sources: components.source, transforms: components.transform, sinks: components.sink };
+}
+
+/** Inputs must name existing sources or transforms, names must be unique, transforms must not form a cycle, and
+ * every source must feed something. */
+function checkGraph(c: Record<ComponentKind, ComponentConfig[]>): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const producers = new Map<string, ComponentKind>();
+  for (const kind of ['source', 'transform', 'sink'] as const) {
+    for (const comp of c[kind]) {
+      const other = producers.get(comp.name);
+      if (other) problems.push({ path: `${SECTION[kind]}.${comp.name}`, message: `name already used by a ${other}` });
+      producers.set(comp.name, kind);
+    }
+  }
+  const consumed = new Set<string>();
+  for (const kind of ['transform', 'sink'] as const) {
+    for (const comp of c[kind]) {
+      (comp.config.inputs ?? []).forEach((input, i) => {
+        consumed.add(input);
+        const k = producers.get(input);
+        if (k === undefined)
+          problems.push({
+            path: `${SECTION[kind]}.${comp.name}.inputs[${i}]`,
+            message: `no source or transform named "${input}"`,
+          });
+        else if (k === 'sink')
+          problems.push({
+            path: `${SECTION[kind]}.${comp.name}.inputs[${i}]`,
+            message: `"${input}" is a sink; inputs name sources or transforms`,
+          });
+        else if (input === comp.name)
+          problems.push({
+            path: `${SECTION[kind]}.${comp.name}.inputs[${i}]`,
+            message: 'a transform cannot consume itself',
+          });
+      });
+    }
+  }
+  const transformInputs = new Map(c.transform.map((t) => [t.name, t.config.inputs ?? []]));
+  const visiting = new Set<string>();
+  const done = new Set<string>();
+  const visit = (name: string): boolean => {
+    if (done.has(name)) return false;
+    if (visiting.has(name)) return true;
+    visiting.add(name);
+    const cyclic = (transformInputs.get(name) ?? []).some((i) => transformInputs.has(i) && visit(i));
+    visiting.delete(name);
+    done.add(name);
+    return cyclic;
+  };
+  for (const t of c.transform)
+    if (visit(t.name)) problems.push({ path: `transforms.${t.name}.inputs`, message: 'transforms form a cycle' });
+  for (const s of c.source) {
+    if (!consumed.has(s.name))
+      problems.push({ path: `sources.${s.name}`, message: 'no transform or sink takes this source as input' });
+  }
+  if (c.sink.length === 0) problems.push({ path: 'sinks', message: 'at least one sink is required' });
+  return problems;
+}

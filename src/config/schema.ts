@@ -1,0 +1,48 @@
+// The top level of the config file. Components' own keys are validated by their factories' schemas (see load.ts).
+import { hostname } from 'node:os';
+import { z } from 'zod';
+import { duration } from './units.ts';
+
+const componentEntry = z.looseObject({ type: z.string().describe('The component type (see the reference below).') });
+
+export const topLevelSchema = z.strictObject({
+  data_dir: z
+    .string()
+    .default('./data')
+    .describe(
+      'Where Outrider keeps its state (checkpoints under `state/`, sink buffers); relative to the working directory.',
+    ),
+  hostname: z
+    .string()
+    .min(1)
+    .default(hostname())
+    .describe('Host name reported as `device.hostname` (default: the OS host name).'),
+  log: z
+    .strictObject({
+      level: z
+        .enum(['debug', 'info', 'warn', 'error'])
+        .default('info')
+        .describe('Minimum level of Outrider’s own logs (JSON on stderr).'),
+    })
+    .default({ level: 'info' }),
+  admin: z
+    .strictObject({
+      enabled: z.boolean().default(true).describe('Serve /metrics, /healthz and /readyz.'),
+      address: z
+        .string()
+        .regex(/^(\[[0-9a-fA-F:.]+\]|[0-9a-zA-Z.-]+):\d{1,5}$/, 'expected host:port, e.g. 127.0.0.1:8686')
+        .default('127.0.0.1:8686')
+        .describe('host:port of the admin endpoint. Keep it on loopback unless the network is trusted.'),
+    })
+    .default({ enabled: true, address: '127.0.0.1:8686' }),
+  shutdown_timeout: duration
+    .default(10_000)
+    .describe(
+      'On SIGTERM/SIGINT: how long to flush sinks before exiting anyway (unflushed events are re-read on restart).',
+    ),
+  sources: z.record(z.string(), componentEntry).describe('Named sources: where events come from.'),
+  transforms: z.record(z.string(), componentEntry).default({}).describe('Named transforms, each with `inputs`.'),
+  sinks: z.record(z.string(), componentEntry).describe('Named sinks, each with `inputs`: where events go.'),
+});
+
+export type TopLevelConfig = z.output<typeof topLevelSchema>;

@@ -1,0 +1,31 @@
+import type { OcsfEvent } from '../ocsf/event.ts';
+
+/** What Outrider knows of the container an event came from, at the time it was read. */
+export interface ContainerRef {
+  /** Full container id (64 hex chars for Docker and containerd) when known. */
+  id?: string;
+  name?: string;
+  runtime?: 'docker' | 'containerd' | 'cri-o' | 'cri';
+  /** Kubernetes identity, from CRI log paths or `io.kubernetes.*` labels. */
+  k8s?: { namespace?: string; pod?: string; podUid?: string; container?: string };
+}
+
+/**
+ * One event on its way through the pipeline. The acknowledgement handle (the source's cursor) travels with the
+ * batch the envelope belongs to (see `EventBatch`), because every event of one read shares one resume position.
+ */
+export interface Envelope {
+  event: OcsfEvent;
+  /** Name of the source component that produced the event. */
+  source: string;
+  container?: ContainerRef;
+  /** The untouched input text (also in `event.raw_data`), kept for dead-letter files. */
+  raw: string;
+  /** Memoised JSON encoding of `event`, shared by every sink that writes JSON. */
+  encoded?: string;
+}
+
+export function encodeEvent(envelope: Envelope): string {
+  if (envelope.encoded === undefined) envelope.encoded = JSON.stringify(envelope.event);
+  return envelope.encoded;
+}

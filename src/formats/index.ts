@@ -1,0 +1,42 @@
+// Input formats by name, shared by `outrider normalise --format` and the tailing sources.
+import { ContainerLogDecoder } from '../sources/container_logs/decoder.ts';
+import { containerFromPath } from '../sources/container_logs/path-meta.ts';
+import type { RecordFormat } from './decoder.ts';
+
+/** Offline defaults: nothing is emitted by timeout, everything is flushed at end of input. */
+const OFFLINE_MAX_MESSAGE_BYTES = 1024 * 1024;
+
+function containerLogFormat(name: 'docker-json' | 'cri', description: string): RecordFormat {
+  return {
+    name,
+    description,
+    createDecoder: (ctx) => {
+      const container = ctx.path ? containerFromPath(ctx.path) : undefined;
+      return new ContainerLogDecoder(name, ctx, {
+        maxMessageBytes: OFFLINE_MAX_MESSAGE_BYTES,
+        partialTimeout: Number.POSITIVE_INFINITY,
+        ...(container ? { container } : {}),
+      });
+    },
+  };
+}
+
+const FORMATS: RecordFormat[] = [
+  containerLogFormat('docker-json', 'Docker json-file log (partial entries reassembled)'),
+  containerLogFormat(
+    'cri',
+    'CRI (containerd / CRI-O) log; Kubernetes identity from a /var/log/pods/<ns>_<pod>_<uid>/<container>/N.log path',
+  ),
+];
+
+export function findFormat(name: string): RecordFormat | undefined {
+  return FORMATS.find((f) => f.name === name);
+}
+
+export function formatNames(): string[] {
+  return FORMATS.map((f) => f.name);
+}
+
+export function allFormats(): readonly RecordFormat[] {
+  return FORMATS;
+}

@@ -1,0 +1,90 @@
+// Every metric Outrider exports is defined here, once, so names and labels stay consistent across components.
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+
+export class Metrics {
+  readonly registry = new Registry();
+
+  readonly eventsRead = new Counter({
+    name: 'outrider_events_read_total',
+    help: 'Records read by a source (lines, audit records, engine events), before any transform.',
+    labelNames: ['component'] as const,
+    registers: [this.registry],
+  });
+  readonly bytesRead = new Counter({
+    name: 'outrider_bytes_read_total',
+    help: 'Bytes read by a source.',
+    labelNames: ['component'] as const,
+    registers: [this.registry],
+  });
+  readonly eventsEmitted = new Counter({
+    name: 'outrider_events_emitted_total',
+    help: 'OCSF events a component passed downstream (for sinks: written and acknowledged by the destination).',
+    labelNames: ['component'] as const,
+    registers: [this.registry],
+  });
+  readonly eventsFailed = new Counter({
+    name: 'outrider_events_failed_total',
+    help: 'Bad input kept raw (malformed JSON, invalid UTF-8, over-long lines...) or events a sink could not deliver, by reason.',
+    labelNames: ['component', 'reason'] as const,
+    registers: [this.registry],
+  });
+  readonly eventsDropped = new Counter({
+    name: 'outrider_events_dropped_total',
+    help: 'Events dropped on purpose by a transform or a drop policy, by reason.',
+    labelNames: ['component', 'reason'] as const,
+    registers: [this.registry],
+  });
+  readonly queueDepth = new Gauge({
+    name: 'outrider_queue_depth_events',
+    help: 'Events waiting in a sink input queue.',
+    labelNames: ['component'] as const,
+    registers: [this.registry],
+  });
+  readonly queueCapacity = new Gauge({
+    name: 'outrider_queue_capacity_events',
+    help: 'Capacity of a sink input queue; a full queue slows the sources feeding it.',
+    labelNames: ['component'] as const,
+    registers: [this.registry],
+  });
+  readonly sinkLatency = new Histogram({
+    name: 'outrider_sink_write_seconds',
+    help: 'Time a sink took to write and acknowledge one batch.',
+    labelNames: ['component'] as const,
+    buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30],
+    registers: [this.registry],
+  });
+  readonly sinkBatches = new Counter({
+    name: 'outrider_sink_batches_total',
+    help: 'Batches a sink wrote, by outcome.',
+    labelNames: ['component', 'outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly filesTailed = new Gauge({
+    name: 'outrider_files_tailed',
+    help: 'Files a source holds open (including rotated or deleted files still being read to the end).',
+    labelNames: ['component'] as const,
+    registers: [this.registry],
+  });
+  readonly checkpointLagBytes = new Gauge({
+    name: 'outrider_checkpoint_lag_bytes',
+    help: 'Bytes read from files but not yet acknowledged by every sink (sum over open files).',
+    labelNames: ['component'] as const,
+    registers: [this.registry],
+  });
+  readonly fileEvents = new Counter({
+    name: 'outrider_file_events_total',
+    help: 'File lifecycle events seen by a tailing source (opened, rotated, truncated, deleted, closed, lost).',
+    labelNames: ['component', 'event'] as const,
+    registers: [this.registry],
+  });
+  readonly componentUp = new Gauge({
+    name: 'outrider_component_up',
+    help: '1 when a component is running normally, 0 when it is degraded or stopped.',
+    labelNames: ['component', 'kind'] as const,
+    registers: [this.registry],
+  });
+
+  constructor(withProcessMetrics = true) {
+    if (withProcessMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'outrider_' });
+  }
+}

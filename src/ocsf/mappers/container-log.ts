@@ -1,0 +1,118 @@
+// Container stdout/stderr lines (Docker json-file, CRI) → OCSF Base Event. Later mappers promote lines whose content
+// says more (an nginx access line is HTTP Activity); this one keeps every line as a valid event with its text.
+import type { ContainerRef } from '../../core/envelope.ts';
+import { classify, Severity } from '../catalog.ts';
+import { baseMetadata, type OcsfEvent } from '../event.ts';
+import { flagProblem } from '../problems.ts';
+import { containerObject } from './container.ts';
+
+export type ContainerLogFormat = 'docker-json' | 'cri';
+
+export interface ContainerLine {
+  format: ContainerLogFormat;
+  /** The reassembled line, without its trailing newline. */
+  message: string;
+  /** Epoch ms from the log record's own timestamp (read time when the record had none). */
+  time: number;
+  /** The record's timestamp text, unchanged. */
+  originalTime?: string;
+  stream?: string;
+  /** The original json-file / CRI record(s), newline-separated when a line was split. */
+  raw: string;
+  path?: string;
+  container?: ContainerRef;
+  hostname: string;
+  /** Bytes of the original message when it was cut at the size limit. */
+  untruncatedSize?: number;
+  /** What was wrong with the input (kept raw, flagged). */
+  problems?: string[];
+}
+
+const PRODUCTS = {
+  'docker-json': { name: 'Docker Engine', vendor_name: 'Docker' },
+  cri: { name: 'CRI container runtime', vendor_name: 'Kubernetes' },
+} as const;
+
+const LOG_PROVIDER = { 'docker-json': 'docker json-file', cri: 'cri' } as const;
+
+/** Severity from an application's own level word (JSON `level`, or a leading `ERROR`/`[warn]`...). */
+const LEVEL_SEVERITY: Record<string, number> = {
+  trace: Severity.Informational,
+  debug: Severity.Informational,
+  info: Severity.Informational,
+  information: Severity.Informational,
+  informational: Severity.Informational,
+  notice: Severity.Informational,
+  warn: Severity.Low,
+  warning: Severity.Low,
+  error: Severity.Medium,
+  err: Severity.Medium,
+  critical: Severity.High,
+  crit: Severity.High,
+  alert: Severity.High,
+  fatal: Severity.Critical,
+  panic: Severity.Critical,
+  emerg: Severity.Critical,
+  emergency: Severity.Critical,
+};
+const LEADING_LEVEL =
+  /^\s*\[?(trace|debug|info|notice|warn(?:ing)?|error|err|crit(?:ical)?|alert|fatal|panic|emerg)\b/i;
+const LEVEL_KEYS = ['level', 'severity', 'lvl', 'log.level', 'loglevel'];
+
+/** Parses a JSON object log line; undefined for plain text (or JSON that is not an object). */
+export function parseJsonMessage(message: string): Record<string, unknown> | undefined {
+  const first = message.charCodeAt(0);
+  if (first !== 123 /* { */ || message.charCodeAt(message.length - 1) !== 125 /* } */) return undefined;
+  try {
+    const v: unknown = JSON.parse(message);
+    return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function severityOf(message: string, fields: Record<string, unknown> | undefined): number {
+  if (fields) {
+    for (const k of LEVEL_KEYS) {
+      const v = fields[k];
+      if (typeof v === 'string') {
+        const s = LEVEL_SEVERITY[v.toLowerCase()];
+        if (s !== undefined) return s;
+      }
+    }
+    return Severity.Informational;
+  }
+  const m = LEADING_LEVEL.exec(message);
+  return (m && LEVEL_SEVERITY[m[1]!.toLowerCase()]) || Severity.Informational;
+}
+
+export function mapContainerLine(line: ContainerLine): OcsfEvent {
+  const fields = parseJsonMessage(line.message);
+  const metadata = baseMetadata(PRODUCTS[line.format], line.stream ?? 'container');
+  metadata.log_provider = LOG_PROVIDER[line.format];
+  metadata.log_format = fields ? 'JSON' : 'text';
+  if (line.path) metadata.log_source = line.path;
+  if (line.originalTime) metadata.original_time = line.originalTime;
+  metadata.profiles = ['host', 'container'];
+  if (line.untruncatedSize !== undefined) {
+    metadata.is_truncated = true;
+    metadata.untruncated_size = line.untruncatedSize;
+  }
+  const device: Record<string, unknown> = { type_id: 0, hostname: line.hostname };
+  const container = line.container ? containerObject(line.container) : undefined;
+  if (container) device.container = container;
+  const unmapped: Record<string, unknown> = {};
+  if (line.stream) unmapped.stream = line.stream;
+  if (fields) unmapped.fields = fields;
+  const event: OcsfEvent = {
+    ...classify('base_event', 99, severityOf(line.message, fields), 'Log'),
+    time: line.time,
+    metadata,
+    message: line.message,
+    device,
+    unmapped,
+    raw_data: line.raw,
+  };
+  if (line.problems) for (const p of line.problems) flagProblem(event, p);
+  return event;
+}

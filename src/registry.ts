@@ -1,0 +1,19 @@
+// Every component type Outrider knows, by kind and type name. Adding a component = its folder + one line here.
+import type { AnyFactory, ComponentKind } from './core/component.ts';
+import { fileSinkFactory } from './sinks/file/index.ts';
+import { stdoutSinkFactory } from './sinks/stdout/index.ts';
+import { containerLogsFactory } from './sources/container_logs/index.ts';
+
+const FACTORIES: AnyFactory[] = [containerLogsFactory, fileSinkFactory, stdoutSinkFactory];
+
+export function findFactory(kind: ComponentKind, type: string): AnyFactory | undefined {
+  return FACTORIES.find((f) => f.kind === kind && f.type === type);
+}
+
+export function factoryTypes(kind: ComponentKind): string[] {
+  return FACTORIES.filter((f) => f.kind === kind).map((f) => f.type);
+}
+
+export function allFactories(): readonly AnyFactory[] {
+  return FACTORIES;
+}

@@ -1,0 +1,68 @@
+import { z } from 'zod';
+import { byteSize, duration } from '../../config/units.ts';
+
+export const multilineSchema = z
+  .strictObject({
+    mode: z
+      .enum(['continue_through', 'halt_before'])
+      .describe(
+        'continue_through: lines matching condition_pattern continue the previous message (stack frames). halt_before: lines not matching it continue; a match starts a new message (e.g. a leading timestamp).',
+      ),
+    condition_pattern: z
+      .string()
+      .refine((p) => {
+        try {
+          new RegExp(p);
+          return true;
+        } catch {
+          return false;
+        }
+      }, 'invalid regular expression')
+      .describe('JavaScript regular expression tested against each line.'),
+    timeout: duration.default(1000).describe('Emit a group when no line joined it for this long.'),
+    max_lines: z.number().int().positive().default(500).describe('Most lines joined into one message.'),
+  })
+  .describe('Join multi-line messages (stack traces) per container stream. Off unless set.');
+
+export const containerLogsSchema = z.strictObject({
+  format: z
+    .enum(['auto', 'docker-json', 'cri'])
+    .default('auto')
+    .describe(
+      'docker-json (json-file log driver), cri (containerd / CRI-O), or auto: decided per file from its first line.',
+    ),
+  include: z
+    .array(z.string().min(1))
+    .min(1)
+    .default(['/var/lib/docker/containers/*/*-json.log'])
+    .describe('Glob patterns of log files to tail. For Kubernetes nodes: /var/log/pods/*/*/*.log.'),
+  exclude: z.array(z.string().min(1)).default([]).describe('Glob patterns of files never to tail.'),
+  read_from: z
+    .enum(['beginning', 'end'])
+    .default('beginning')
+    .describe(
+      'Files already present at the very first start (no checkpoint yet): read whole, or only new lines. Files that appear later are always read whole.',
+    ),
+  glob_interval: duration
+    .default(1000)
+    .describe('Rescan of the include globs (directory watches make most discoveries immediate).'),
+  poll_interval: duration
+    .default(250)
+    .describe('How often an idle file is checked for new data when no change was notified.'),
+  rotate_wait: duration
+    .default(5000)
+    .describe('How long a rotated or deleted file stays open after its last data, for late writes.'),
+  max_line_bytes: byteSize
+    .default(1024 * 1024)
+    .describe(
+      'Longest line (reassembled message) kept; longer ones are cut at this size and flagged (metadata.is_truncated).',
+    ),
+  partial_timeout: duration
+    .default(5000)
+    .describe('A partial line whose end never comes is emitted (flagged) after this long.'),
+  read_chunk_bytes: byteSize.default(256 * 1024).describe('Bytes read from a file at a time.'),
+  checkpoint_interval: duration.default(1000).describe('How often acknowledged positions are persisted.'),
+  multiline: multilineSchema.optional(),
+});
+
+export type ContainerLogsConfig = z.output<typeof containerLogsSchema>;

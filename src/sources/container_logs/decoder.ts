@@ -1,0 +1,267 @@
+// Docker json-file and CRI records → one OCSF event per original application line: partial records reassembled
+// (Docker splits lines over 16 KiB; CRI tags them P…F), optionally stack traces joined, bad records kept raw.
+import type { ContainerRef } from '../../core/envelope.ts';
+import {
+  type DecodeContext,
+  type DecodedEvent,
+  type LineDecoder,
+  LineFlags,
+  type LineInfo,
+} from '../../formats/decoder.ts';
+import { type ContainerLogFormat, mapContainerLine } from '../../ocsf/mappers/container-log.ts';
+import { parseRfc3339 } from '../../ocsf/time.ts';
+
+export interface MultilineOptions {
+  /** continue_through: lines matching `condition_pattern` continue the previous message.
+   *  halt_before: lines not matching it continue the previous message; a match starts a new one. */
+  mode: 'continue_through' | 'halt_before';
+  condition_pattern: string;
+  timeout: number;
+  max_lines: number;
+}
+
+export interface ContainerDecoderOptions {
+  /** Longest reassembled message kept; longer ones are cut and flagged. */
+  maxMessageBytes: number;
+  /** A partial line (or multiline group) waiting longer than this is emitted as it is. */
+  partialTimeout: number;
+  multiline?: MultilineOptions;
+  container?: ContainerRef;
+}
+
+interface Record_ {
+  stream: string;
+  text: string;
+  final: boolean;
+  time: number;
+  originalTime?: string;
+}
+
+/** A message being assembled on one stream, from partial records or from multiline continuation. */
+interface Pending {
+  start: number;
+  since: number;
+  time: number;
+  originalTime?: string;
+  text: string;
+  bytes: number;
+  raw: string[];
+  lines: number;
+  untruncatedSize?: number;
+  problems?: string[];
+}
+
+export class ContainerLogDecoder implements LineDecoder {
+  private readonly partials = new Map<string, Pending>();
+  private readonly groups = new Map<string, Pending>();
+  private readonly condition: RegExp | undefined;
+
+  constructor(
+    private readonly format: ContainerLogFormat,
+    private readonly ctx: DecodeContext,
+    private readonly options: ContainerDecoderOptions,
+  ) {
+    this.condition = options.multiline ? new RegExp(options.multiline.condition_pattern) : undefined;
+  }
+
+  push(line: string, info: LineInfo, out: DecodedEvent[]): void {
+    if (line.length === 0 && !(info.flags & LineFlags.Unterminated)) return;
+    const record = this.format === 'cri' ? parseCri(line) : parseDockerJson(line);
+    if (typeof record === 'string' || info.flags & (LineFlags.Cut | LineFlags.InvalidUtf8)) {
+      this.emitBad(line, info, typeof record === 'string' ? record : undefined, out);
+      return;
+    }
+    const problems: string[] = [];
+    if (info.flags & LineFlags.Unterminated) problems.push('record not terminated by a newline (file ended mid-line)');
+    let pending = this.partials.get(record.stream);
+    if (!pending) {
+      pending = { start: info.start, since: Date.now(), time: record.time, text: '', bytes: 0, raw: [], lines: 1 };
+      if (record.originalTime !== undefined) pending.originalTime = record.originalTime;
+    }
+    appendText(pending, record.text, this.options.maxMessageBytes);
+    pending.raw.push(line);
+    if (problems.length > 0) pending.problems = [...(pending.problems ?? []), ...problems];
+    if (record.final) {
+      this.partials.delete(record.stream);
+      this.complete(record.stream, pending, out);
+    } else {
+      this.partials.set(record.stream, pending);
+    }
+  }
+
+  heldFrom(): number | undefined {
+    let min: number | undefined;
+    for (const p of this.partials.values()) if (min === undefined || p.start < min) min = p.start;
+    for (const g of this.groups.values()) if (min === undefined || g.start < min) min = g.start;
+    return min;
+  }
+
+  flushExpired(now: number, out: DecodedEvent[]): void {
+    const limit = this.options.partialTimeout;
+    for (const [stream, p] of this.partials) {
+      if (now - p.since >= limit) {
+        this.partials.delete(stream);
+        this.complete(stream, withProblem(p, 'partial line never completed; emitted after partial_timeout'), out);
+      }
+    }
+    const groupLimit = this.options.multiline?.timeout ?? limit;
+    for (const [stream, g] of this.groups) {
+      if (now - g.since >= groupLimit) {
+        this.groups.delete(stream);
+        this.emit(stream, g, out);
+      }
+    }
+  }
+
+  flush(out: DecodedEvent[]): void {
+    for (const [stream, p] of this.partials)
+      this.complete(stream, withProblem(p, 'partial line never completed before the log ended'), out);
+    this.partials.clear();
+    for (const [stream, g] of this.groups) this.emit(stream, g, out);
+    this.groups.clear();
+  }
+
+  /** A whole application line: joins it to a multiline group when configured, else emits it. */
+  private complete(stream: string, message: Pending, out: DecodedEvent[]): void {
+    const ml = this.options.multiline;
+    if (!ml || !this.condition) {
+      this.emit(stream, message, out);
+      return;
+    }
+    const group = this.groups.get(stream);
+    const matches = this.condition.test(message.text);
+    const continues = ml.mode === 'continue_through' ? matches : !matches;
+    if (group && continues && group.lines < ml.max_lines) {
+      appendText(group, `\n${message.text}`, this.options.maxMessageBytes);
+      group.raw.push(...message.raw);
+      group.lines += 1;
+      if (message.problems) group.problems = [...(group.problems ?? []), ...message.problems];
+      if (message.untruncatedSize !== undefined)
+        group.untruncatedSize = (group.untruncatedSize ?? group.bytes) + message.untruncatedSize;
+      return;
+    }
+    if (group) this.emit(stream, group, out);
+    message.since = Date.now();
+    this.groups.set(stream, message);
+  }
+
+  private emit(stream: string, p: Pending, out: DecodedEvent[]): void {
+    const raw = p.raw.join('\n');
+    const event = mapContainerLine({
+      format: this.format,
+      message: p.text,
+      time: p.time,
+      ...(p.originalTime !== undefined ? { originalTime: p.originalTime } : {}),
+      stream,
+      raw,
+      ...(this.ctx.path ? { path: this.ctx.path } : {}),
+      ...(this.options.container ? { container: this.options.container } : {}),
+      hostname: this.ctx.hostname,
+      ...(p.untruncatedSize !== undefined ? { untruncatedSize: p.untruncatedSize } : {}),
+      ...(p.problems ? { problems: p.problems } : {}),
+    });
+    if (p.untruncatedSize !== undefined)
+      this.ctx.onProblem('line_too_long', `line of ${p.untruncatedSize} bytes cut at ${this.options.maxMessageBytes}`);
+    out.push({ event, raw, ...(this.options.container ? { container: this.options.container } : {}) });
+  }
+
+  /** A record that could not be parsed (or was cut, or not UTF-8): kept whole as its own event, flagged. */
+  private emitBad(line: string, info: LineInfo, parseError: string | undefined, out: DecodedEvent[]): void {
+    const problems: string[] = [];
+    let reason = 'malformed_record';
+    if (info.flags & LineFlags.Cut) {
+      reason = 'line_too_long';
+      problems.push(`record of ${info.originalBytes ?? '?'} bytes cut at the max_line_bytes limit`);
+    }
+    if (info.flags & LineFlags.InvalidUtf8) {
+      reason = 'invalid_utf8';
+      problems.push('record is not valid UTF-8; invalid bytes replaced with U+FFFD');
+    }
+    if (info.flags & LineFlags.Unterminated) problems.push('record not terminated by a newline (file ended mid-line)');
+    if (parseError)
+      problems.push(`malformed ${this.format === 'cri' ? 'CRI' : 'docker json-file'} record: ${parseError}`);
+    this.ctx.onProblem(parseError ? 'malformed_record' : reason, problems.join('; '));
+    const event = mapContainerLine({
+      format: this.format,
+      message: line,
+      time: Date.now(),
+      raw: line,
+      ...(this.ctx.path ? { path: this.ctx.path } : {}),
+      ...(this.options.container ? { container: this.options.container } : {}),
+      hostname: this.ctx.hostname,
+      ...(info.flags & LineFlags.Cut && info.originalBytes !== undefined
+        ? { untruncatedSize: info.originalBytes }
+        : {}),
+      problems,
+    });
+    out.push({ event, raw: line, ...(this.options.container ? { container: this.options.container } : {}) });
+  }
+}
+
+function withProblem(p: Pending, problem: string): Pending {
+  p.problems = [...(p.problems ?? []), problem];
+  return p;
+}
+
+function appendText(p: Pending, text: string, max: number): void {
+  const size = Buffer.byteLength(text);
+  if (p.untruncatedSize !== undefined) {
+    p.untruncatedSize += size;
+    return;
+  }
+  if (p.bytes + size <= max) {
+    p.text += text;
+    p.bytes += size;
+    return;
+  }
+  // Cut on a character boundary: a trailing replacement character means a multi-byte character was split.
+  const cut = Buffer.from(text)
+    .subarray(0, max - p.bytes)
+    .toString('utf8')
+    .replace(/\uFFFD$/, '');
+  p.text += cut;
+  p.untruncatedSize = p.bytes + size;
+  p.bytes = max;
+}
+
+/** `{"log":"…","stream":"stdout","time":"…"}` → record, or an error text. */
+export function parseDockerJson(line: string): Record_ | string {
+  let v: unknown;
+  try {
+    v = JSON.parse(line);
+  } catch (err) {
+    return (err as Error).message;
+  }
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return 'not a JSON object';
+  const o = v as { log?: unknown; stream?: unknown; time?: unknown };
+  if (typeof o.log !== 'string') return 'missing "log" string';
+  const timeText = typeof o.time === 'string' ? o.time : undefined;
+  const time = timeText !== undefined ? parseRfc3339(timeText) : undefined;
+  let text = o.log;
+  const final = text.endsWith('\n');
+  if (final) text = text.charCodeAt(text.length - 2) === 13 ? text.slice(0, -2) : text.slice(0, -1);
+  const record: Record_ = {
+    stream: typeof o.stream === 'string' ? o.stream : 'stdout',
+    text,
+    final,
+    time: time ?? Date.now(),
+  };
+  if (timeText !== undefined) record.originalTime = timeText;
+  return record;
+}
+
+/** `<RFC3339Nano> <stdout|stderr> <P|F>[:attrs] <text>` → record, or an error text. */
+export function parseCri(line: string): Record_ | string {
+  const s1 = line.indexOf(' ');
+  const s2 = s1 < 0 ? -1 : line.indexOf(' ', s1 + 1);
+  if (s2 < 0) return 'expected "<time> <stream> <tag> <message>"';
+  const timeText = line.slice(0, s1);
+  const time = parseRfc3339(timeText);
+  if (time === undefined) return `invalid timestamp "${timeText.slice(0, 40)}"`;
+  const stream = line.slice(s1 + 1, s2);
+  const s3 = line.indexOf(' ', s2 + 1);
+  const tag = s3 < 0 ? line.slice(s2 + 1) : line.slice(s2 + 1, s3);
+  const kind = tag.split(':')[0];
+  if (kind !== 'P' && kind !== 'F') return `unknown tag "${tag.slice(0, 20)}"`;
+  return { stream, text: s3 < 0 ? '' : line.slice(s3 + 1), final: kind === 'F', time, originalTime: timeText };
+}

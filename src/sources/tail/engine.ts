@@ -1,0 +1,541 @@
+import type { Stats } from 'node:fs';
+import { type FileHandle, open, readdir, stat } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { OrderedCommitTracker } from '../../core/ack.ts';
+import type { SourceContext } from '../../core/component.ts';
+import type { Envelope } from '../../core/envelope.ts';
+import type { DecodedEvent, LineDecoder, LineInfo } from '../../formats/decoder.ts';
+import { RateLimitedLog } from '../../observability/logger.ts';
+import { CheckpointStore, type FileCheckpoint, fileKey } from './checkpoints.ts';
+import { FileDiscovery } from './discovery.ts';
+import { FINGERPRINT_BYTES, type Fingerprint, fingerprintOf } from './fingerprint.ts';
+import { LineSplitter } from './line-splitter.ts';
+
+export interface TailOptions {
+  include: string[];
+  exclude: string[];
+  /** For files already there at the very first start (no checkpoint): read them whole, or only what comes next. */
+  readFrom: 'beginning' | 'end';
+  /** Rescan of the globs (watches make most discoveries immediate). */
+  globInterval: number;
+  /** Recheck of an idle file at end of data. */
+  pollInterval: number;
+  /** How long a rotated or deleted file stays open after its last data, for late writes. */
+  rotateWait: number;
+  maxLineBytes: number;
+  readChunkBytes: number;
+  checkpointInterval: number;
+  /** A decoder per file (the path tells CRI decoders the pod, and `auto` formats sniff the first line). */
+  createDecoder(path: string, firstLine: string): LineDecoder;
+}
+
+type FileState = 'live' | 'rotated' | 'deleted';
+
+/** One open file (one inode), read from `offset` to its end and on as it grows. */
+class TailedFile {
+  readonly key: string;
+  state: FileState = 'live';
+  offset: number;
+  committed: number;
+  lastDataAt = Date.now();
+  fingerprint: Fingerprint | undefined;
+  decoder: LineDecoder | undefined;
+  readonly splitter: LineSplitter;
+  readonly tracker: OrderedCommitTracker<number>;
+  closed = false;
+  private drainedResolve!: () => void;
+  /** Resolves once this file was read to its end after it stopped being the live file of its path. */
+  readonly drained = new Promise<void>((r) => {
+    this.drainedResolve = r;
+  });
+  private wakeResolve: (() => void) | undefined;
+
+  constructor(
+    readonly group: string,
+    public path: string,
+    readonly fh: FileHandle,
+    readonly dev: number,
+    readonly ino: number,
+    offset: number,
+    maxLineBytes: number,
+    readonly predecessor: TailedFile | undefined,
+    onCommit: (file: TailedFile, offset: number) => void,
+  ) {
+    this.key = fileKey(dev, ino);
+    this.offset = offset;
+    this.committed = offset;
+    this.splitter = new LineSplitter(maxLineBytes);
+    this.tracker = new OrderedCommitTracker<number>((o) => onCommit(this, o));
+  }
+
+  markDrained(): void {
+    this.drainedResolve();
+  }
+
+  wake(): void {
+    this.wakeResolve?.();
+  }
+
+  sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(done, ms);
+      function done() {
+        clearTimeout(t);
+        resolve();
+      }
+      this.wakeResolve = done;
+    });
+  }
+
+  /** Where reading may resume once everything emitted so far is acknowledged. */
+  resumePosition(): number {
+    let p = this.offset;
+    const pending = this.splitter.pendingStart;
+    if (pending !== undefined && pending < p) p = pending;
+    const held = this.decoder?.heldFrom();
+    if (held !== undefined && held < p) p = held;
+    return p;
+  }
+}
+
+interface FileGroup {
+  path: string;
+  files: TailedFile[];
+}
+
+/**
+ * Tails the files matching a set of globs with at-least-once semantics: follows rotation by rename and by
+ * copytruncate, truncation and deletion; keeps deleted files open until read to the end; persists per-inode
+ * checkpoints that advance only when every sink acknowledged; and on restart resumes from them, including files
+ * rotated (once or several times) while Outrider was down.
+ */
+export class TailEngine {
+  private readonly groups = new Map<string, FileGroup>();
+  private readonly tracked = new Map<string, TailedFile>();
+  private readonly loops = new Set<Promise<void>>();
+  private readonly store: CheckpointStore;
+  private readonly discovery: FileDiscovery;
+  private readonly problems: RateLimitedLog;
+  private stopping = false;
+  private signalStopped!: () => void;
+  private readonly stopped = new Promise<void>((r) => {
+    this.signalStopped = r;
+  });
+  private firstScan = true;
+  private scanning: Promise<void> | undefined;
+  private rescan = false;
+  private rescanTimer: NodeJS.Timeout | undefined;
+  private globTimer: NodeJS.Timeout | undefined;
+  private checkpointTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly options: TailOptions,
+    private readonly ctx: SourceContext,
+  ) {
+    this.store = new CheckpointStore(join(ctx.stateDir, 'checkpoints.json'));
+    this.discovery = new FileDiscovery(
+      options.include,
+      options.exclude,
+      (dir) => this.onDirectoryEvent(dir),
+      ctx.logger,
+    );
+    this.problems = new RateLimitedLog(ctx.logger);
+  }
+
+  async start(): Promise<void> {
+    await this.store.load();
+    await this.scan();
+    this.globTimer = setInterval(() => this.requestScan(), this.options.globInterval);
+    this.checkpointTimer = setInterval(() => this.saveCheckpoints(), this.options.checkpointInterval);
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.signalStopped();
+    clearInterval(this.globTimer);
+    clearInterval(this.checkpointTimer);
+    clearTimeout(this.rescanTimer);
+    this.discovery.close();
+    await this.scanning;
+    for (const f of this.tracked.values()) f.wake();
+    await Promise.all(this.loops);
+  }
+
+  /** Persists checkpoints and closes every file (after the sinks drained). */
+  async commit(): Promise<void> {
+    await this.store.save();
+    for (const f of this.tracked.values()) await f.fh.close().catch(() => undefined);
+  }
+
+  /** Problem reporter for decoders: counted per reason, logged at most once per interval. */
+  readonly onProblem = (reason: string, detail: string): void => {
+    this.ctx.metrics.eventsFailed.inc({ component: this.ctx.name, reason });
+    this.problems.warn('bad input kept raw', { reason, detail });
+  };
+
+  private saveCheckpoints(): void {
+    let lag = 0;
+    for (const f of this.tracked.values()) lag += Math.max(0, f.offset - f.committed);
+    this.ctx.metrics.checkpointLagBytes.set({ component: this.ctx.name }, lag);
+    this.store.save().catch((err) => this.ctx.logger.error('cannot save checkpoints', { error: err }));
+  }
+
+  private onDirectoryEvent(dir: string): void {
+    for (const f of this.tracked.values()) if (dirname(f.path) === dir) f.wake();
+    if (this.rescanTimer || this.stopping) return;
+    this.rescanTimer = setTimeout(() => {
+      this.rescanTimer = undefined;
+      this.requestScan();
+    }, 5);
+  }
+
+  private requestScan(): void {
+    if (this.stopping) return;
+    if (this.scanning) {
+      this.rescan = true;
+      return;
+    }
+    this.scanning = this.scan()
+      .catch((err) => this.ctx.logger.error('file discovery failed', { error: err }))
+      .finally(() => {
+        this.scanning = undefined;
+        if (this.rescan) {
+          this.rescan = false;
+          this.requestScan();
+        }
+      });
+  }
+
+  private async scan(): Promise<void> {
+    const paths = await this.discovery.scan();
+    const seen = new Set<string>();
+    for (const path of paths) {
+      if (this.stopping) return;
+      const st = await stat(path).catch(() => undefined);
+      if (!st?.isFile()) continue;
+      seen.add(path);
+      const key = fileKey(st.dev, st.ino);
+      const group = this.groups.get(path);
+      if (!group) {
+        // The same inode reachable under two matched names (a symlink, a rotated copy) is read once.
+        if (this.tracked.has(key)) continue;
+        await this.openGroup(path, st);
+        continue;
+      }
+      const newest = group.files[group.files.length - 1];
+      if (newest && newest.key !== key && !this.tracked.has(key)) await this.rotate(group, newest, path, st);
+    }
+    for (const [path, group] of this.groups) {
+      if (seen.has(path)) continue;
+      for (const f of group.files) if (f.state === 'live') this.markGone(f, 'deleted');
+      this.groups.delete(path);
+    }
+    this.firstScan = false;
+  }
+
+  private markGone(file: TailedFile, state: 'rotated' | 'deleted'): void {
+    file.state = state;
+    this.ctx.metrics.fileEvents.inc({ component: this.ctx.name, event: state });
+    this.ctx.logger.debug(`file ${state}`, { path: file.path });
+    file.wake();
+  }
+
+  /** A path now names a new file: finish the old one first, then any rotated file we never saw, then the new one. */
+  private async rotate(group: FileGroup, old: TailedFile, path: string, st: Stats): Promise<void> {
+    this.markGone(old, 'rotated');
+    const oldStat = await old.fh.stat().catch(() => undefined);
+    let prev = old;
+    for (const sib of await this.untrackedSiblings(path, oldStat?.mtimeMs ?? 0, st)) {
+      prev = await this.addFile(group, sib.path, sib.stat, 0, prev, 'rotated');
+    }
+    await this.addFile(group, path, st, 0, prev, 'live');
+  }
+
+  /** Files next to `path` named like its rotations (`name.1`, `name.2024…`), not tracked, changed after `since`.
+   * Compressed rotations cannot be tailed: they are reported as lost. Oldest first. */
+  private async untrackedSiblings(
+    path: string,
+    since: number,
+    current: Stats,
+  ): Promise<Array<{ path: string; stat: Stats }>> {
+    const dir = dirname(path);
+    const base = `${basename(path)}.`;
+    const out: Array<{ path: string; stat: Stats }> = [];
+    for (const name of await readdir(dir).catch(() => [] as string[])) {
+      if (!name.startsWith(base)) continue;
+      const p = join(dir, name);
+      const s = await stat(p).catch(() => undefined);
+      if (!s?.isFile() || s.mtimeMs < since || this.tracked.has(fileKey(s.dev, s.ino))) continue;
+      if (s.dev === current.dev && s.ino === current.ino) continue;
+      if (/\.(gz|zst|bz2|xz)$/.test(name)) {
+        this.ctx.metrics.fileEvents.inc({ component: this.ctx.name, event: 'lost' });
+        this.ctx.logger.warn('a rotated file was compressed before it was read; its unread lines are lost', {
+          path: p,
+        });
+        continue;
+      }
+      out.push({ path: p, stat: s });
+    }
+    return out.sort((a, b) => a.stat.mtimeMs - b.stat.mtimeMs);
+  }
+
+  /** First sight of a path: resume what checkpoints say, including files rotated away while Outrider was down. */
+  private async openGroup(path: string, st: Stats): Promise<void> {
+    const group: FileGroup = { path, files: [] };
+    this.groups.set(path, group);
+    const checkpoints = this.store.forGroup(path);
+    const key = fileKey(st.dev, st.ino);
+    let prev: TailedFile | undefined;
+    let current: FileCheckpoint | undefined;
+    let rotatedWhileDown = false;
+    let oldestRotatedMtime = Number.POSITIVE_INFINITY;
+    for (const cp of checkpoints) {
+      const cpKey = fileKey(cp.dev, cp.ino);
+      if (cpKey === key) {
+        if (await this.sameContent(path, cp)) current = cp;
+        else this.store.delete(cpKey);
+        continue;
+      }
+      rotatedWhileDown = true;
+      const found = await this.findByInode(path, cp);
+      if (!found) {
+        this.store.delete(cpKey);
+        this.ctx.metrics.fileEvents.inc({ component: this.ctx.name, event: 'lost' });
+        this.ctx.logger.warn('a file rotated while Outrider was down is gone; its unread lines are lost', {
+          path: cp.path,
+          unread_from: cp.offset,
+        });
+        oldestRotatedMtime = Math.min(oldestRotatedMtime, cp.updated);
+        continue;
+      }
+      oldestRotatedMtime = Math.min(oldestRotatedMtime, found.stat.mtimeMs);
+      prev = await this.addFile(group, found.path, found.stat, cp.offset, prev, 'rotated');
+    }
+    if (rotatedWhileDown) {
+      for (const sib of await this.untrackedSiblings(path, oldestRotatedMtime, st)) {
+        prev = await this.addFile(group, sib.path, sib.stat, 0, prev, 'rotated');
+      }
+    }
+    let offset = 0;
+    if (current) offset = current.offset;
+    else if (this.firstScan && !rotatedWhileDown && this.options.readFrom === 'end') offset = st.size;
+    await this.addFile(group, path, st, offset, prev, 'live');
+  }
+
+  private async sameContent(path: string, cp: FileCheckpoint): Promise<boolean> {
+    if (!cp.fingerprint || !cp.fingerprintBytes) return true;
+    const fh = await open(path, 'r').catch(() => undefined);
+    if (!fh) return false;
+    try {
+      const fp = await fingerprintOf(fh, cp.fingerprintBytes);
+      return fp?.hash === cp.fingerprint && fp.bytes === cp.fingerprintBytes;
+    } finally {
+      await fh.close();
+    }
+  }
+
+  private async findByInode(group: string, cp: FileCheckpoint): Promise<{ path: string; stat: Stats } | undefined> {
+    const dir = dirname(group);
+    const candidates = [cp.path, ...(await readdir(dir).catch(() => [] as string[])).map((n) => join(dir, n))];
+    for (const p of candidates) {
+      const s = await stat(p).catch(() => undefined);
+      if (s?.isFile() && s.dev === cp.dev && s.ino === cp.ino && (await this.sameContent(p, cp)))
+        return { path: p, stat: s };
+    }
+    return undefined;
+  }
+
+  private async addFile(
+    group: FileGroup,
+    path: string,
+    st: Stats,
+    offset: number,
+    predecessor: TailedFile | undefined,
+    state: FileState,
+  ): Promise<TailedFile> {
+    const fh = await open(path, 'r');
+    const file = new TailedFile(
+      group.path,
+      path,
+      fh,
+      st.dev,
+      st.ino,
+      Math.min(offset, st.size),
+      this.options.maxLineBytes,
+      predecessor,
+      (f, o) => this.onCommitted(f, o),
+    );
+    file.state = state;
+    if (offset > st.size)
+      this.ctx.logger.warn('file is shorter than its checkpoint (truncated while down); reading from the start', {
+        path,
+      });
+    file.fingerprint = await fingerprintOf(fh);
+    group.files.push(file);
+    this.tracked.set(file.key, file);
+    this.persist(file);
+    this.ctx.metrics.fileEvents.inc({ component: this.ctx.name, event: 'opened' });
+    this.ctx.metrics.filesTailed.set({ component: this.ctx.name }, this.tracked.size);
+    this.ctx.logger.info('tailing file', { path, offset: file.offset, state });
+    const loop = this.follow(file)
+      .catch((err) => this.ctx.logger.error('tailing failed', { path, error: err }))
+      .finally(() => this.loops.delete(loop));
+    this.loops.add(loop);
+    return file;
+  }
+
+  private persist(file: TailedFile): void {
+    const cp: FileCheckpoint = {
+      group: file.group,
+      path: file.path,
+      dev: file.dev,
+      ino: file.ino,
+      offset: file.committed,
+      updated: Date.now(),
+    };
+    if (file.fingerprint) {
+      cp.fingerprint = file.fingerprint.hash;
+      cp.fingerprintBytes = file.fingerprint.bytes;
+    }
+    this.store.set(cp);
+  }
+
+  private onCommitted(file: TailedFile, offset: number): void {
+    file.committed = offset;
+    if (file.closed && offset >= file.offset) {
+      // Read to the end, closed and fully acknowledged: nothing to resume.
+      this.store.delete(file.key);
+      return;
+    }
+    this.persist(file);
+  }
+
+  /** The read loop of one file. */
+  private async follow(file: TailedFile): Promise<void> {
+    if (file.predecessor) await Promise.race([file.predecessor.drained, this.stopped]);
+    const buf = Buffer.allocUnsafe(this.options.readChunkBytes);
+    while (!this.stopping) {
+      const { bytesRead } = await file.fh.read(buf, 0, buf.length, file.offset);
+      if (bytesRead > 0) {
+        await this.consume(file, buf.subarray(0, bytesRead));
+        continue;
+      }
+      if (file.state !== 'live') {
+        file.markDrained();
+        if (Date.now() - file.lastDataAt >= this.options.rotateWait) {
+          await this.finish(file);
+          return;
+        }
+      } else {
+        const st = await file.fh.stat();
+        if (st.size < file.offset) {
+          await this.truncated(file, st);
+          continue;
+        }
+      }
+      const expired: DecodedEvent[] = [];
+      file.decoder?.flushExpired(Date.now(), expired);
+      if (expired.length > 0) await this.emit(file, expired);
+      await file.sleep(this.options.pollInterval);
+    }
+  }
+
+  private async consume(file: TailedFile, chunk: Buffer): Promise<void> {
+    const out: DecodedEvent[] = [];
+    let lines = 0;
+    const onLine = (line: string, info: LineInfo) => {
+      lines++;
+      file.decoder ??= this.options.createDecoder(file.path, line);
+      file.decoder.push(line, info, out);
+    };
+    file.splitter.feed(chunk, file.offset, onLine);
+    file.offset += chunk.length;
+    file.lastDataAt = Date.now();
+    if (!file.fingerprint || file.fingerprint.bytes < FINGERPRINT_BYTES)
+      file.fingerprint = await fingerprintOf(file.fh);
+    this.ctx.metrics.bytesRead.inc({ component: this.ctx.name }, chunk.length);
+    this.ctx.metrics.eventsRead.inc({ component: this.ctx.name }, lines);
+    await this.emit(file, out);
+  }
+
+  private async emit(file: TailedFile, decoded: DecodedEvent[]): Promise<void> {
+    const source = this.ctx.name;
+    const envelopes: Envelope[] = new Array(decoded.length);
+    for (let i = 0; i < decoded.length; i++) {
+      const d = decoded[i]!;
+      envelopes[i] = d.container
+        ? { event: d.event, source, raw: d.raw, container: d.container }
+        : { event: d.event, source, raw: d.raw };
+    }
+    const ack = file.tracker.track(file.resumePosition());
+    await this.ctx.emit(envelopes, ack);
+  }
+
+  /** copytruncate: first read what the copy holds beyond our offset (written after our last read, before the
+   * truncation), then start again at 0. */
+  private async truncated(file: TailedFile, st: Stats): Promise<void> {
+    this.ctx.metrics.fileEvents.inc({ component: this.ctx.name, event: 'truncated' });
+    const copy = file.fingerprint ? await this.findCopy(file) : undefined;
+    if (copy) {
+      const fh = await open(copy, 'r');
+      try {
+        const buf = Buffer.allocUnsafe(this.options.readChunkBytes);
+        for (;;) {
+          const { bytesRead } = await fh.read(buf, 0, buf.length, file.offset);
+          if (bytesRead === 0) break;
+          await this.consume(file, buf.subarray(0, bytesRead));
+        }
+      } finally {
+        await fh.close();
+      }
+    }
+    this.ctx.logger.info('file truncated; reading from the start', { path: file.path, size: st.size, copy });
+    const out: DecodedEvent[] = [];
+    file.splitter.finish((line, info) => {
+      file.decoder ??= this.options.createDecoder(file.path, line);
+      file.decoder.push(line, info, out);
+    });
+    file.decoder?.flush(out);
+    file.offset = 0;
+    file.fingerprint = undefined;
+    await this.emit(file, out);
+  }
+
+  private async findCopy(file: TailedFile): Promise<string | undefined> {
+    const dir = dirname(file.path);
+    for (const name of await readdir(dir).catch(() => [] as string[])) {
+      const p = join(dir, name);
+      if (p === file.path) continue;
+      const s = await stat(p).catch(() => undefined);
+      if (!s?.isFile() || s.size < file.offset || this.tracked.has(fileKey(s.dev, s.ino))) continue;
+      const fh = await open(p, 'r').catch(() => undefined);
+      if (!fh) continue;
+      try {
+        const fp = await fingerprintOf(fh, file.fingerprint!.bytes);
+        if (fp?.hash === file.fingerprint!.hash) return p;
+      } finally {
+        await fh.close();
+      }
+    }
+    return undefined;
+  }
+
+  /** A rotated or deleted file read to its end and idle: deliver what is held, then let it go. */
+  private async finish(file: TailedFile): Promise<void> {
+    const out: DecodedEvent[] = [];
+    file.splitter.finish((line, info) => {
+      file.decoder ??= this.options.createDecoder(file.path, line);
+      file.decoder.push(line, info, out);
+    });
+    file.decoder?.flush(out);
+    file.closed = true;
+    await this.emit(file, out);
+    await file.fh.close().catch(() => undefined);
+    this.tracked.delete(file.key);
+    const group = this.groups.get(file.group);
+    if (group) group.files = group.files.filter((f) => f !== file);
+    this.ctx.metrics.fileEvents.inc({ component: this.ctx.name, event: 'closed' });
+    this.ctx.metrics.filesTailed.set({ component: this.ctx.name }, this.tracked.size);
+    this.ctx.logger.info('finished file', { path: file.path, state: file.state, bytes: file.offset });
+  }
+}
