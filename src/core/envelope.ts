@@ -1,13 +1,26 @@
 import type { OcsfEvent } from '../ocsf/event.ts';
 
-/** What Outrider knows of the container an event came from, at the time it was read. */
+/** What Outrider knows of the container an event came from, at the time it was read (or, for enriched events,
+ * at the container's create/start: metadata is never looked up at flush time). */
 export interface ContainerRef {
   /** Full container id (64 hex chars for Docker and containerd) when known. */
   id?: string;
   name?: string;
   runtime?: 'docker' | 'containerd' | 'cri-o' | 'cri';
+  image?: {
+    /** Image id, `sha256:…`. */
+    id?: string;
+    /** Repository without tag, e.g. `nginx` or `registry.example.com/team/app`. */
+    name?: string;
+    tag?: string;
+    /** Repo digest `sha256:…` (content address of the pulled image), when known. */
+    digest?: string;
+  };
+  labels?: Record<string, string>;
   /** Kubernetes identity, from CRI log paths or `io.kubernetes.*` labels. */
   k8s?: { namespace?: string; pod?: string; podUid?: string; container?: string };
+  /** True when enrichment was wanted but the runtime could not be asked (events say so rather than guess). */
+  enrichmentMissing?: boolean;
 }
 
 /**

@@ -1,25 +1,43 @@
 // The one place a ContainerRef becomes an OCSF `container` object. Kubernetes names go to `container.tags` under the
-// OpenTelemetry semantic-convention keys, so SIEM queries use the same names as OTLP resource attributes.
+// OpenTelemetry semantic-convention keys (the same keys as the OTLP resource, src/enrich/resource-attributes.ts), so
+// SIEM queries use one vocabulary.
 import type { ContainerRef } from '../../core/envelope.ts';
+import { OTEL } from '../../enrich/resource-attributes.ts';
 import type { OcsfContainer } from '../event.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const SHA256 = /^sha256:([0-9a-f]{64})$/;
+/** OCSF fingerprint algorithm_id for SHA-256. */
+const SHA256_ALGORITHM_ID = 3;
 
 export function containerObject(ref: ContainerRef): OcsfContainer | undefined {
-  const tags: Array<{ name: string; value: string }> = [];
   const k8s = ref.k8s;
-  if (k8s?.namespace) tags.push({ name: 'k8s.namespace.name', value: k8s.namespace });
-  if (k8s?.pod) tags.push({ name: 'k8s.pod.name', value: k8s.pod });
-  if (k8s?.container) tags.push({ name: 'k8s.container.name', value: k8s.container });
-  if (k8s?.podUid) tags.push({ name: 'k8s.pod.uid', value: k8s.podUid });
   const container: OcsfContainer = {};
   if (ref.id) container.uid = ref.id;
   if (ref.name) container.name = ref.name;
   else if (!ref.id && k8s?.container) container.name = k8s.container;
   if (!container.uid && !container.name) return undefined;
+  const image = ref.image;
+  // OCSF requires image.uid whenever image is present: without the image id we report no image object.
+  if (image?.id) {
+    const img: NonNullable<OcsfContainer['image']> = { uid: image.id };
+    if (image.name) img.name = image.name;
+    if (image.tag) img.tags = [{ name: 'tag', value: image.tag }];
+    container.image = img;
+  }
+  const digest = image?.digest ? SHA256.exec(image.digest) : null;
+  if (digest) container.hash = { algorithm_id: SHA256_ALGORITHM_ID, algorithm: 'SHA-256', value: digest[1]! };
   if (ref.runtime) container.runtime = ref.runtime;
   if (k8s) container.orchestrator = 'Kubernetes';
   if (k8s?.podUid && UUID.test(k8s.podUid)) container.pod_uuid = k8s.podUid;
+  if (ref.labels && Object.keys(ref.labels).length > 0) {
+    container.labels = Object.entries(ref.labels).map(([k, v]) => `${k}=${v}`);
+  }
+  const tags: Array<{ name: string; value: string }> = [];
+  if (k8s?.namespace) tags.push({ name: OTEL.k8sNamespace, value: k8s.namespace });
+  if (k8s?.pod) tags.push({ name: OTEL.k8sPodName, value: k8s.pod });
+  if (k8s?.container) tags.push({ name: OTEL.k8sContainerName, value: k8s.container });
+  if (k8s?.podUid) tags.push({ name: OTEL.k8sPodUid, value: k8s.podUid });
   if (tags.length > 0) container.tags = tags;
   return container;
 }

@@ -1,0 +1,4 @@
+// Every benchmark suite `npm run bench` runs, in order. Adding a suite = its module + one line here.
+import type { BenchSuite } from './types.ts';
+
+export const SUITES: Array<() => Promise<BenchSuite>> = [];
