@@ -180,7 +180,8 @@ export class ContainerLogDecoder implements LineDecoder {
     if (info.flags & LineFlags.Unterminated) problems.push('record not terminated by a newline (file ended mid-line)');
     if (parseError)
       problems.push(`malformed ${this.format === 'cri' ? 'CRI' : 'docker json-file'} record: ${parseError}`);
-    this.ctx.onProblem(parseError ? 'malformed_record' : reason, problems.join('; '));
+    // The most specific reason wins: a cut or non-UTF-8 record usually fails to parse as a consequence.
+    this.ctx.onProblem(reason, problems.join('; '));
     const event = mapContainerLine({
       format: this.format,
       message: line,

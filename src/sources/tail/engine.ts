@@ -292,8 +292,19 @@ export class TailEngine {
     for (const cp of checkpoints) {
       const cpKey = fileKey(cp.dev, cp.ino);
       if (cpKey === key) {
-        if (await this.sameContent(path, cp)) current = cp;
-        else this.store.delete(cpKey);
+        if (cp.offset <= st.size && (await this.sameContent(path, cp))) {
+          current = cp;
+          continue;
+        }
+        // Truncated (or replaced on a reused inode) while down: a copytruncate copy may hold the unread rest.
+        this.store.delete(cpKey);
+        const copy = cp.fingerprint
+          ? await this.findCopy(path, { hash: cp.fingerprint, bytes: cp.fingerprintBytes ?? 0 }, cp.offset)
+          : undefined;
+        if (copy) {
+          rotatedWhileDown = true;
+          prev = await this.addFile(group, copy.path, copy.stat, cp.offset, prev, 'rotated');
+        }
         continue;
       }
       rotatedWhileDown = true;
@@ -475,7 +486,7 @@ export class TailEngine {
    * truncation), then start again at 0. */
   private async truncated(file: TailedFile, st: Stats): Promise<void> {
     this.ctx.metrics.fileEvents.inc({ component: this.ctx.name, event: 'truncated' });
-    const copy = file.fingerprint ? await this.findCopy(file) : undefined;
+    const copy = file.fingerprint ? (await this.findCopy(file.path, file.fingerprint, file.offset))?.path : undefined;
     if (copy) {
       const fh = await open(copy, 'r');
       try {
@@ -501,18 +512,24 @@ export class TailEngine {
     await this.emit(file, out);
   }
 
-  private async findCopy(file: TailedFile): Promise<string | undefined> {
-    const dir = dirname(file.path);
+  /** An untracked file next to `path` that starts like it did (same fingerprint) and is at least `minSize` long:
+   * the copy a copytruncate rotation made. */
+  private async findCopy(
+    path: string,
+    fingerprint: Fingerprint,
+    minSize: number,
+  ): Promise<{ path: string; stat: Stats } | undefined> {
+    const dir = dirname(path);
     for (const name of await readdir(dir).catch(() => [] as string[])) {
       const p = join(dir, name);
-      if (p === file.path) continue;
+      if (p === path) continue;
       const s = await stat(p).catch(() => undefined);
-      if (!s?.isFile() || s.size < file.offset || this.tracked.has(fileKey(s.dev, s.ino))) continue;
+      if (!s?.isFile() || s.size < minSize || this.tracked.has(fileKey(s.dev, s.ino))) continue;
       const fh = await open(p, 'r').catch(() => undefined);
       if (!fh) continue;
       try {
-        const fp = await fingerprintOf(fh, file.fingerprint!.bytes);
-        if (fp?.hash === file.fingerprint!.hash) return p;
+        const fp = await fingerprintOf(fh, fingerprint.bytes);
+        if (fp?.hash === fingerprint.hash) return { path: p, stat: s };
       } finally {
         await fh.close();
       }

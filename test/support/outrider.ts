@@ -1,0 +1,56 @@
+// Runs a real Outrider pipeline in-process for a test, from a config object, with its data dir in a temp folder.
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { loadConfig, type RunningOutrider, startOutrider } from '../../src/app.ts';
+import { createLogger, type LogLevel } from '../../src/observability/logger.ts';
+
+export function tempDir(prefix = 'outrider-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export interface TestOutrider extends RunningOutrider {
+  dataDir: string;
+  logs: string[];
+}
+
+/** Starts Outrider with `config` (data_dir and admin defaults filled in); logs are captured, not printed. */
+export async function startTestOutrider(
+  config: Record<string, unknown>,
+  dataDir = tempDir(),
+  level: LogLevel = 'debug',
+): Promise<TestOutrider> {
+  mkdirSync(dataDir, { recursive: true });
+  const file = join(dataDir, 'outrider.yaml');
+  writeFileSync(file, stringify({ data_dir: dataDir, admin: { enabled: false }, shutdown_timeout: '5s', ...config }));
+  const logs: string[] = [];
+  const running = await startOutrider(
+    loadConfig(file),
+    createLogger(level, {}, (line) => logs.push(line)),
+  );
+  return { ...running, dataDir, logs };
+}
+
+/** The NDJSON lines of a file (empty when it does not exist yet). */
+export function readNdjson<T = Record<string, unknown>>(file: string): T[] {
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as T);
+}
+
+/** Polls `check` until it returns true or `timeoutMs` passes; returns its last result. */
+export async function waitFor(
+  check: () => boolean | Promise<boolean>,
+  timeoutMs = 20_000,
+  intervalMs = 50,
+): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check()) return true;
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
