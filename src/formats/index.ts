@@ -2,6 +2,7 @@
 import { ContainerLogDecoder } from '../sources/container_logs/decoder.ts';
 import { containerFromPath } from '../sources/container_logs/path-meta.ts';
 import type { RecordFormat } from './decoder.ts';
+import { dockerEventsFormat } from './docker-events.ts';
 
 /** Offline defaults: nothing is emitted by timeout, everything is flushed at end of input. */
 const OFFLINE_MAX_MESSAGE_BYTES = 1024 * 1024;
@@ -27,6 +28,7 @@ const FORMATS: RecordFormat[] = [
     'cri',
     'CRI (containerd / CRI-O) log; Kubernetes identity from a /var/log/pods/<ns>_<pod>_<uid>/<container>/N.log path',
   ),
+  dockerEventsFormat,
 ];
 
 export function findFormat(name: string): RecordFormat | undefined {

@@ -84,6 +84,31 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly dockerApiUp = new Gauge({
+    name: 'outrider_docker_api_up',
+    help: '1 while a component is connected to the Docker Engine API (events stream open, pings answered), else 0.',
+    labelNames: ['component'] as const,
+    registers: [this.registry],
+  });
+  readonly dockerReconnects = new Counter({
+    name: 'outrider_docker_reconnects_total',
+    help: 'Times a component lost the Docker Engine API (or its events stream) and connected again.',
+    labelNames: ['component'] as const,
+    registers: [this.registry],
+  });
+  readonly enrichmentLookups = new Counter({
+    name: 'outrider_enrichment_lookups_total',
+    help: 'Container metadata lookups by result: hit, tombstone (container already removed), miss (unknown to the runtime), unavailable (runtime unreachable).',
+    labelNames: ['component', 'result'] as const,
+    registers: [this.registry],
+  });
+  readonly enrichmentCacheEntries = new Gauge({
+    name: 'outrider_enrichment_cache_entries',
+    help: 'Containers held in a metadata cache (live and tombstoned).',
+    labelNames: ['component'] as const,
+    registers: [this.registry],
+  });
+
   constructor(withProcessMetrics = true) {
     if (withProcessMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'outrider_' });
   }

@@ -35,7 +35,10 @@ export async function startTestOutrider(
 /** The NDJSON lines of a file (empty when it does not exist yet). */
 export function readNdjson<T = Record<string, unknown>>(file: string): T[] {
   if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8')
+  const text = readFileSync(file, 'utf8');
+  // A writer may be mid-line: only whole (newline-terminated) lines count.
+  return text
+    .slice(0, text.lastIndexOf('\n') + 1)
     .split('\n')
     .filter(Boolean)
     .map((l) => JSON.parse(l) as T);

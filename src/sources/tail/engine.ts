@@ -68,7 +68,10 @@ class TailedFile {
     this.tracker = new OrderedCommitTracker<number>((o) => onCommit(this, o));
   }
 
+  isDrained = false;
+
   markDrained(): void {
+    this.isDrained = true;
     this.drainedResolve();
   }
 
@@ -96,6 +99,31 @@ class TailedFile {
     if (held !== undefined && held < p) p = held;
     return p;
   }
+}
+
+/** A file opened by name, identified by what the descriptor points at (the name may change at any moment). */
+interface OpenedFile {
+  path: string;
+  fh: FileHandle;
+  stat: Stats;
+}
+
+async function openIdentified(path: string): Promise<OpenedFile | undefined> {
+  const fh = await open(path, 'r').catch(() => undefined);
+  if (!fh) return undefined;
+  const st = await fh.stat().catch(() => undefined);
+  if (!st?.isFile()) {
+    await fh.close();
+    return undefined;
+  }
+  return { path, fh, stat: st };
+}
+
+/** Whether an open file still starts with the bytes a checkpoint fingerprinted (not a reused inode). */
+async function sameContent(fh: FileHandle, cp: FileCheckpoint): Promise<boolean> {
+  if (!cp.fingerprint || !cp.fingerprintBytes) return true;
+  const fp = await fingerprintOf(fh, cp.fingerprintBytes);
+  return fp?.hash === cp.fingerprint && fp.bytes === cp.fingerprintBytes;
 }
 
 interface FileGroup {
@@ -136,7 +164,7 @@ export class TailEngine {
     this.discovery = new FileDiscovery(
       options.include,
       options.exclude,
-      (dir) => this.onDirectoryEvent(dir),
+      (dir, filename) => this.onDirectoryEvent(dir, filename),
       ctx.logger,
     );
     this.problems = new RateLimitedLog(ctx.logger);
@@ -180,9 +208,18 @@ export class TailEngine {
     this.store.save().catch((err) => this.ctx.logger.error('cannot save checkpoints', { error: err }));
   }
 
-  private onDirectoryEvent(dir: string): void {
+  private onDirectoryEvent(dir: string, filename: string | undefined): void {
     for (const f of this.tracked.values()) if (dirname(f.path) === dir) f.wake();
-    if (this.rescanTimer || this.stopping) return;
+    if (this.stopping) return;
+    // A watched path renamed or replaced is a rotation: look at once, before a fast writer rotates again and the
+    // oldest rotated file (not yet opened) is deleted.
+    if (filename !== undefined && this.groups.has(join(dir, filename))) {
+      clearTimeout(this.rescanTimer);
+      this.rescanTimer = undefined;
+      this.requestScan();
+      return;
+    }
+    if (this.rescanTimer) return;
     this.rescanTimer = setTimeout(() => {
       this.rescanTimer = undefined;
       this.requestScan();
@@ -207,7 +244,9 @@ export class TailEngine {
   }
 
   private async scan(): Promise<void> {
+    const started = Date.now();
     const paths = await this.discovery.scan();
+    this.ctx.logger.debug('scanned', { files: paths.length, took_ms: Date.now() - started });
     const seen = new Set<string>();
     for (const path of paths) {
       if (this.stopping) return;
@@ -219,11 +258,11 @@ export class TailEngine {
       if (!group) {
         // The same inode reachable under two matched names (a symlink, a rotated copy) is read once.
         if (this.tracked.has(key)) continue;
-        await this.openGroup(path, st);
+        await this.openGroup(path);
         continue;
       }
       const newest = group.files[group.files.length - 1];
-      if (newest && newest.key !== key && !this.tracked.has(key)) await this.rotate(group, newest, path, st);
+      if (newest && newest.key !== key && !this.tracked.has(key)) await this.rotate(group, newest, path);
     }
     for (const [path, group] of this.groups) {
       if (seen.has(path)) continue;
@@ -241,58 +280,70 @@ export class TailEngine {
   }
 
   /** A path now names a new file: finish the old one first, then any rotated file we never saw, then the new one. */
-  private async rotate(group: FileGroup, old: TailedFile, path: string, st: Stats): Promise<void> {
-    this.markGone(old, 'rotated');
+  private async rotate(group: FileGroup, old: TailedFile, path: string): Promise<void> {
+    if (old.state === 'live') this.markGone(old, 'rotated');
     const oldStat = await old.fh.stat().catch(() => undefined);
-    let prev = old;
-    for (const sib of await this.untrackedSiblings(path, oldStat?.mtimeMs ?? 0, st)) {
-      prev = await this.addFile(group, sib.path, sib.stat, 0, prev, 'rotated');
+    let prev: TailedFile = old;
+    for (const sib of await this.untrackedSiblings(path, oldStat?.mtimeMs ?? 0)) {
+      prev = (await this.addFile(group, sib, 0, prev, 'rotated')) ?? prev;
     }
-    await this.addFile(group, path, st, 0, prev, 'live');
+    const current = await openIdentified(path);
+    // Renamed between our looks (it is then among the siblings) or already read under another name: the next scan
+    // sees whatever the path names by then.
+    if (current) await this.addFile(group, current, 0, prev, 'live');
   }
 
-  /** Files next to `path` named like its rotations (`name.1`, `name.2024…`), not tracked, changed after `since`.
-   * Compressed rotations cannot be tailed: they are reported as lost. Oldest first. */
-  private async untrackedSiblings(
-    path: string,
-    since: number,
-    current: Stats,
-  ): Promise<Array<{ path: string; stat: Stats }>> {
+  /**
+   * Files next to `path` named like its rotations (`name.1`, `name.2024…`), not tracked, changed at or after
+   * `since`, opened, oldest first. Identity comes from the open descriptor, never from the name: a rotating writer
+   * renames files while we look. Compressed rotations cannot be tailed: they are reported as lost.
+   */
+  private async untrackedSiblings(path: string, since: number): Promise<OpenedFile[]> {
     const dir = dirname(path);
     const base = `${basename(path)}.`;
-    const out: Array<{ path: string; stat: Stats }> = [];
+    const out: OpenedFile[] = [];
+    const keys = new Set<string>();
     for (const name of await readdir(dir).catch(() => [] as string[])) {
       if (!name.startsWith(base)) continue;
       const p = join(dir, name);
-      const s = await stat(p).catch(() => undefined);
-      if (!s?.isFile() || s.mtimeMs < since || this.tracked.has(fileKey(s.dev, s.ino))) continue;
-      if (s.dev === current.dev && s.ino === current.ino) continue;
       if (/\.(gz|zst|bz2|xz)$/.test(name)) {
-        this.ctx.metrics.fileEvents.inc({ component: this.ctx.name, event: 'lost' });
-        this.ctx.logger.warn('a rotated file was compressed before it was read; its unread lines are lost', {
-          path: p,
-        });
+        const s = await stat(p).catch(() => undefined);
+        if (s && s.mtimeMs >= since && !this.tracked.has(fileKey(s.dev, s.ino))) {
+          this.ctx.metrics.fileEvents.inc({ component: this.ctx.name, event: 'lost' });
+          this.ctx.logger.warn('a rotated file was compressed before it was read; its unread lines are lost', {
+            path: p,
+          });
+        }
         continue;
       }
-      out.push({ path: p, stat: s });
+      const opened = await openIdentified(p);
+      if (!opened) continue;
+      const key = fileKey(opened.stat.dev, opened.stat.ino);
+      if (opened.stat.mtimeMs < since || this.tracked.has(key) || keys.has(key)) {
+        await opened.fh.close();
+        continue;
+      }
+      keys.add(key);
+      out.push(opened);
     }
     return out.sort((a, b) => a.stat.mtimeMs - b.stat.mtimeMs);
   }
 
   /** First sight of a path: resume what checkpoints say, including files rotated away while Outrider was down. */
-  private async openGroup(path: string, st: Stats): Promise<void> {
+  private async openGroup(path: string): Promise<void> {
+    const live = await openIdentified(path);
+    if (!live) return;
     const group: FileGroup = { path, files: [] };
     this.groups.set(path, group);
-    const checkpoints = this.store.forGroup(path);
-    const key = fileKey(st.dev, st.ino);
+    const key = fileKey(live.stat.dev, live.stat.ino);
     let prev: TailedFile | undefined;
     let current: FileCheckpoint | undefined;
     let rotatedWhileDown = false;
     let oldestRotatedMtime = Number.POSITIVE_INFINITY;
-    for (const cp of checkpoints) {
+    for (const cp of this.store.forGroup(path)) {
       const cpKey = fileKey(cp.dev, cp.ino);
       if (cpKey === key) {
-        if (cp.offset <= st.size && (await this.sameContent(path, cp))) {
+        if (cp.offset <= live.stat.size && (await sameContent(live.fh, cp))) {
           current = cp;
           continue;
         }
@@ -303,7 +354,7 @@ export class TailEngine {
           : undefined;
         if (copy) {
           rotatedWhileDown = true;
-          prev = await this.addFile(group, copy.path, copy.stat, cp.offset, prev, 'rotated');
+          prev = (await this.addFile(group, copy, cp.offset, prev, 'rotated')) ?? prev;
         }
         continue;
       }
@@ -320,67 +371,68 @@ export class TailEngine {
         continue;
       }
       oldestRotatedMtime = Math.min(oldestRotatedMtime, found.stat.mtimeMs);
-      prev = await this.addFile(group, found.path, found.stat, cp.offset, prev, 'rotated');
+      prev = (await this.addFile(group, found, cp.offset, prev, 'rotated')) ?? prev;
     }
     if (rotatedWhileDown) {
-      for (const sib of await this.untrackedSiblings(path, oldestRotatedMtime, st)) {
-        prev = await this.addFile(group, sib.path, sib.stat, 0, prev, 'rotated');
+      for (const sib of await this.untrackedSiblings(path, oldestRotatedMtime)) {
+        if (fileKey(sib.stat.dev, sib.stat.ino) === key) {
+          await sib.fh.close();
+          continue;
+        }
+        prev = (await this.addFile(group, sib, 0, prev, 'rotated')) ?? prev;
       }
     }
     let offset = 0;
     if (current) offset = current.offset;
-    else if (this.firstScan && !rotatedWhileDown && this.options.readFrom === 'end') offset = st.size;
-    await this.addFile(group, path, st, offset, prev, 'live');
+    else if (this.firstScan && !rotatedWhileDown && this.options.readFrom === 'end') offset = live.stat.size;
+    await this.addFile(group, live, offset, prev, 'live');
   }
 
-  private async sameContent(path: string, cp: FileCheckpoint): Promise<boolean> {
-    if (!cp.fingerprint || !cp.fingerprintBytes) return true;
-    const fh = await open(path, 'r').catch(() => undefined);
-    if (!fh) return false;
-    try {
-      const fp = await fingerprintOf(fh, cp.fingerprintBytes);
-      return fp?.hash === cp.fingerprint && fp.bytes === cp.fingerprintBytes;
-    } finally {
-      await fh.close();
-    }
-  }
-
-  private async findByInode(group: string, cp: FileCheckpoint): Promise<{ path: string; stat: Stats } | undefined> {
+  /** The file a checkpoint names, wherever rotation moved it in its directory (same inode and content). */
+  private async findByInode(group: string, cp: FileCheckpoint): Promise<OpenedFile | undefined> {
     const dir = dirname(group);
-    const candidates = [cp.path, ...(await readdir(dir).catch(() => [] as string[])).map((n) => join(dir, n))];
-    for (const p of candidates) {
+    const names = (await readdir(dir).catch(() => [] as string[])).map((n) => join(dir, n));
+    for (const p of [cp.path, ...names]) {
       const s = await stat(p).catch(() => undefined);
-      if (s?.isFile() && s.dev === cp.dev && s.ino === cp.ino && (await this.sameContent(p, cp)))
-        return { path: p, stat: s };
+      if (!s?.isFile() || s.dev !== cp.dev || s.ino !== cp.ino) continue;
+      const opened = await openIdentified(p);
+      if (!opened) continue;
+      if (opened.stat.dev === cp.dev && opened.stat.ino === cp.ino && (await sameContent(opened.fh, cp))) return opened;
+      await opened.fh.close();
     }
     return undefined;
   }
 
+  /** Starts following an opened file; closes it and returns undefined when that inode is already followed. */
   private async addFile(
     group: FileGroup,
-    path: string,
-    st: Stats,
+    opened: OpenedFile,
     offset: number,
     predecessor: TailedFile | undefined,
     state: FileState,
-  ): Promise<TailedFile> {
-    const fh = await open(path, 'r');
+  ): Promise<TailedFile | undefined> {
+    const { fh, stat: st, path } = opened;
+    if (this.tracked.has(fileKey(st.dev, st.ino))) {
+      await fh.close();
+      return undefined;
+    }
+    let start = offset;
+    if (start > st.size) {
+      this.ctx.logger.warn('file is shorter than its checkpoint; reading from the start', { path });
+      start = 0;
+    }
     const file = new TailedFile(
       group.path,
       path,
       fh,
       st.dev,
       st.ino,
-      Math.min(offset, st.size),
+      start,
       this.options.maxLineBytes,
       predecessor,
       (f, o) => this.onCommitted(f, o),
     );
     file.state = state;
-    if (offset > st.size)
-      this.ctx.logger.warn('file is shorter than its checkpoint (truncated while down); reading from the start', {
-        path,
-      });
     file.fingerprint = await fingerprintOf(fh);
     group.files.push(file);
     this.tracked.set(file.key, file);
@@ -426,13 +478,20 @@ export class TailEngine {
     if (file.predecessor) await Promise.race([file.predecessor.drained, this.stopped]);
     const buf = Buffer.allocUnsafe(this.options.readChunkBytes);
     while (!this.stopping) {
+      // Only a read that started after the rotation was noticed proves the old file is complete (the writer
+      // finishes with a file before renaming it); a read in flight while it was noticed may have missed the end.
+      const stateAtRead = file.state;
       const { bytesRead } = await file.fh.read(buf, 0, buf.length, file.offset);
       if (bytesRead > 0) {
         await this.consume(file, buf.subarray(0, bytesRead));
         continue;
       }
+      if (stateAtRead === 'live' && file.state !== 'live') continue;
       if (file.state !== 'live') {
-        file.markDrained();
+        if (!file.isDrained) {
+          await this.flushHeld(file);
+          file.markDrained();
+        }
         if (Date.now() - file.lastDataAt >= this.options.rotateWait) {
           await this.finish(file);
           return;
@@ -486,67 +545,70 @@ export class TailEngine {
    * truncation), then start again at 0. */
   private async truncated(file: TailedFile, st: Stats): Promise<void> {
     this.ctx.metrics.fileEvents.inc({ component: this.ctx.name, event: 'truncated' });
-    const copy = file.fingerprint ? (await this.findCopy(file.path, file.fingerprint, file.offset))?.path : undefined;
+    const copy = file.fingerprint ? await this.findCopy(file.path, file.fingerprint, file.offset) : undefined;
     if (copy) {
-      const fh = await open(copy, 'r');
       try {
         const buf = Buffer.allocUnsafe(this.options.readChunkBytes);
         for (;;) {
-          const { bytesRead } = await fh.read(buf, 0, buf.length, file.offset);
+          const { bytesRead } = await copy.fh.read(buf, 0, buf.length, file.offset);
           if (bytesRead === 0) break;
           await this.consume(file, buf.subarray(0, bytesRead));
         }
       } finally {
-        await fh.close();
+        await copy.fh.close();
       }
     }
-    this.ctx.logger.info('file truncated; reading from the start', { path: file.path, size: st.size, copy });
+    this.ctx.logger.info('file truncated; reading from the start', {
+      path: file.path,
+      size: st.size,
+      copy: copy?.path,
+    });
+    await this.flushHeld(file, () => {
+      file.offset = 0;
+      file.fingerprint = undefined;
+    });
+  }
+
+  /**
+   * Emits what the file holds back (an unterminated last line, partial records, a multiline group). Used when a
+   * file's stream ends: truncation, hand-over to the next file after rotation (so the next file's lines cannot
+   * overtake them), and close. `beforeEmit` changes the file's state before its resume position is taken.
+   */
+  private async flushHeld(file: TailedFile, beforeEmit?: () => void): Promise<void> {
     const out: DecodedEvent[] = [];
     file.splitter.finish((line, info) => {
       file.decoder ??= this.options.createDecoder(file.path, line);
       file.decoder.push(line, info, out);
     });
     file.decoder?.flush(out);
-    file.offset = 0;
-    file.fingerprint = undefined;
-    await this.emit(file, out);
+    beforeEmit?.();
+    if (out.length > 0 || beforeEmit) await this.emit(file, out);
   }
 
   /** An untracked file next to `path` that starts like it did (same fingerprint) and is at least `minSize` long:
-   * the copy a copytruncate rotation made. */
-  private async findCopy(
-    path: string,
-    fingerprint: Fingerprint,
-    minSize: number,
-  ): Promise<{ path: string; stat: Stats } | undefined> {
+   * the copy a copytruncate rotation made. Returned open. */
+  private async findCopy(path: string, fingerprint: Fingerprint, minSize: number): Promise<OpenedFile | undefined> {
     const dir = dirname(path);
     for (const name of await readdir(dir).catch(() => [] as string[])) {
       const p = join(dir, name);
       if (p === path) continue;
-      const s = await stat(p).catch(() => undefined);
-      if (!s?.isFile() || s.size < minSize || this.tracked.has(fileKey(s.dev, s.ino))) continue;
-      const fh = await open(p, 'r').catch(() => undefined);
-      if (!fh) continue;
-      try {
+      const opened = await openIdentified(p);
+      if (!opened) continue;
+      const { stat: s, fh } = opened;
+      if (s.size >= minSize && !this.tracked.has(fileKey(s.dev, s.ino))) {
         const fp = await fingerprintOf(fh, fingerprint.bytes);
-        if (fp?.hash === fingerprint.hash) return { path: p, stat: s };
-      } finally {
-        await fh.close();
+        if (fp?.hash === fingerprint.hash) return opened;
       }
+      await fh.close();
     }
     return undefined;
   }
 
   /** A rotated or deleted file read to its end and idle: deliver what is held, then let it go. */
   private async finish(file: TailedFile): Promise<void> {
-    const out: DecodedEvent[] = [];
-    file.splitter.finish((line, info) => {
-      file.decoder ??= this.options.createDecoder(file.path, line);
-      file.decoder.push(line, info, out);
+    await this.flushHeld(file, () => {
+      file.closed = true;
     });
-    file.decoder?.flush(out);
-    file.closed = true;
-    await this.emit(file, out);
     await file.fh.close().catch(() => undefined);
     this.tracked.delete(file.key);
     const group = this.groups.get(file.group);
