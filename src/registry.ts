@@ -3,8 +3,16 @@ import type { AnyFactory, ComponentKind } from './core/component.ts';
 import { fileSinkFactory } from './sinks/file/index.ts';
 import { stdoutSinkFactory } from './sinks/stdout/index.ts';
 import { containerLogsFactory } from './sources/container_logs/index.ts';
+import { dockerEventsFactory } from './sources/docker_events/index.ts';
+import { dockerMetadataFactory } from './transforms/docker_metadata/index.ts';
 
-const FACTORIES: AnyFactory[] = [containerLogsFactory, fileSinkFactory, stdoutSinkFactory];
+const FACTORIES: AnyFactory[] = [
+  containerLogsFactory,
+  dockerEventsFactory,
+  dockerMetadataFactory,
+  fileSinkFactory,
+  stdoutSinkFactory,
+];
 
 export function findFactory(kind: ComponentKind, type: string): AnyFactory | undefined {
   return FACTORIES.find((f) => f.kind === kind && f.type === type);

@@ -3,7 +3,7 @@
 // SIEM queries use one vocabulary.
 import type { ContainerRef } from '../../core/envelope.ts';
 import { OTEL } from '../../enrich/resource-attributes.ts';
-import type { OcsfContainer } from '../event.ts';
+import { addProfiles, type OcsfContainer, type OcsfEvent } from '../event.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const SHA256 = /^sha256:([0-9a-f]{64})$/;
@@ -41,3 +41,45 @@ export function containerObject(ref: ContainerRef): OcsfContainer | undefined {
   if (tags.length > 0) container.tags = tags;
   return container;
 }
+
+/** Categories whose `device` / `actor` are core attributes; elsewhere they come with the `host` profile. */
+const SYSTEM_ACTIVITY_CATEGORY = 1;
+const DETECTION_FINDING_CLASS = 2004;
+const PROCESS_ACTIVITY_CLASS = 1007;
+
+/**
+ * Puts a container where OCSF 1.8 wants it: `device.container` always, plus `process.container` and
+ * `actor.process.container` in Process Activity; declares the `container` profile (and `host` where `device` needs
+ * it). `container` may be a shared, precomputed object: it is not copied, and must not be changed afterwards.
+ */
+export function attachContainer(event: OcsfEvent, container: OcsfContainer, hostname: string): void {
+  let device = event.device as Record<string, unknown> | undefined;
+  if (!device) {
+    device = { type_id: 0, hostname };
+    event.device = device;
+  }
+  device.container = container;
+  if (event.class_uid === PROCESS_ACTIVITY_CLASS) {
+    const process = event.process as Record<string, unknown> | undefined;
+    if (process) process.container = container;
+    const actorProcess = (event.actor as { process?: Record<string, unknown> } | undefined)?.process;
+    if (actorProcess) actorProcess.container = container;
+  }
+  if (event.category_uid === SYSTEM_ACTIVITY_CATEGORY || event.class_uid === DETECTION_FINDING_CLASS) {
+    addProfiles(event, 'container');
+  } else {
+    addProfiles(event, 'host', 'container');
+  }
+}
+
+/** Says on the event that its container could not be described (the runtime was unreachable, or the container was
+ * gone before it could be inspected): `metadata.labels` gets `enrichment_missing`, `unmapped` the reason. */
+export function flagEnrichmentMissing(event: OcsfEvent, reason: string): void {
+  const labels = event.metadata.labels ?? [];
+  if (!labels.includes(ENRICHMENT_MISSING_LABEL)) labels.push(ENRICHMENT_MISSING_LABEL);
+  event.metadata.labels = labels;
+  event.unmapped ??= {};
+  event.unmapped.outrider_enrichment_missing = reason;
+}
+
+export const ENRICHMENT_MISSING_LABEL = 'enrichment_missing';

@@ -1,0 +1,385 @@
+// Container metadata by container id, for enriching every event without asking Docker per event. Filled by
+// `list` + `inspect` when connected and by `inspect` on each container create/start seen on the engine's /events
+// stream; metadata is taken while the container exists, so the last lines of a container that lived for one second
+// (read after it was removed) are still described. Removed containers stay as tombstones for a while; the whole
+// cache is bounded (least recently used entries go first). Outrider only reads from the Docker API: list, inspect,
+// events, ping (see docs/enrichment.md, "Least privilege").
+import Docker from 'dockerode';
+import { backoffDelay, sleep } from '../core/backoff.ts';
+import type { ContainerRef } from '../core/envelope.ts';
+import { type DockerEngineEvent, parseEngineEvent } from '../formats/docker-events.ts';
+import type { Logger } from '../observability/logger.ts';
+import type { Metrics } from '../observability/metrics.ts';
+import type { OcsfContainer } from '../ocsf/event.ts';
+import { containerObject } from '../ocsf/mappers/container.ts';
+import { actionVerb } from '../ocsf/mappers/docker-events.ts';
+import {
+  containerRefFromEventAttributes,
+  containerRefFromInspect,
+  type DockerSecurityFacts,
+  type InspectedContainer,
+  type InspectedImage,
+  type LabelFilter,
+  securityFactsFromInspect,
+} from './docker-inspect.ts';
+import type { ContainerLookup } from './pid-attribution.ts';
+
+export interface DockerMetadataOptions {
+  socketPath: string;
+  /** Longest wait for one API call (list, inspect, ping) before Docker counts as unreachable/slow. */
+  requestTimeoutMs: number;
+  /** How long a removed container's metadata stays available. */
+  tombstoneTtlMs: number;
+  /** Most containers held (live and tombstoned); least recently used go first. */
+  maxEntries: number;
+  labels: LabelFilter;
+  reconnect: { initialMs: number; maxMs: number };
+  /** Ping interval while connected (a hung engine is noticed within this plus requestTimeoutMs). */
+  healthIntervalMs: number;
+  /** Subscribe to /events and list containers (the transform). False when the owner feeds engine events itself
+   * through `observe` (the docker_events source, which has its own resumable subscription). */
+  watchEvents: boolean;
+}
+
+export interface ContainerMetadata {
+  id: string;
+  ref: ContainerRef;
+  /** The OCSF container object for `ref`, built once and shared by every event of the container. */
+  ocsf: OcsfContainer | undefined;
+  /** Configuration facts (privileges, host namespaces and mounts); absent when only event attributes were seen. */
+  security?: DockerSecurityFacts;
+  /** Main process pid on the host while running. */
+  pid?: number;
+  /** Epoch ms the container was seen removed (a tombstone), if it was. */
+  removedAt?: number;
+  /** True when built from inspect (not only from an engine event's attributes). */
+  inspected: boolean;
+  touched: number;
+}
+
+export interface DockerMetadataHooks {
+  logger: Logger;
+  metrics: Metrics;
+  component: string;
+  /** Called when the engine becomes reachable (true) or unreachable/slow (false, with the reason). */
+  onHealth(healthy: boolean, reason?: string): void;
+}
+
+/** Unknown ids (not found by inspect) are not asked again for this long, so a stream of lines from a container
+ * Docker does not know costs one inspect, not one per line. */
+const NOT_FOUND_TTL_MS = 5000;
+const MAX_NOT_FOUND = 1024;
+const MAX_IMAGES = 512;
+/** Inspects run at most this many at a time; a burst of container starts queues behind them. */
+const INSPECT_CONCURRENCY = 4;
+/** An entry's LRU position is refreshed at most this often (re-inserting into the Map on every event costs). */
+const TOUCH_INTERVAL_MS = 1000;
+
+export class DockerMetadataCache implements ContainerLookup {
+  private readonly entries = new Map<string, ContainerMetadata>();
+  private readonly inFlight = new Map<string, Promise<ContainerMetadata | undefined>>();
+  private readonly notFound = new Map<string, number>();
+  private readonly images = new Map<string, InspectedImage>();
+  private readonly api: Docker;
+  private readonly streamClient: Docker;
+  private readonly abort = new AbortController();
+  private streamAbort: AbortController | undefined;
+  private loop: Promise<void> | undefined;
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private healthTimer: NodeJS.Timeout | undefined;
+  private connected = false;
+  private healthReported: boolean | undefined;
+  private lastEventNano: string | undefined;
+  private activeInspects = 0;
+  private readonly inspectQueue: Array<() => void> = [];
+
+  constructor(
+    private readonly options: DockerMetadataOptions,
+    private readonly hooks: DockerMetadataHooks,
+  ) {
+    this.api = new Docker({ socketPath: options.socketPath, timeout: options.requestTimeoutMs });
+    // The events stream is idle for as long as nothing happens: no socket timeout on it (pings watch liveness).
+    this.streamClient = new Docker({ socketPath: options.socketPath });
+  }
+
+  /** Connects (waiting at most one request timeout for the first listing) and keeps the cache fresh until stop. */
+  async start(): Promise<void> {
+    const sweepEvery = Math.max(250, Math.min(this.options.tombstoneTtlMs / 2, 10_000));
+    this.sweepTimer = setInterval(() => this.sweep(), sweepEvery);
+    this.sweepTimer.unref();
+    if (!this.options.watchEvents) return;
+    let firstSync!: () => void;
+    const synced = new Promise<void>((r) => {
+      firstSync = r;
+    });
+    this.loop = this.watch(firstSync);
+    await Promise.race([synced, sleep(this.options.requestTimeoutMs * 2, this.abort.signal)]);
+  }
+
+  async stop(): Promise<void> {
+    this.abort.abort();
+    this.streamAbort?.abort();
+    clearInterval(this.sweepTimer);
+    clearInterval(this.healthTimer);
+    await this.loop;
+  }
+
+  /** Whether the engine answers (always true until proven otherwise for on-demand use). */
+  get available(): boolean {
+    return this.options.watchEvents ? this.connected : this.healthReported !== false;
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** The metadata of a container, if held. Synchronous: this is the per-event path. */
+  entry(id: string, now = Date.now()): ContainerMetadata | undefined {
+    const e = this.entries.get(id);
+    if (e && now - e.touched > TOUCH_INTERVAL_MS) {
+      e.touched = now;
+      this.entries.delete(id);
+      this.entries.set(id, e);
+    }
+    return e;
+  }
+
+  lookup(id: string): ContainerRef | undefined {
+    return this.entry(id)?.ref;
+  }
+
+  /** The metadata of a container: held, being inspected, or inspected now (once; unknown ids are remembered). */
+  resolve(id: string): Promise<ContainerMetadata | undefined> {
+    const held = this.entry(id);
+    if (held?.inspected || held?.removedAt !== undefined) return Promise.resolve(held);
+    const pending = this.inFlight.get(id);
+    if (pending) return pending;
+    const miss = this.notFound.get(id);
+    if (miss !== undefined && miss > Date.now()) return Promise.resolve(held);
+    return this.inspect(id);
+  }
+
+  /** Whether the last inspect of this id found nothing (it was already removed, or never existed). */
+  isUnknown(id: string): boolean {
+    const miss = this.notFound.get(id);
+    return miss !== undefined && miss > Date.now();
+  }
+
+  /** Records a container from an inspect document (used by the live path, and by tests and benchmarks). */
+  remember(info: InspectedContainer, image?: InspectedImage): ContainerMetadata {
+    const ref = containerRefFromInspect(info, image, this.options.labels);
+    const previous = this.entries.get(info.Id);
+    const entry: ContainerMetadata = {
+      id: info.Id,
+      ref,
+      ocsf: containerObject(ref),
+      security: securityFactsFromInspect(info),
+      inspected: true,
+      touched: Date.now(),
+    };
+    if (info.State?.Running && info.State.Pid) entry.pid = info.State.Pid;
+    if (previous?.removedAt !== undefined) entry.removedAt = previous.removedAt;
+    this.store(entry);
+    return entry;
+  }
+
+  /** Updates the cache from one engine event: inspect on create/start/rename/update, tombstone on destroy. Events
+   * also give a first description (name, image, labels) before inspect answers, and if it never does. */
+  observe(ev: DockerEngineEvent): void {
+    if (ev.Type !== 'container') return;
+    this.lastEventNano = ev.timeNano;
+    const id = ev.Actor.ID;
+    const verb = actionVerb(ev.Action);
+    const held = this.entries.get(id);
+    if (!held) {
+      const ref = containerRefFromEventAttributes(id, ev.Actor.Attributes, this.options.labels);
+      this.store({ id, ref, ocsf: containerObject(ref), inspected: false, touched: Date.now() });
+    }
+    if (verb === 'destroy') {
+      const e = this.entries.get(id)!;
+      e.removedAt = Date.now();
+      e.pid = undefined;
+      return;
+    }
+    if (verb === 'die') {
+      const e = this.entries.get(id);
+      if (e) e.pid = undefined;
+      return;
+    }
+    if (verb === 'create' || verb === 'start' || verb === 'rename' || verb === 'update' || !held?.inspected) {
+      this.inspect(id).catch(() => undefined);
+    }
+  }
+
+  private store(entry: ContainerMetadata): void {
+    this.entries.delete(entry.id);
+    this.entries.set(entry.id, entry);
+    while (this.entries.size > this.options.maxEntries) this.entries.delete(this.entries.keys().next().value!);
+    this.hooks.metrics.enrichmentCacheEntries.set({ component: this.hooks.component }, this.entries.size);
+  }
+
+  private sweep(now = Date.now()): void {
+    const ttl = this.options.tombstoneTtlMs;
+    for (const [id, e] of this.entries)
+      if (e.removedAt !== undefined && now - e.removedAt >= ttl) this.entries.delete(id);
+    for (const [id, until] of this.notFound) if (until <= now) this.notFound.delete(id);
+    this.hooks.metrics.enrichmentCacheEntries.set({ component: this.hooks.component }, this.entries.size);
+  }
+
+  private inspect(id: string): Promise<ContainerMetadata | undefined> {
+    const pending = this.inFlight.get(id);
+    if (pending) return pending;
+    const p = this.withSlot(async () => {
+      try {
+        const info = (await this.api.getContainer(id).inspect()) as InspectedContainer;
+        const image = info.Image ? await this.image(info.Image) : undefined;
+        this.notFound.delete(id);
+        this.reportHealth(true);
+        return this.remember(info, image);
+      } catch (err) {
+        const status = (err as { statusCode?: number }).statusCode;
+        if (status === 404) {
+          if (this.notFound.size >= MAX_NOT_FOUND) this.notFound.delete(this.notFound.keys().next().value!);
+          this.notFound.set(id, Date.now() + NOT_FOUND_TTL_MS);
+          return this.entries.get(id);
+        }
+        this.reportHealth(false, `docker inspect failed: ${errorText(err)}`);
+        return this.entries.get(id);
+      }
+    }).finally(() => this.inFlight.delete(id));
+    this.inFlight.set(id, p);
+    return p;
+  }
+
+  private async image(imageId: string): Promise<InspectedImage | undefined> {
+    const held = this.images.get(imageId);
+    if (held) return held;
+    try {
+      const info = (await this.api.getImage(imageId).inspect()) as InspectedImage;
+      if (this.images.size >= MAX_IMAGES) this.images.delete(this.images.keys().next().value!);
+      this.images.set(imageId, info);
+      return info;
+    } catch {
+      // The image may be gone already; the container's own image id is enough.
+      return undefined;
+    }
+  }
+
+  private async withSlot<T>(task: () => Promise<T>): Promise<T> {
+    if (this.activeInspects >= INSPECT_CONCURRENCY)
+      await new Promise<void>((r) => {
+        this.inspectQueue.push(r);
+      });
+    this.activeInspects++;
+    try {
+      return await task();
+    } finally {
+      this.activeInspects--;
+      this.inspectQueue.shift()?.();
+    }
+  }
+
+  private reportHealth(healthy: boolean, reason?: string): void {
+    const { metrics, component, logger } = this.hooks;
+    metrics.dockerApiUp.set({ component }, healthy ? 1 : 0);
+    if (this.healthReported === healthy) return;
+    this.healthReported = healthy;
+    if (healthy) logger.info('docker engine reachable; container metadata enrichment active');
+    else logger.warn('docker engine unreachable; events are forwarded without container metadata', { reason });
+    this.hooks.onHealth(healthy, reason);
+  }
+
+  /** Subscribe, list, follow; on any failure mark degraded, back off, and do it again. */
+  private async watch(firstSync: () => void): Promise<void> {
+    const { metrics, component } = this.hooks;
+    let attempt = 0;
+    while (!this.abort.signal.aborted) {
+      const streamAbort = new AbortController();
+      this.streamAbort = streamAbort;
+      try {
+        await this.api.ping();
+        const since = this.lastEventNano ? nanoToSince(this.lastEventNano) : undefined;
+        const stream = (await this.streamClient.getEvents({
+          ...(since ? { since } : {}),
+          filters: JSON.stringify({ type: ['container'] }),
+          abortSignal: streamAbort.signal,
+        } as Docker.GetEventsOptions)) as NodeJS.ReadableStream;
+        // Subscribed first, listed second: a container created in between is on the stream, not lost.
+        await this.syncAll();
+        this.connected = true;
+        this.reportHealth(true);
+        firstSync();
+        attempt = 0;
+        this.startPings(streamAbort);
+        await this.follow(stream);
+        if (!this.abort.signal.aborted) throw new Error('docker events stream ended');
+      } catch (err) {
+        if (this.abort.signal.aborted) break;
+        this.connected = false;
+        this.reportHealth(false, `docker engine API: ${errorText(err)}`);
+        metrics.dockerReconnects.inc({ component });
+      } finally {
+        clearInterval(this.healthTimer);
+        streamAbort.abort();
+      }
+      this.connected = false;
+      const wait = backoffDelay(attempt++, this.options.reconnect.initialMs, this.options.reconnect.maxMs);
+      await sleep(wait, this.abort.signal);
+    }
+    this.connected = false;
+  }
+
+  private startPings(streamAbort: AbortController): void {
+    clearInterval(this.healthTimer);
+    this.healthTimer = setInterval(() => {
+      this.api.ping().catch((err: unknown) => {
+        this.hooks.logger.warn('docker engine did not answer a ping; reconnecting', { error: errorText(err) });
+        streamAbort.abort();
+      });
+    }, this.options.healthIntervalMs);
+    this.healthTimer.unref();
+  }
+
+  private async follow(stream: NodeJS.ReadableStream): Promise<void> {
+    let rest = '';
+    try {
+      for await (const chunk of stream as AsyncIterable<Buffer>) {
+        rest += chunk.toString('utf8');
+        let nl = rest.indexOf('\n');
+        while (nl >= 0) {
+          const line = rest.slice(0, nl).trim();
+          rest = rest.slice(nl + 1);
+          nl = rest.indexOf('\n');
+          if (line === '') continue;
+          const ev = parseEngineEvent(line);
+          if (typeof ev !== 'string') this.observe(ev);
+        }
+      }
+    } catch (err) {
+      if (!this.abort.signal.aborted) throw err;
+    }
+  }
+
+  /** Lists every container (running or not) and inspects those not held; containers held but no longer listed
+   * were removed while we were not watching: they become tombstones. */
+  private async syncAll(): Promise<void> {
+    const listed = await this.api.listContainers({ all: true });
+    const ids = new Set(listed.map((c) => c.Id));
+    const now = Date.now();
+    for (const e of this.entries.values()) if (!ids.has(e.id) && e.removedAt === undefined) e.removedAt = now;
+    await Promise.all(
+      listed.filter((c) => !this.entries.get(c.Id)?.inspected).map((c) => this.inspect(c.Id).catch(() => undefined)),
+    );
+  }
+}
+
+/** `1795425433679423964` → `1795425433.679423964`, the form the Engine API takes for since/until. */
+export function nanoToSince(timeNano: string): string {
+  const padded = timeNano.padStart(10, '0');
+  return `${padded.slice(0, -9)}.${padded.slice(-9)}`;
+}
+
+export function errorText(err: unknown): string {
+  const e = err as { message?: string; code?: string };
+  return e?.message ?? e?.code ?? String(err);
+}
