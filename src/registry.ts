@@ -1,7 +1,12 @@
 // Every component type Outrider knows, by kind and type name. Adding a component = its folder + one line here.
 import type { AnyFactory, ComponentKind } from './core/component.ts';
+import { elasticsearchSinkFactory } from './sinks/elasticsearch/index.ts';
 import { fileSinkFactory } from './sinks/file/index.ts';
+import { httpSinkFactory } from './sinks/http/index.ts';
+import { otlpHttpSinkFactory } from './sinks/otlp_http/index.ts';
+import { splunkHecSinkFactory } from './sinks/splunk_hec/index.ts';
 import { stdoutSinkFactory } from './sinks/stdout/index.ts';
+import { syslogSinkFactory } from './sinks/syslog/index.ts';
 import { containerLogsFactory } from './sources/container_logs/index.ts';
 import { dockerEventsFactory } from './sources/docker_events/index.ts';
 import { dockerMetadataFactory } from './transforms/docker_metadata/index.ts';
@@ -12,6 +17,11 @@ const FACTORIES: AnyFactory[] = [
   dockerMetadataFactory,
   fileSinkFactory,
   stdoutSinkFactory,
+  httpSinkFactory,
+  otlpHttpSinkFactory,
+  splunkHecSinkFactory,
+  elasticsearchSinkFactory,
+  syslogSinkFactory,
 ];
 
 export function findFactory(kind: ComponentKind, type: string): AnyFactory | undefined {

@@ -45,10 +45,23 @@ export interface Transform {
   stop?(): Promise<void>;
 }
 
+/** What a sink reports when a destination answered per event (a bulk API): the events not listed were accepted. */
+export interface SinkWriteResult {
+  /** Events refused for good (by index in the batch), with the destination's reason: they are dead-lettered. */
+  rejected?: Array<{ index: number; reason: string }>;
+  /** Events to send again (by index, in order), e.g. bulk items answered 429. */
+  retry?: { indices: number[]; reason: string; retryAfterMs?: number };
+}
+
 export interface Sink {
   start?(ctx: ComponentContext): Promise<void>;
-  /** Writes one batch. Resolves only when the destination durably accepted it; rejects to have it retried. */
-  write(events: Envelope[]): Promise<void>;
+  /**
+   * Writes one batch. Resolves only when the destination durably accepted it (or with a SinkWriteResult naming the
+   * events it did not accept); rejects to have it retried, or with a DeliveryError (src/delivery/outcome.ts) to say
+   * the batch is refused for good or too large.
+   */
+  // biome-ignore lint/suspicious/noConfusingVoidType: most sinks accept or throw and have nothing to report.
+  write(events: Envelope[]): Promise<void | SinkWriteResult>;
   /** Releases resources after the last write. */
   stop(): Promise<void>;
 }

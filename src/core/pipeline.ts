@@ -52,6 +52,7 @@ export class Pipeline {
         s.common,
         options.metrics,
         options.logger.child({ component: s.name }),
+        join(options.dataDir, 'state', s.name),
       );
       this.drivers.push(driver);
       for (const input of s.common.inputs) this.addConsumer(input, { kind: 'sink', driver });
@@ -90,7 +91,7 @@ export class Pipeline {
       await mkdir(ctx.stateDir, { recursive: true });
       await s.instance.start?.(ctx);
     }
-    for (const d of this.drivers) d.start();
+    for (const d of this.drivers) await d.start();
     for (const t of this.plan.transforms) {
       const ctx = this.context(t.name, 'transform');
       await t.instance.start?.(ctx);

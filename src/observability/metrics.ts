@@ -83,6 +83,48 @@ export class Metrics {
     labelNames: ['component', 'kind'] as const,
     registers: [this.registry],
   });
+  readonly sinkEventsSent = new Counter({
+    name: 'outrider_sink_events_sent_total',
+    help: 'Events a sink sent to its destination, counting every attempt (a retried event counts again).',
+    labelNames: ['component'] as const,
+    registers: [this.registry],
+  });
+  readonly sinkEventsAcknowledged = new Counter({
+    name: 'outrider_sink_events_acknowledged_total',
+    help: 'Events the destination accepted (for Splunk HEC with indexer acknowledgement: once indexed).',
+    labelNames: ['component'] as const,
+    registers: [this.registry],
+  });
+  readonly sinkEventsRetried = new Counter({
+    name: 'outrider_sink_events_retried_total',
+    help: 'Events sent again after a retryable failure (network error, 429, 5xx, a bulk item refused for now).',
+    labelNames: ['component'] as const,
+    registers: [this.registry],
+  });
+  readonly sinkEventsDeadLettered = new Counter({
+    name: 'outrider_sink_events_dead_lettered_total',
+    help: 'Events the destination refused for good (400, 401, 403, 413 for one event, a rejected bulk item), written to the dead-letter file, by reason.',
+    labelNames: ['component', 'reason'] as const,
+    registers: [this.registry],
+  });
+  readonly sinkBufferBytes = new Gauge({
+    name: 'outrider_sink_buffer_bytes',
+    help: 'Bytes held in a sink disk buffer (segment files not yet fully delivered).',
+    labelNames: ['component'] as const,
+    registers: [this.registry],
+  });
+  readonly sinkBufferMaxBytes = new Gauge({
+    name: 'outrider_sink_buffer_max_bytes',
+    help: 'Capacity of a sink disk buffer; when full, its when_full policy applies.',
+    labelNames: ['component'] as const,
+    registers: [this.registry],
+  });
+  readonly sinkBufferOldestAge = new Gauge({
+    name: 'outrider_sink_buffer_oldest_event_age_seconds',
+    help: 'How long the oldest event still in a sink disk buffer has waited there (0 when the buffer is empty).',
+    labelNames: ['component'] as const,
+    registers: [this.registry],
+  });
 
   readonly dockerApiUp = new Gauge({
     name: 'outrider_docker_api_up',

@@ -1,0 +1,98 @@
+// Config keys every network sink shares: TLS, the request itself, the disk buffer and the dead-letter file. A sink's
+// config.ts spreads the shapes it needs next to `sinkCommonShape`.
+import { z } from 'zod';
+import { byteSize, duration } from '../config/units.ts';
+
+export const tlsSchema = z
+  .strictObject({
+    verify_certificate: z
+      .boolean()
+      .default(true)
+      .describe('Verify the server certificate chain and host name. Turn off only for a throw-away test setup.'),
+    ca_file: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('PEM file of the CA(s) to trust instead of the system store (a private PKI).'),
+    crt_file: z.string().min(1).optional().describe('PEM client certificate for mutual TLS (with key_file).'),
+    key_file: z.string().min(1).optional().describe('PEM private key of crt_file.'),
+    server_name: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('Name sent as SNI and checked against the certificate (default: the host of the endpoint).'),
+  })
+  .refine((t) => (t.crt_file === undefined) === (t.key_file === undefined), {
+    message: 'crt_file and key_file go together',
+  })
+  .default({ verify_certificate: true })
+  .describe('TLS towards the destination (used for https:// endpoints and syslog over TLS).');
+
+export type TlsConfig = z.output<typeof tlsSchema>;
+
+export const bufferSchema = z
+  .strictObject({
+    type: z
+      .enum(['memory', 'disk'])
+      .default('memory')
+      .describe(
+        'memory: events are acknowledged to the sources only once the destination accepted them (a slow or down destination slows the sources). disk: events are acknowledged once durably in an on-disk buffer and delivered from there in order; they survive restarts and crashes.',
+      ),
+    max_bytes: byteSize
+      .default(256 * 1024 * 1024)
+      .describe('Disk buffer: most bytes of segment files kept before when_full applies.'),
+    when_full: z
+      .enum(['block', 'drop_oldest'])
+      .default('block')
+      .describe(
+        'Disk buffer full: block (the sources wait: nothing is lost, reading falls behind) or drop_oldest (the oldest segment is deleted and its events counted in outrider_events_dropped_total{reason="buffer_full"}).',
+      ),
+    fsync: z
+      .enum(['always', 'interval', 'never'])
+      .default('always')
+      .describe(
+        'always: each write is fsynced before the sources are acknowledged (survives power loss). interval: fsync every fsync_interval (survives a process crash; a power loss may lose the last interval). never: leave it to the OS.',
+      ),
+    fsync_interval: duration.default(1000).describe('With fsync: interval, how often the buffer is fsynced.'),
+    path: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('Directory of the disk buffer (default: buffer/ in the sink state directory under data_dir).'),
+  })
+  .default({ type: 'memory', max_bytes: 256 * 1024 * 1024, when_full: 'block', fsync: 'always', fsync_interval: 1000 })
+  .describe('Where events wait between the pipeline and the destination.');
+
+export type BufferConfig = z.output<typeof bufferSchema>;
+
+export const deadLetterSchema = z
+  .strictObject({
+    path: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        'NDJSON file of events the destination refused for good, one per line with the reason (default: dead-letter.ndjson in the sink state directory under data_dir).',
+      ),
+  })
+  .default({})
+  .describe('Events refused permanently (400, 401, 403, a single event over 413, a rejected bulk item).');
+
+export type DeadLetterConfig = z.output<typeof deadLetterSchema>;
+
+/** Keys of every sink that goes over the network (file and stdout sinks have neither buffer nor dead letters). */
+export const deliveryShape = {
+  buffer: bufferSchema,
+  dead_letter: deadLetterSchema,
+};
+
+export const requestShape = {
+  timeout: duration.default(30_000).describe('Longest wait for one request (connect, send, response).'),
+  compression: z
+    .enum(['gzip', 'none'])
+    .default('gzip')
+    .describe('Request body compression (gzip: about 10x fewer bytes for OCSF JSON).'),
+  tls: tlsSchema,
+};
+
+export type DeliveryOptions = { buffer: BufferConfig; dead_letter: DeadLetterConfig };

@@ -1,0 +1,70 @@
+// The HTTP client every HTTP sink uses: undici with keep-alive, the shared TLS keys (custom CA, mTLS, SNI), proxies
+// from HTTP_PROXY / HTTPS_PROXY / NO_PROXY (EnvHttpProxyAgent), a timeout per request, and gzip.
+import { promisify } from 'node:util';
+import { gzip as gzipCallback } from 'node:zlib';
+import { EnvHttpProxyAgent, request } from 'undici';
+import type { TlsConfig } from './config.ts';
+import { tlsConnectionOptions } from './tls.ts';
+
+const gzip = promisify(gzipCallback);
+
+export interface HttpTransportOptions {
+  timeout: number;
+  compression: 'gzip' | 'none';
+  tls: TlsConfig;
+  /** Headers sent with every request (authentication, content type). Never logged. */
+  headers?: Record<string, string>;
+}
+
+export interface HttpResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  /** The response body as UTF-8 text. */
+  body: string;
+  raw: Buffer;
+}
+
+export class HttpTransport {
+  private readonly dispatcher: EnvHttpProxyAgent;
+
+  constructor(private readonly options: HttpTransportOptions) {
+    const tls = tlsConnectionOptions(options.tls);
+    this.dispatcher = new EnvHttpProxyAgent({
+      connect: tls,
+      requestTls: tls,
+      keepAliveTimeout: 30_000,
+      headersTimeout: options.timeout,
+      bodyTimeout: options.timeout,
+    });
+  }
+
+  /** Sends `body` (compressed when configured); resolves with any status, rejects on network errors and timeouts. */
+  async send(
+    method: 'POST' | 'PUT',
+    url: string,
+    body: string | Buffer,
+    headers: Record<string, string> = {},
+    compress = true,
+  ): Promise<HttpResponse> {
+    const gzipped = compress && this.options.compression === 'gzip';
+    const payload = gzipped ? await gzip(body) : body;
+    const res = await request(url, {
+      method,
+      headers: { ...this.options.headers, ...headers, ...(gzipped ? { 'content-encoding': 'gzip' } : {}) },
+      body: payload,
+      dispatcher: this.dispatcher,
+      signal: AbortSignal.timeout(this.options.timeout),
+    });
+    const raw = Buffer.from(await res.body.arrayBuffer());
+    return { status: res.statusCode, headers: res.headers, body: raw.toString('utf8'), raw };
+  }
+
+  async close(): Promise<void> {
+    await this.dispatcher.close();
+  }
+}
+
+/** `Authorization: Basic …` from a user and password. */
+export function basicAuth(user: string, password: string): string {
+  return `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+}

@@ -1,0 +1,44 @@
+import type { Sink } from '../../core/component.ts';
+import { type Envelope, encodeEvent } from '../../core/envelope.ts';
+import { basicAuth, HttpTransport } from '../../delivery/http.ts';
+import { errorForStatus } from '../../delivery/outcome.ts';
+import type { HttpSinkConfig } from './config.ts';
+
+/** NDJSON over HTTP: any 2xx accepts the whole batch; other statuses are classified by the shared rules. */
+export class HttpSink implements Sink {
+  private transport: HttpTransport | undefined;
+
+  constructor(private readonly config: HttpSinkConfig) {}
+
+  async start(): Promise<void> {
+    const { auth } = this.config;
+    const authorization =
+      auth?.strategy === 'basic'
+        ? basicAuth(auth.user, auth.password)
+        : auth?.strategy === 'bearer'
+          ? `Bearer ${auth.token}`
+          : undefined;
+    this.transport = new HttpTransport({
+      timeout: this.config.timeout,
+      compression: this.config.compression,
+      tls: this.config.tls,
+      headers: {
+        'content-type': 'application/x-ndjson',
+        ...this.config.headers,
+        ...(authorization ? { authorization } : {}),
+      },
+    });
+  }
+
+  async write(events: Envelope[]): Promise<void> {
+    let body = '';
+    for (const e of events) body += `${encodeEvent(e)}\n`;
+    const res = await this.transport!.send(this.config.method, this.config.uri, body);
+    const error = errorForStatus(res.status, res.headers, res.body);
+    if (error) throw error;
+  }
+
+  async stop(): Promise<void> {
+    await this.transport?.close();
+  }
+}

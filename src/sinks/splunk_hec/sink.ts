@@ -1,0 +1,132 @@
+import { randomUUID } from 'node:crypto';
+import { sleep } from '../../core/backoff.ts';
+import type { ComponentContext, Sink, SinkWriteResult } from '../../core/component.ts';
+import { type Envelope, encodeEvent } from '../../core/envelope.ts';
+import { type HttpResponse, HttpTransport } from '../../delivery/http.ts';
+import { DeliveryError, errorForStatus, parseRetryAfter } from '../../delivery/outcome.ts';
+import type { SplunkHecSinkConfig } from './config.ts';
+
+interface HecAnswer {
+  text?: string;
+  code?: number;
+  ackId?: number;
+  'invalid-event-number'?: number;
+  acks?: Record<string, boolean>;
+}
+
+/** HEC status codes that say the server, not the request, is the problem (busy, queues full, ack service down). */
+const HEC_RETRYABLE_CODES = new Set([8, 9, 18, 19, 20]);
+
+/**
+ * Splunk HTTP Event Collector. Events are HEC JSON envelopes ({time, host, source, sourcetype, index, event}) with
+ * the OCSF event as `event`. With indexer acknowledgement, a batch counts as delivered only once /services/collector/
+ * ack reports its ackId indexed; a batch whose ack does not come in time is sent again.
+ */
+export class SplunkHecSink implements Sink {
+  private transport: HttpTransport | undefined;
+  private hostname = '';
+  private readonly channel = randomUUID();
+  private readonly stopped = new AbortController();
+
+  constructor(private readonly config: SplunkHecSinkConfig) {}
+
+  async start(ctx: ComponentContext): Promise<void> {
+    this.hostname = ctx.hostname;
+    this.transport = new HttpTransport({
+      timeout: this.config.timeout,
+      compression: this.config.compression,
+      tls: this.config.tls,
+      headers: {
+        authorization: `Splunk ${this.config.token}`,
+        'content-type': 'application/json',
+        'x-splunk-request-channel': this.channel,
+      },
+    });
+  }
+
+  encode(events: Envelope[]): string {
+    const { sourcetype, index, source } = this.config;
+    const fixed = `,"sourcetype":${JSON.stringify(sourcetype)}${index ? `,"index":${JSON.stringify(index)}` : ''}`;
+    let body = '';
+    for (const e of events) {
+      const device = e.event.device as { hostname?: unknown } | undefined;
+      const host = typeof device?.hostname === 'string' ? device.hostname : this.hostname;
+      body += `{"time":${(e.event.time / 1000).toFixed(3)},"host":${JSON.stringify(host)},"source":${JSON.stringify(source ?? `outrider:${e.source}`)}${fixed},"event":${encodeEvent(e)}}\n`;
+    }
+    return body;
+  }
+
+  async write(events: Envelope[]): Promise<SinkWriteResult | undefined> {
+    const base = this.config.endpoint.replace(/\/+$/, '');
+    const res = await this.transport!.send('POST', `${base}/services/collector/event`, this.encode(events));
+    const answer = parseAnswer(res);
+    if (res.status === 400 && answer.code === 6 && typeof answer['invalid-event-number'] === 'number') {
+      // One event is malformed: it is dead-lettered and the others are sent again (HEC may or may not have indexed
+      // the ones before it; a duplicate is better than a loss).
+      const bad = answer['invalid-event-number'];
+      if (bad >= 0 && bad < events.length) {
+        const others = events.map((_, i) => i).filter((i) => i !== bad);
+        return {
+          rejected: [{ index: bad, reason: `HEC code 6: ${answer.text ?? 'Invalid data format'}` }],
+          ...(others.length > 0 ? { retry: { indices: others, reason: 'resent after HEC refused one event' } } : {}),
+        };
+      }
+    }
+    if (answer.code !== undefined && HEC_RETRYABLE_CODES.has(answer.code)) {
+      throw new DeliveryError(
+        `HEC code ${answer.code}: ${answer.text ?? ''}`,
+        'retry',
+        parseRetryAfter(res.headers['retry-after']),
+      );
+    }
+    const error = errorForStatus(res.status, res.headers, answer.text ?? res.body);
+    if (error) throw error;
+    if (this.config.indexer_acknowledgement.enabled) {
+      if (typeof answer.ackId !== 'number')
+        throw new DeliveryError(
+          'indexer acknowledgement is on but HEC returned no ackId (is it enabled on the token?)',
+          'retry',
+        );
+      await this.waitForAck(base, answer.ackId);
+    }
+  }
+
+  private async waitForAck(base: string, ackId: number): Promise<void> {
+    const { poll_interval, timeout } = this.config.indexer_acknowledgement;
+    const deadline = Date.now() + timeout;
+    while (Date.now() < deadline) {
+      if (!(await sleep(poll_interval, this.stopped.signal))) break;
+      const res = await this.transport!.send(
+        'POST',
+        `${base}/services/collector/ack?channel=${this.channel}`,
+        JSON.stringify({ acks: [ackId] }),
+        {},
+        false,
+      );
+      const answer = parseAnswer(res);
+      if (res.status === 200 && answer.acks?.[String(ackId)] === true) return;
+      if (res.status !== 200) {
+        const error = errorForStatus(res.status, res.headers, answer.text ?? res.body);
+        // An ack poll refused for good (acks disabled on the token) still must not lose the batch: resend it.
+        if (error) throw new DeliveryError(`ack poll: ${error.message}`, 'retry', error.retryAfterMs);
+      }
+    }
+    throw new DeliveryError(
+      `HEC did not acknowledge ackId ${ackId} within ${timeout} ms; sending the batch again`,
+      'retry',
+    );
+  }
+
+  async stop(): Promise<void> {
+    this.stopped.abort();
+    await this.transport?.close();
+  }
+}
+
+function parseAnswer(res: HttpResponse): HecAnswer {
+  try {
+    return JSON.parse(res.body) as HecAnswer;
+  } catch {
+    return {};
+  }
+}
