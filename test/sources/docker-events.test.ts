@@ -94,9 +94,8 @@ describe.skipIf(!ok)('docker_events source on the real engine', () => {
     const plain = await run(image, 'sleep', '60');
     const first = (id: string, action: string) => find(id, action)[0];
     const started = [sysAdmin, etc, hostPid, plain];
-    expect(await waitFor(() => first(privileged, 'create') && started.every((id) => first(id, 'start')), 20_000)).toBe(
-      true,
-    );
+    const seen = () => first(privileged, 'create') !== undefined && started.every((id) => first(id, 'start'));
+    expect(await waitFor(seen, 20_000)).toBe(true);
 
     const p = first(privileged, 'create')!;
     expect(p).toMatchObject({ class_uid: 6002, activity_id: 99, activity_name: 'Create', severity_id: 4 });
