@@ -1,0 +1,191 @@
+// The http (NDJSON webhook) sink against a real HTTP(S) server on 127.0.0.1, and through it the delivery rules every
+// network sink shares: TLS with a private CA and client certificates, retries (429 + Retry-After, 5xx, timeouts),
+// dead letters, 413 splitting, and acknowledgement to the sources only after the receiver accepted.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { recordOutput, validateOcsf } from '../support/output.ts';
+import { readNdjson, tempDir, waitFor } from '../support/outrider.ts';
+import {
+  makeEvents,
+  makePki,
+  metricValue,
+  type ReceivedRequest,
+  type SinkHarness,
+  seqs,
+  startSink,
+  TestReceiver,
+} from './support.ts';
+
+const lines = (r: ReceivedRequest) =>
+  r.body
+    .toString('utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+const received = (rx: TestReceiver) => rx.requests.flatMap(lines);
+
+let harness: SinkHarness | undefined;
+let receiver: TestReceiver | undefined;
+afterEach(async () => {
+  await harness?.stop(1000);
+  await receiver?.down().catch(() => undefined);
+  harness = undefined;
+  receiver = undefined;
+});
+
+describe('http sink', () => {
+  it('delivers gzip NDJSON over TLS with a private CA and a client certificate', async () => {
+    const dir = tempDir();
+    const pkiDir = join(dir, 'pki');
+    mkdirSync(pkiDir);
+    const pki = makePki(pkiDir);
+    receiver = await new TestReceiver(() => ({ status: 200 }), {
+      key: pki.key,
+      cert: pki.cert,
+      ca: pki.ca,
+      requestCert: true,
+    }).listen();
+    harness = await startSink(
+      'http',
+      {
+        uri: `https://localhost:${receiver.port}/ingest`,
+        auth: { strategy: 'bearer', token: 's3cret-token' },
+        tls: { ca_file: pki.caFile, crt_file: pki.clientCertFile, key_file: pki.clientKeyFile },
+        batch: { timeout: 50 },
+      },
+      dir,
+    );
+    await harness.source.emit(makeEvents(50));
+    expect(await waitFor(() => harness!.source.acked === 50, 10_000)).toBe(true);
+    const events = received(receiver);
+    expect(seqs(events)).toEqual([...Array(50).keys()]);
+    const req = receiver.requests[0]!;
+    expect(req.headers['content-encoding']).toBe('gzip');
+    expect(req.headers['content-type']).toBe('application/x-ndjson');
+    expect(req.headers.authorization).toBe('Bearer s3cret-token');
+    expect(harness.logs.join('\n')).not.toContain('s3cret-token');
+    const file = recordOutput('sinks/http-tls', events);
+    expect(validateOcsf(file)?.failed ?? 0).toBe(0);
+  });
+
+  it('verifies the server certificate by default: an unknown CA is never trusted', async () => {
+    const dir = tempDir();
+    const pkiDir = join(dir, 'pki');
+    mkdirSync(pkiDir);
+    const pki = makePki(pkiDir);
+    receiver = await new TestReceiver(() => ({ status: 200 }), { key: pki.key, cert: pki.cert }).listen();
+    harness = await startSink('http', { uri: `https://localhost:${receiver.port}/`, batch: { timeout: 10 } }, dir);
+    await harness.source.emit(makeEvents(3));
+    await waitFor(() => harness!.logs.some((l) => l.includes('retrying')), 5000);
+    expect(receiver.requests).toHaveLength(0);
+    expect(harness.source.acked).toBe(0);
+  });
+
+  it('keeps events while the receiver is down and delivers them in order once it is back', async () => {
+    const dir = tempDir();
+    receiver = await new TestReceiver(() => ({ status: 200 })).listen();
+    await receiver.down();
+    harness = await startSink(
+      'http',
+      {
+        uri: `${receiver.url}/`,
+        batch: { max_events: 20, timeout: 10 },
+        retry: { initial_backoff: 50, max_backoff: 200 },
+      },
+      dir,
+    );
+    for (let b = 0; b < 5; b++) await harness.source.emit(makeEvents(20, 'app', { from: b * 20 }));
+    await new Promise((r) => setTimeout(r, 700));
+    expect(harness.source.acked).toBe(0);
+    await receiver.listen();
+    expect(await waitFor(() => harness!.source.acked === 100, 10_000)).toBe(true);
+    const events = received(receiver);
+    expect(seqs(events)).toEqual([...Array(100).keys()]);
+    expect(await metricValue(harness.metrics.sinkEventsRetried, { component: 'out' })).toBeGreaterThan(0);
+    expect(await metricValue(harness.metrics.sinkEventsAcknowledged, { component: 'out' })).toBe(100);
+    const file = recordOutput('sinks/http-outage', events);
+    expect(validateOcsf(file)?.failed ?? 0).toBe(0);
+  });
+
+  it('honours Retry-After on 429, retries 500 and a receiver too slow to answer in time', async () => {
+    const dir = tempDir();
+    const answers = [
+      { status: 429, headers: { 'retry-after': '1' } },
+      { status: 500, body: 'boom' },
+      { status: 200, delayMs: 1500 },
+    ];
+    const times: number[] = [];
+    receiver = await new TestReceiver(() => {
+      times.push(Date.now());
+      return answers.shift() ?? { status: 200 };
+    }).listen();
+    harness = await startSink(
+      'http',
+      {
+        uri: `${receiver.url}/`,
+        timeout: 500,
+        batch: { timeout: 10 },
+        retry: { initial_backoff: 50, max_backoff: 100 },
+      },
+      dir,
+    );
+    await harness.source.emit(makeEvents(10));
+    expect(await waitFor(() => harness!.source.acked === 10, 15_000)).toBe(true);
+    expect(times[1]! - times[0]!).toBeGreaterThanOrEqual(950);
+    // The slow answer came after the timeout: the batch was sent again (at-least-once), nothing is missing.
+    const events = received(receiver);
+    expect(new Set(seqs(events))).toEqual(new Set([...Array(10).keys()]));
+    expect(await metricValue(harness.metrics.sinkEventsRetried, { component: 'out' })).toBe(30);
+    const file = recordOutput('sinks/http-retries', events);
+    expect(validateOcsf(file)?.failed ?? 0).toBe(0);
+  });
+
+  it('splits a batch answered 413 and dead-letters an event too large on its own', async () => {
+    const dir = tempDir();
+    receiver = await new TestReceiver((req) => {
+      const n = lines(req);
+      return n.length > 4 || seqs(n).includes(5) ? { status: 413 } : { status: 200 };
+    }).listen();
+    harness = await startSink('http', { uri: `${receiver.url}/`, batch: { timeout: 10 } }, dir);
+    await harness.source.emit(makeEvents(12));
+    expect(await waitFor(() => harness!.source.acked === 12, 10_000)).toBe(true);
+    const events = received(receiver);
+    expect(seqs(events)).toEqual([0, 1, 2, 3, 4, 6, 7, 8, 9, 10, 11]);
+    const dead = readNdjson<{ reason: string; sink: string; event: { message: string } }>(
+      join(dir, 'state', 'out', 'dead-letter.ndjson'),
+    );
+    expect(dead).toHaveLength(1);
+    expect(dead[0]!.reason).toMatch(/^HTTP 413/);
+    expect(dead[0]!.event.message).toBe('app seq=5');
+    expect(await metricValue(harness.metrics.sinkEventsDeadLettered, { reason: 'http_413' })).toBe(1);
+    const file = recordOutput('sinks/http-413', [...events, ...dead.map((d) => d.event)]);
+    expect(validateOcsf(file)?.failed ?? 0).toBe(0);
+  });
+
+  it('dead-letters a batch refused for good (401), to a configured file, without retrying it', async () => {
+    const dir = tempDir();
+    let calls = 0;
+    receiver = await new TestReceiver(() => {
+      calls++;
+      return { status: 401, body: 'bad credentials' };
+    }).listen();
+    const deadLetter = join(dir, 'dlq', 'http.ndjson');
+    harness = await startSink(
+      'http',
+      { uri: `${receiver.url}/`, batch: { timeout: 10 }, dead_letter: { path: deadLetter } },
+      dir,
+    );
+    await harness.source.emit(makeEvents(7));
+    expect(await waitFor(() => harness!.source.acked === 7, 10_000)).toBe(true);
+    expect(calls).toBe(1);
+    const dead = readNdjson<{ reason: string; event: Record<string, unknown> }>(deadLetter);
+    expect(dead.map((d) => d.reason)).toEqual(Array(7).fill('HTTP 401: bad credentials'));
+    expect(await metricValue(harness.metrics.sinkEventsDeadLettered, { reason: 'http_401' })).toBe(7);
+    const file = recordOutput(
+      'sinks/http-dead-letter',
+      dead.map((d) => d.event),
+    );
+    expect(validateOcsf(file)?.failed ?? 0).toBe(0);
+  });
+});
