@@ -1,0 +1,102 @@
+// The standard workload (bench/README in ../shared): the generator's 1,000,000-line Docker json-file log through
+// the real CLI: tail → OCSF → file sink (fsync on). Reports events/s, CPU-seconds per million events and peak RSS
+// of the Outrider process, plus plain Node reading and JSON-parsing the same file as a yardstick.
+import { execFileSync, spawn } from 'node:child_process';
+import { createReadStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import type { BenchResult, BenchSuite } from './types.ts';
+
+const REPO = join(import.meta.dirname, '..', '..');
+const GENERATOR = join(REPO, '..', 'shared', 'bench', 'gen-docker-logs.mjs');
+const CLI = join(REPO, 'dist', 'src', 'cli', 'main.js');
+const LINES = Number(process.env.BENCH_LINES ?? 1_000_000);
+const CONTAINER_ID = 'be'.repeat(32);
+const CLOCK_TICKS = 100;
+
+function procStats(pid: number): { cpuSeconds: number; peakRssMb: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const cpuSeconds = (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  const hwm = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return { cpuSeconds, peakRssMb: Number(hwm?.[1] ?? 0) / 1024 };
+}
+
+async function emittedBySink(port: number): Promise<number> {
+  try {
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    const m = /outrider_events_emitted_total\{component="archive"\} (\d+(?:\.\d+)?(?:e\+\d+)?)/.exec(text);
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** Plain Node: read the file line by line and JSON.parse each line, nothing else. */
+async function plainNodeParse(file: string): Promise<number> {
+  const started = performance.now();
+  let n = 0;
+  for await (const line of createInterface({ input: createReadStream(file), crlfDelay: Number.POSITIVE_INFINITY })) {
+    JSON.parse(line);
+    n++;
+  }
+  return n / ((performance.now() - started) / 1000);
+}
+
+export default async function suite(): Promise<BenchSuite> {
+  return {
+    suite: 'pipeline',
+    async run(): Promise<BenchResult[]> {
+      if (!existsSync(GENERATOR)) throw new Error(`${GENERATOR} not found: the benchmark needs ../shared/bench`);
+      const dir = mkdtempSync(join(tmpdir(), 'outrider-bench-'));
+      try {
+        const logDir = join(dir, 'containers', CONTAINER_ID);
+        mkdirSync(logDir, { recursive: true });
+        const log = join(logDir, `${CONTAINER_ID}-json.log`);
+        execFileSync(process.execPath, [GENERATOR, String(LINES), log, '--seed', '42']);
+        const port = 19000 + Math.floor(Math.random() * 1000);
+        const config = join(dir, 'outrider.yaml');
+        writeFileSync(
+          config,
+          [
+            `data_dir: ${join(dir, 'data')}`,
+            'log: {level: warn}',
+            `admin: {address: "127.0.0.1:${port}"}`,
+            'sources:',
+            '  containers:',
+            '    type: container_logs',
+            `    include: ["${join(dir, 'containers', '*', '*-json.log')}"]`,
+            'sinks:',
+            '  archive:',
+            '    type: file',
+            '    inputs: [containers]',
+            `    path: ${join(dir, 'out', 'events.ndjson')}`,
+            '    rotate: {max_bytes: 10GiB}',
+          ].join('\n'),
+        );
+        const child = spawn(process.execPath, [CLI, 'run', '--config', config], { stdio: ['ignore', 'ignore', 'inherit'] });
+        const started = performance.now();
+        let done = 0;
+        while (done < LINES) {
+          await new Promise((r) => setTimeout(r, 100));
+          if (child.exitCode !== null) throw new Error(`outrider exited with ${child.exitCode}`);
+          done = await emittedBySink(port);
+        }
+        const seconds = (performance.now() - started) / 1000;
+        const { cpuSeconds, peakRssMb } = procStats(child.pid!);
+        child.kill('SIGTERM');
+        await new Promise((r) => child.once('exit', r));
+        const plain = await plainNodeParse(log);
+        return [
+          { name: `tail → OCSF → file sink, ${LINES} lines (wall time incl. start-up)`, value: LINES / seconds, unit: 'events/s' },
+          { name: 'CPU per million events', value: (cpuSeconds / LINES) * 1e6, unit: 'cpu-s' },
+          { name: 'peak RSS of the Outrider process', value: peakRssMb, unit: 'MB' },
+          { name: 'yardstick: plain Node read + JSON.parse of the same file', value: plain, unit: 'lines/s' },
+        ];
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  };
+}
