@@ -1,8 +1,13 @@
 // Input formats by name, shared by `outrider normalise --format` and the tailing sources.
 import { ContainerLogDecoder } from '../sources/container_logs/decoder.ts';
 import { containerFromPath } from '../sources/container_logs/path-meta.ts';
+import { auditdFormat } from './auditd.ts';
 import type { RecordFormat } from './decoder.ts';
 import { dockerEventsFormat } from './docker-events.ts';
+import { falcoFormat } from './falco.ts';
+import { k8sAuditFormat } from './k8s-audit.ts';
+import { nginxFormat } from './nginx.ts';
+import { syslogAuthFormat } from './syslog-auth.ts';
 
 /** Offline defaults: nothing is emitted by timeout, everything is flushed at end of input. */
 const OFFLINE_MAX_MESSAGE_BYTES = 1024 * 1024;
@@ -29,6 +34,11 @@ const FORMATS: RecordFormat[] = [
     'CRI (containerd / CRI-O) log; Kubernetes identity from a /var/log/pods/<ns>_<pod>_<uid>/<container>/N.log path',
   ),
   dockerEventsFormat,
+  auditdFormat,
+  k8sAuditFormat,
+  falcoFormat,
+  syslogAuthFormat,
+  nginxFormat,
 ];
 
 export function findFormat(name: string): RecordFormat | undefined {

@@ -1,0 +1,49 @@
+// The decoder of formats where every line is one record (Falco alerts, syslog auth lines, web access logs): nothing
+// is held back; a cut or non-UTF-8 line is still mapped, and flagged.
+
+import type { OcsfEvent } from '../ocsf/event.ts';
+import { eventUid } from '../ocsf/mappers/common.ts';
+import { flagProblem } from '../ocsf/problems.ts';
+import { type DecodeContext, type DecodedEvent, type LineDecoder, LineFlags, type LineInfo } from './decoder.ts';
+
+/** Maps one line; must not throw (mappers fall back to a flagged Base Event). */
+export type LineMapper = (line: string) => OcsfEvent;
+
+export class PerLineDecoder implements LineDecoder {
+  constructor(
+    private readonly ctx: DecodeContext,
+    private readonly mapLine: LineMapper,
+  ) {}
+
+  push(line: string, info: LineInfo, out: DecodedEvent[]): void {
+    if (line.length === 0 && !(info.flags & LineFlags.Unterminated)) return;
+    out.push(decodeLine(this.ctx, this.mapLine, line, info));
+  }
+
+  heldFrom(): number | undefined {
+    return undefined;
+  }
+
+  flushExpired(): void {}
+
+  flush(): void {}
+}
+
+/** Maps one line and stamps what every decoded event carries (uid, log_source, input flags). */
+export function decodeLine(ctx: DecodeContext, mapLine: LineMapper, line: string, info: LineInfo): DecodedEvent {
+  const event = mapLine(line);
+  if (info.flags & LineFlags.Cut) {
+    const detail = `record of ${info.originalBytes ?? '?'} bytes cut at the max_line_bytes limit`;
+    flagProblem(event, detail);
+    event.metadata.is_truncated = true;
+    if (info.originalBytes !== undefined) event.metadata.untruncated_size = info.originalBytes;
+    ctx.onProblem('line_too_long', detail);
+  }
+  if (info.flags & LineFlags.InvalidUtf8) {
+    flagProblem(event, 'record is not valid UTF-8; invalid bytes replaced with U+FFFD');
+    ctx.onProblem('invalid_utf8', 'record is not valid UTF-8');
+  }
+  event.metadata.uid = eventUid(ctx.hostname, ctx.source, info.start, line);
+  if (ctx.path) event.metadata.log_source = ctx.path;
+  return { event, raw: line };
+}
