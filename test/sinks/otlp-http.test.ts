@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { ContainerRef, Envelope } from '../../src/core/envelope.ts';
 import { recordOutput, validateOcsf } from '../support/output.ts';
 import { tempDir, waitFor } from '../support/outrider.ts';
-import { makeEvents, metricValue, type SinkHarness, startSink, TestReceiver } from './support.ts';
+import { makeEvents, metricValue, type Reply, type SinkHarness, startSink, TestReceiver } from './support.ts';
 
 interface ProtoType {
   decode(buf: Uint8Array): unknown;
@@ -162,10 +162,11 @@ describe('otlp_http sink', () => {
         }),
       ).finish(),
     );
-    receiver = await new TestReceiver(() =>
-      ++calls === 1
-        ? { status: 503, headers: { 'retry-after': '1' } }
-        : { status: 200, headers: { 'content-type': 'application/x-protobuf' }, body: partial },
+    receiver = await new TestReceiver(
+      (): Reply =>
+        ++calls === 1
+          ? { status: 503, headers: { 'retry-after': '1' } }
+          : { status: 200, headers: { 'content-type': 'application/x-protobuf' }, body: partial },
     ).listen();
     harness = await startSink(
       'otlp_http',

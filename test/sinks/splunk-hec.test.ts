@@ -70,7 +70,7 @@ class FakeHec {
       .split('\n')
       .filter(Boolean)
       .map((l) => JSON.parse(l) as HecEvent);
-    const bad = events.findIndex((e) => !e.event || (this.invalid && this.invalid.test(String(e.event.message))));
+    const bad = events.findIndex((e) => !e.event || this.invalid?.test(String(e.event.message)));
     // Events before the invalid one are indexed, as HEC does.
     this.indexed.push(...events.slice(0, bad === -1 ? events.length : bad));
     if (bad !== -1) return json(400, { text: 'Invalid data format', code: 6, 'invalid-event-number': bad });
