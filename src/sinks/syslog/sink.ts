@@ -1,5 +1,5 @@
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
-import { connect as netConnect, type Socket } from 'node:net';
+import { isIP, connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import type { ComponentContext, Sink, SinkWriteResult } from '../../core/component.ts';
 import type { Envelope } from '../../core/envelope.ts';
@@ -67,7 +67,7 @@ export class SyslogSink implements Sink {
     const { host, port, timeout } = this.config;
     return new Promise<Socket>((resolve, reject) => {
       const socket = this.tls
-        ? tlsConnect({ host, port, ...this.tls, servername: this.tls.servername ?? host })
+        ? tlsConnect({ host, port, ...this.tls, servername: this.tls.servername ?? (isIP(host) ? undefined : host) })
         : netConnect({ host, port });
       const ready = this.tls ? 'secureConnect' : 'connect';
       const timer = setTimeout(() => socket.destroy(new Error(`connect timeout after ${timeout} ms`)), timeout);
