@@ -40,7 +40,7 @@ type Rule = [RegExp, (m: RegExpExecArray) => AuthFact | undefined];
 
 const RULES: Rule[] = [
   [
-    /^Accepted (\S+) for (.+?) from (\S+) port (\d+)(?: \S+)?(?:: (\S+) (\S+))?/,
+    /^Accepted (\S+) for (.+?) from (\S+) port (\d+)(?: [^\s:]+)?(?:: (\S+) (\S+))?/,
     (m) => ({
       kind: 'auth',
       activity: 1,

@@ -1,0 +1,512 @@
+// The security formats (auditd, k8s-audit, falco, syslog-auth, nginx) on the public corpora: every output compared
+// with the reviewed golden files under test/golden/<family>/ (UPDATE_GOLDEN=1 rewrites them), counted (one event per
+// record), validated with the independent OCSF validator, plus targeted assertions on the fields that matter.
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { DecodedEvent } from '../../src/formats/decoder.ts';
+import { findFormat } from '../../src/formats/index.ts';
+import type { OcsfEvent } from '../../src/ocsf/event.ts';
+import { CORPORA, REPO_ROOT, recordOutput, validateOcsf } from '../support/output.ts';
+
+/** RFC 3164 lines have no year: pinned so golden files do not change with the calendar. */
+const NOW = Date.UTC(2026, 10, 23, 12, 0, 0);
+const GOLDEN = join(REPO_ROOT, 'test', 'golden');
+
+interface Decoded {
+  events: OcsfEvent[];
+  problems: string[];
+  lines: string[];
+}
+
+function decodeText(format: string, text: string, path: string, options?: unknown): Decoded {
+  const problems: string[] = [];
+  const f = findFormat(format);
+  if (!f) throw new Error(`format ${format} not registered`);
+  const decoder = f.createDecoder(
+    { source: 'golden', hostname: 'golden-host', path, onProblem: (r) => problems.push(r) },
+    options,
+  );
+  const out: DecodedEvent[] = [];
+  const lines = text.split('\n');
+  if (lines.at(-1) === '') lines.pop();
+  let offset = 0;
+  for (const line of lines) {
+    decoder.push(line, { start: offset, flags: 0 }, out);
+    offset += Buffer.byteLength(line) + 1;
+  }
+  decoder.flush(out);
+  return { events: out.map((d) => d.event), problems, lines };
+}
+
+function corpusFiles(dir: string, ext: RegExp): string[] {
+  const root = join(CORPORA, dir);
+  return readdirSync(root).flatMap((sub) =>
+    readdirSync(join(root, sub))
+      .filter((n) => ext.test(n))
+      .map((n) => join(root, sub, n)),
+  );
+}
+
+/** Events of bad lines carry the time of the previous record, or the read time when there is none: not golden. */
+function stable(e: OcsfEvent): OcsfEvent {
+  const problems = (e.unmapped as { outrider_problems?: string[] } | undefined)?.outrider_problems;
+  if (e.class_uid === 0 && problems?.some((p) => /not a|Unparsed|JSON/.test(p))) return { ...e, time: 0 };
+  return e;
+}
+
+function checkGolden(family: string, file: string, events: OcsfEvent[]): void {
+  const target = join(GOLDEN, family, `${relative(join(CORPORA), file).replace(/[/]/g, '__')}.ndjson`);
+  const text = events.map((e) => JSON.stringify(stable(e))).join('\n') + (events.length ? '\n' : '');
+  if (process.env.UPDATE_GOLDEN === '1' || !existsSync(target)) {
+    mkdirSync(join(GOLDEN, family), { recursive: true });
+    writeFileSync(target, text);
+  }
+  expect(text, `golden ${relative(REPO_ROOT, target)}`).toBe(readFileSync(target, 'utf8'));
+}
+
+function runFamily(family: string, format: string, files: string[], options?: unknown): Map<string, Decoded> {
+  const results = new Map<string, Decoded>();
+  const all: OcsfEvent[] = [];
+  for (const file of files) {
+    const d = decodeText(format, readFileSync(file, 'utf8'), relative(CORPORA, file), options);
+    checkGolden(family, file, d.events);
+    results.set(relative(CORPORA, file), d);
+    all.push(...d.events);
+  }
+  const result = validateOcsf(recordOutput(`unit/security-${family}`, all));
+  if (result) expect(result.failed, result.output).toBe(0);
+  return results;
+}
+
+const nonEmpty = (lines: string[]) => lines.filter((l) => l.trim() !== '').length;
+const byName = (m: Map<string, Decoded>, name: string) => [...m].find(([k]) => k.endsWith(name))![1];
+
+describe('auditd', () => {
+  const results = runFamily('auditd', 'auditd', corpusFiles('auditd', /\.log$/));
+
+  it('emits one event per audit event (serial), unparseable lines one each', () => {
+    for (const [name, d] of results) {
+      const stamps = new Set<string>();
+      let bad = 0;
+      for (const l of d.lines) {
+        if (l.trim() === '') continue;
+        const m = /audit\(([^)]*)\)/.exec(l);
+        if (m && !/type=UNKNOWN\[\d+\] msg=\?$/.test(l)) stamps.add(m[1]!);
+        else bad++;
+      }
+      expect(d.events.length, name).toBe(stamps.size + bad);
+    }
+  });
+
+  it('decodes hex EXECVE arguments into the command line (EXECVE alone: Base Event, flagged)', () => {
+    const [only] = byName(results, 'auditd-execve-hex-arg.log').events;
+    expect(only!.class_uid).toBe(0);
+    expect(JSON.stringify(only!.unmapped)).toContain('echo \\\\\\"arg hex encoded\\\\\\"');
+    expect((only!.unmapped as { outrider_problems: string[] }).outrider_problems[0]).toMatch(/SYSCALL record missing/);
+  });
+
+  it('maps an execve group to Process Activity Launch with identities, cwd and the full command line', () => {
+    const launches = [...results.values()]
+      .flatMap((d) => d.events)
+      .filter((e) => e.type_uid === 100701 && /syscall=/.test(e.raw_data ?? ''));
+    expect(launches.length).toBeGreaterThan(10);
+    const withArgs = launches.find((e) => (e.process as { name?: string }).name === 'base64');
+    expect(withArgs).toBeDefined();
+    for (const e of launches) {
+      expect(e.launch_type_id).toBe(3);
+      expect(e.metadata.original_event_uid).toMatch(/^\d+\.\d+:\d+$/);
+      expect(e.metadata.correlation_uid).toBe(e.metadata.original_event_uid);
+    }
+    const full = launches.find((e) => (e.process as { working_directory?: string }).working_directory);
+    expect(full!.metadata.profiles).toContain('linux/linux_users');
+    expect(full!.process).toMatchObject({ pid: expect.any(Number), user: { uid: expect.any(String) } });
+  });
+
+  it('groups interleaved and out-of-order records exactly as in order', () => {
+    const normal = byName(results, 'reassembler-normal.log').events;
+    const shuffled = byName(results, 'reassembler-out_of_order.log').events;
+    const key = (e: OcsfEvent) => `${e.metadata.original_event_uid} ${e.type_uid}`;
+    expect(shuffled.map(key).sort()).toEqual(normal.map(key).sort());
+  });
+
+  it('maps user-space records: useradd → Account Change, groupadd → Group Management, PAM → Authentication', () => {
+    const ev = byName(results, 'auditd-useradd.log').events;
+    const create = ev.find((e) => e.type_uid === 300101)!;
+    expect(create.user).toEqual({ uid: '1004' });
+    expect(create.src_endpoint).toEqual({ ip: '127.0.0.1', hostname: 'ubuntu-bionic' });
+    expect(ev.filter((e) => e.class_uid === 3006)).toHaveLength(3);
+    const chauthtok = ev.find((e) => e.type_uid === 300103)!;
+    expect(chauthtok.user).toEqual({ name: 'charlie' });
+    const auth = ev.find((e) => e.type_uid === 300201)!;
+    expect(auth).toMatchObject({ status_id: 1, user: { name: 'root' }, service: { name: 'chfn' } });
+  });
+
+  it('parses the ausearch -i interpreted form (local time, names, unquoted values)', () => {
+    const text = [
+      'type=PROCTITLE msg=audit(11/23/2026 10:15:01.250:812) : proctitle=bash -c ls /tmp',
+      'type=PATH msg=audit(11/23/2026 10:15:01.250:812) : item=0 name=/usr/bin/bash inode=1 dev=08:01 mode=file,755 ouid=root ogid=root rdev=00:00 nametype=NORMAL',
+      'type=CWD msg=audit(11/23/2026 10:15:01.250:812) : cwd=/root',
+      'type=EXECVE msg=audit(11/23/2026 10:15:01.250:812) : argc=3 a0=bash a1=-c a2=ls /tmp',
+      'type=SYSCALL msg=audit(11/23/2026 10:15:01.250:812) : arch=x86_64 syscall=execve success=yes exit=0 a0=0x1 a1=0x2 a2=0x3 a3=0x0 items=2 ppid=100 pid=101 auid=alice uid=root gid=root euid=root suid=root fsuid=root egid=root sgid=root fsgid=root tty=pts0 ses=3 comm=bash exe=/usr/bin/bash key=outrider-test',
+      '----',
+    ].join('\n');
+    const { events } = decodeText('auditd', text, 'ausearch.txt');
+    expect(events).toHaveLength(1);
+    const e = events[0]!;
+    expect(e.type_uid).toBe(100701);
+    expect(e.time).toBe(new Date(2026, 10, 23, 10, 15, 1, 250).getTime());
+    expect(e.process).toMatchObject({ pid: 101, cmd_line: 'bash -c ls /tmp', user: { name: 'root' } });
+    expect(e.actor).toMatchObject({ user: { name: 'alice' } });
+    expect(e.metadata.labels).toEqual(['outrider-test']);
+    const result = validateOcsf(recordOutput('unit/security-auditd-interpreted', events));
+    if (result) expect(result.failed, result.output).toBe(0);
+  });
+
+  it('joins aN_len / aN[i] split arguments and keeps unknown record types under unmapped', () => {
+    const text = [
+      'type=SYSCALL msg=audit(1700000000.100:7): arch=c000003e syscall=59 success=yes exit=0 ppid=1 pid=2 auid=1000 uid=0 gid=0 euid=0 egid=0 ses=1 tty=pts0 comm="sh" exe="/bin/sh" key="k"',
+      'type=EXECVE msg=audit(1700000000.100:7): argc=2 a0="sh" a1_len=10 a1[0]=68656C6C6F a1[1]=20776F726C',
+      'type=EXECVE msg=audit(1700000000.100:7): a1[2]=64',
+      'type=WEIRD_NEW_TYPE msg=audit(1700000000.100:7): foo=bar',
+      'type=EOE msg=audit(1700000000.100:7):',
+    ].join('\n');
+    const { events } = decodeText('auditd', text, 'split.log');
+    expect(events).toHaveLength(1);
+    expect((events[0]!.process as { cmd_line: string }).cmd_line).toBe('sh hello world');
+    expect((events[0]!.unmapped as { audit: { records: unknown[] } }).audit.records).toEqual([
+      { type: 'WEIRD_NEW_TYPE', foo: 'bar' },
+    ]);
+  });
+
+  it('maps connect with SOCKADDR to Network Activity and attributes the pid to a container through the hook', () => {
+    const text = [
+      'type=SYSCALL msg=audit(1669615500.333:5710): arch=c000003e syscall=42 success=yes exit=0 ppid=1 pid=4501 auid=4294967295 uid=0 comm="curl" exe="/usr/bin/curl" key="net"',
+      'type=SOCKADDR msg=audit(1669615500.333:5710): saddr=020001BBC6336414',
+      'type=EOE msg=audit(1669615500.333:5710):',
+    ].join('\n');
+    const f = findFormat('auditd')!;
+    const d = f.createDecoder(
+      { source: 't', hostname: 'h', onProblem: () => {} },
+      { attributePid: (pid: number) => (pid === 4501 ? { id: 'a'.repeat(64), name: 'web' } : undefined) },
+    );
+    const out: DecodedEvent[] = [];
+    let off = 0;
+    for (const l of text.split('\n')) {
+      d.push(l, { start: off, flags: 0 }, out);
+      off += l.length + 1;
+    }
+    expect(out).toHaveLength(1);
+    const e = out[0]!.event;
+    expect(e.type_uid).toBe(400101);
+    expect(e.dst_endpoint).toEqual({ ip: '198.51.100.20', port: 443 });
+    expect((e.device as { container: unknown }).container).toEqual({ uid: 'a'.repeat(64), name: 'web' });
+    expect((e.actor as { process: { container: unknown } }).process.container).toBeDefined();
+    expect(e.metadata.profiles).toEqual(expect.arrayContaining(['container', 'host']));
+    const result = validateOcsf(recordOutput('unit/security-auditd-network', [e]));
+    if (result) expect(result.failed, result.output).toBe(0);
+  });
+
+  it('holds an open group (heldFrom = its first byte) until EOE or the timeout', () => {
+    const d = findFormat('auditd')!.createDecoder(
+      { source: 't', hostname: 'h', onProblem: () => {} },
+      { groupTimeout: 100 },
+    );
+    const out: DecodedEvent[] = [];
+    d.push(
+      'type=SYSCALL msg=audit(1.000:1): arch=c000003e syscall=59 success=yes exit=0 pid=5',
+      { start: 40, flags: 0 },
+      out,
+    );
+    d.push(
+      'type=SYSCALL msg=audit(1.000:2): arch=c000003e syscall=59 success=yes exit=0 pid=6',
+      { start: 120, flags: 0 },
+      out,
+    );
+    expect(d.heldFrom()).toBe(40);
+    d.push('type=EOE msg=audit(1.000:1):', { start: 200, flags: 0 }, out);
+    expect(out).toHaveLength(1);
+    expect(d.heldFrom()).toBe(120);
+    d.flushExpired(Date.now() + 1000, out);
+    expect(out).toHaveLength(2);
+    expect(d.heldFrom()).toBeUndefined();
+  });
+});
+
+describe('k8s-audit', () => {
+  const files = corpusFiles('k8s-audit', /\.(json|log)$/);
+  const results = runFamily('k8s-audit', 'k8s-audit', files);
+
+  it('emits one event per auditID (stages merged), bad lines one each', () => {
+    for (const [name, d] of results) {
+      const ids = new Set<string>();
+      let bad = 0;
+      for (const l of d.lines) {
+        if (l.trim() === '') continue;
+        const m = /"auditID":"([^"]+)"/.exec(l);
+        if (m) ids.add(m[1]!);
+        else bad++;
+      }
+      expect(d.events.length, name).toBe(ids.size + bad);
+    }
+  });
+
+  it('never forwards ConfigMap/Secret values in clear, and says what was masked', () => {
+    const d = byName(results, 'create_configmap_sensitive_values.json');
+    const text = JSON.stringify(d.events);
+    expect(text).not.toContain('MY-KEY');
+    expect(text).not.toContain('aws_secret_access_key');
+    const masked = (d.events[0]!.unmapped as { outrider_masked: string[] }).outrider_masked;
+    expect(masked).toContain('requestObject.data.access.properties');
+  });
+
+  it('maps verb, user, source IP, resource and response code', () => {
+    const e = byName(results, 'k8s-audit-pod-exec-file.log').events[0]!;
+    expect(e).toMatchObject({
+      class_uid: 6003,
+      activity_id: 1,
+      status_id: 1,
+      status_code: '101',
+      api: { operation: 'create', request: { uid: '57a794de-44d3-40ee-a0ad-c0eb096eef6c' }, response: { code: 101 } },
+      actor: { user: { name: 'minikube-user' } },
+      src_endpoint: { ip: '192.168.49.1' },
+      resources: [{ type: 'pods/exec', name: 'test-pod-1', namespace: 'foo' }],
+    });
+    expect(e.time).toBe(Date.parse('2023-05-17T15:08:30.619Z'));
+    expect(e.start_time).toBe(Date.parse('2023-05-17T15:08:22.763Z'));
+  });
+
+  it('merges RequestReceived into ResponseComplete, keeps Panic, and can drop RequestReceived instead', () => {
+    const base = {
+      kind: 'Event',
+      apiVersion: 'audit.k8s.io/v1',
+      level: 'Metadata',
+      verb: 'delete',
+      user: { username: 'bob' },
+      sourceIPs: ['10.0.0.9'],
+      objectRef: { resource: 'clusterrolebindings', name: 'admin-binding', apiGroup: 'rbac.authorization.k8s.io' },
+    };
+    const lines = [
+      {
+        ...base,
+        auditID: 'a1',
+        stage: 'RequestReceived',
+        requestReceivedTimestamp: '2026-11-23T10:00:00.000Z',
+        stageTimestamp: '2026-11-23T10:00:00.000Z',
+      },
+      {
+        ...base,
+        auditID: 'a2',
+        stage: 'Panic',
+        stageTimestamp: '2026-11-23T10:00:00.500Z',
+        responseStatus: { code: 500 },
+      },
+      {
+        ...base,
+        auditID: 'a1',
+        stage: 'ResponseComplete',
+        requestReceivedTimestamp: '2026-11-23T10:00:00.000Z',
+        stageTimestamp: '2026-11-23T10:00:01.000Z',
+        responseStatus: { code: 200 },
+      },
+    ].map((o) => JSON.stringify(o));
+    const merged = decodeText('k8s-audit', lines.join('\n'), 'stages.log');
+    expect(merged.events.map((e) => (e.unmapped as { stage: string }).stage)).toEqual(['Panic', 'ResponseComplete']);
+    expect((merged.events[1]!.unmapped as { merged_stages: string[] }).merged_stages).toEqual(['RequestReceived']);
+    expect(merged.events[1]!.raw_data).toBe(`${lines[0]}\n${lines[2]}`);
+    expect(merged.events[0]).toMatchObject({ status_id: 2, severity_id: 3 });
+    const dropped = decodeText('k8s-audit', lines.join('\n'), 'stages.log', { stages: 'complete_only' });
+    expect(dropped.events).toHaveLength(2);
+    expect(dropped.events[1]!.raw_data).toBe(lines[2]);
+    const result = validateOcsf(recordOutput('unit/security-k8s-stages', [...merged.events, ...dropped.events]));
+    if (result) expect(result.failed, result.output).toBe(0);
+  });
+});
+
+describe('falco', () => {
+  const results = runFamily('falco', 'falco', corpusFiles('falco-alerts', /\.(json|txt)$/));
+
+  it('emits one Detection Finding per alert line with the priority mapped to severity', () => {
+    for (const [name, d] of results) {
+      expect(d.events.length, name).toBe(nonEmpty(d.lines));
+      for (const e of d.events)
+        expect(e).toMatchObject({ class_uid: 2004, type_uid: 200401, severity_id: 3, is_alert: true });
+    }
+    const json = byName(results, 'single_rule_with_cat_write.json').events[0]!;
+    expect(json.finding_info).toMatchObject({
+      title: 'open_from_cat',
+      analytic: { name: 'open_from_cat', type_id: 1 },
+    });
+    expect(json.evidences).toEqual([{ process: { cmd_line: 'cat /dev/null', uid: 'unknown' } }]);
+  });
+
+  it('takes container, process and MITRE facts from a full alert', () => {
+    const alert = {
+      output: '10:00:00.000000000: Critical Shell spawned (user=root container_id=0123456789ab image=nginx)',
+      priority: 'Critical',
+      rule: 'Terminal shell in container',
+      source: 'syscall',
+      tags: ['container', 'mitre_execution', 'T1059'],
+      time: '2026-11-23T10:00:00.123456789Z',
+      hostname: 'node-1',
+      uuid: '4f0e7a8c-1b2d-4c3e-9f8a-7b6c5d4e3f2a',
+      output_fields: {
+        'container.id': '0123456789ab',
+        'container.name': 'web',
+        'container.image.repository': 'nginx',
+        'container.image.tag': '1.27',
+        'proc.pid': 4242,
+        'proc.name': 'bash',
+        'proc.cmdline': 'bash -i',
+        'proc.ppid': 4200,
+        'proc.pname': 'runc',
+        'user.name': 'root',
+        'user.uid': 0,
+        'evt.type': 'execve',
+      },
+    };
+    const { events } = decodeText('falco', JSON.stringify(alert), 'alert.json');
+    const e = events[0]!;
+    expect(e.severity_id).toBe(5);
+    expect(e.metadata.original_event_uid).toBe(alert.uuid);
+    expect((e.finding_info as { attacks: unknown }).attacks).toEqual([
+      { technique: { uid: 'T1059' }, tactic: { uid: 'TA0002', name: 'Execution' } },
+    ]);
+    expect((e.device as { container: unknown }).container).toEqual({ uid: '0123456789ab', name: 'web' });
+    expect((e.evidences as Array<{ process: unknown }>)[0]!.process).toMatchObject({
+      pid: 4242,
+      name: 'bash',
+      cmd_line: 'bash -i',
+      parent_process: { pid: 4200, name: 'runc' },
+      user: { name: 'root', uid: '0' },
+    });
+    expect((e.unmapped as { falco: { output_fields: unknown } }).falco.output_fields).toEqual({ 'evt.type': 'execve' });
+    const result = validateOcsf(recordOutput('unit/security-falco-full', events));
+    if (result) expect(result.failed, result.output).toBe(0);
+  });
+});
+
+describe('syslog-auth', () => {
+  const results = runFamily('syslog-auth', 'syslog-auth', corpusFiles('sshd-auth', /\.log$/), { now: NOW });
+
+  it('emits one event per line', () => {
+    for (const [name, d] of results) expect(d.events.length, name).toBe(nonEmpty(d.lines));
+  });
+
+  it('maps accepted, failed and invalid-user sshd logins, sudo and useradd', () => {
+    const ev = byName(results, 'auth-test.log').events;
+    const accepted = ev.find((e) => e.auth_protocol === 'publickey')!;
+    expect(accepted).toMatchObject({
+      type_uid: 300201,
+      status_id: 1,
+      user: { name: 'vagrant' },
+      src_endpoint: { ip: '10.0.2.2', port: 63673 },
+      auth_protocol_id: 99,
+      is_remote: true,
+      logon_type_id: 10,
+      service: { name: 'sshd' },
+      dst_endpoint: { hostname: 'localhost' },
+      actor: { process: { pid: 3402, name: 'sshd' } },
+    });
+    expect(accepted.time).toBe(Date.UTC(2026, 1, 21, 21, 54, 44));
+    expect(accepted.metadata.original_time).toBe('Feb 21 21:54:44');
+    const failed = ev.find((e) => e.status_id === 2 && e.auth_protocol === 'password')!;
+    expect(failed).toMatchObject({ user: { name: 'root' }, src_endpoint: { ip: '216.160.83.57', port: 29160 } });
+    const invalid = ev.find((e) => (e.unmapped as { auth?: { invalid_user?: boolean } })?.auth?.invalid_user)!;
+    expect(invalid).toMatchObject({ status_id: 2, status_detail: 'Invalid user', user: { name: 'test' } });
+    const sudo = ev.filter((e) => e.type_uid === 300207);
+    expect(sudo).toHaveLength(3);
+    expect(sudo[0]).toMatchObject({
+      actor: { user: { name: 'vagrant' } },
+      user: { name: 'root' },
+      account_switch_type_id: 1,
+    });
+    expect(sudo.find((e) => e.status_id === 2)!.status_detail).toBe('user NOT in sudoers');
+    expect(ev.find((e) => e.type_uid === 300101)!.user).toEqual({ name: 'apache', uid: '48' });
+    expect(ev.find((e) => e.type_uid === 300606)!.group).toEqual({ name: 'apache', uid: '48' });
+  });
+
+  it('reads RFC 5424 and journald JSON, and bare sshd stderr lines', () => {
+    const opn = byName(results, 'opnsense-sshd.log').events[0]!;
+    expect(opn).toMatchObject({ type_uid: 300201, status_id: 2, user: { name: 'tutu' }, timezone_offset: 0 });
+    expect(opn.time).toBe(Date.parse('2022-01-19T14:23:55Z'));
+    const journald = JSON.stringify({
+      __REALTIME_TIMESTAMP: '1795407100123456',
+      _HOSTNAME: 'node-1',
+      SYSLOG_IDENTIFIER: 'sshd',
+      _PID: '13990',
+      MESSAGE: 'Accepted publickey for deploy from 2001:db8::7 port 40022 ssh2: ED25519 SHA256:abc',
+    });
+    const bare = 'Failed password for invalid user admin from 127.0.0.1 port 50000 ssh2';
+    const { events } = decodeText('syslog-auth', `${journald}\n${bare}`, 'mixed.log', { now: NOW });
+    expect(events[0]).toMatchObject({
+      time: 1795407100123,
+      user: { name: 'deploy' },
+      src_endpoint: { ip: '2001:db8::7' },
+    });
+    expect(events[0]!.unmapped).toMatchObject({ auth: { key: { type: 'ED25519', fingerprint: 'SHA256:abc' } } });
+    expect(events[1]).toMatchObject({ type_uid: 300201, status_id: 2, metadata: { product: { name: 'OpenSSH' } } });
+    const result = validateOcsf(recordOutput('unit/security-syslog-forms', events));
+    if (result) expect(result.failed, result.output).toBe(0);
+  });
+});
+
+describe('nginx', () => {
+  const results = runFamily('nginx', 'nginx', corpusFiles('nginx-access', /\.log$/));
+
+  it('emits one event per line', () => {
+    for (const [name, d] of results) expect(d.events.length, name).toBe(nonEmpty(d.lines));
+  });
+
+  it('maps a combined line to HTTP Activity and an error line to Application Error', () => {
+    const bf = byName(results, 'nginx-http-backdoor.log').events[0]!;
+    expect(bf).toMatchObject({
+      class_uid: 4002,
+      type_uid: 400203,
+      status_id: 2,
+      status_code: '404',
+      http_request: {
+        http_method: 'GET',
+        url: { path: '/Worse_Linux_Shell.php' },
+        version: 'HTTP/1.1',
+        user_agent: 'curl/7.68.0',
+      },
+      http_response: { code: 404, length: 162 },
+      src_endpoint: { ip: '127.0.0.1' },
+      timezone_offset: 120,
+    });
+    expect(bf.time).toBe(Date.parse('2021-09-29T13:49:49Z'));
+    const err = byName(results, 'nginx_req_limit_exceeded.log').events[0]!;
+    expect(err).toMatchObject({ class_uid: 6008, type_uid: 600801, severity_id: 3 });
+    expect(err.unmapped).toMatchObject({ client: '::1', request: 'GET / HTTP/1.1', host: 'la03.d.sb' });
+    const malformed = byName(results, 'nginx-http-malformed.log').events[0]!;
+    expect(malformed).toMatchObject({ class_uid: 4002, activity_id: 99, http_response: { code: 400 } });
+    expect(malformed.http_request).toBeUndefined();
+  });
+
+  it('reads JSON access lines', () => {
+    const line = JSON.stringify({
+      time_iso8601: '2026-11-23T10:00:00+00:00',
+      remote_addr: '10.1.2.3',
+      request: 'POST /login?next=/ HTTP/2.0',
+      status: '401',
+      body_bytes_sent: '15',
+      http_user_agent: 'curl/8.5.0',
+      http_x_forwarded_for: '203.0.113.9',
+      request_time: '0.004',
+    });
+    const { events } = decodeText('nginx', line, 'json.log');
+    expect(events[0]).toMatchObject({
+      type_uid: 400206,
+      status_id: 2,
+      http_request: {
+        http_method: 'POST',
+        url: { path: '/login', query_string: 'next=/' },
+        x_forwarded_for: ['203.0.113.9'],
+      },
+      unmapped: { request_time: '0.004' },
+    });
+    const result = validateOcsf(recordOutput('unit/security-nginx-json', events));
+    if (result) expect(result.failed, result.output).toBe(0);
+  });
+});
