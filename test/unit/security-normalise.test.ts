@@ -7,6 +7,8 @@ import { describe, expect, it } from 'vitest';
 import type { DecodedEvent } from '../../src/formats/decoder.ts';
 import { findFormat } from '../../src/formats/index.ts';
 import type { OcsfEvent } from '../../src/ocsf/event.ts';
+import { sniffContent } from '../../src/ocsf/mappers/container-content.ts';
+import { ContainerLogDecoder } from '../../src/sources/container_logs/decoder.ts';
 import { CORPORA, REPO_ROOT, recordOutput, validateOcsf } from '../support/output.ts';
 
 /** RFC 3164 lines have no year: pinned so golden files do not change with the calendar. */
@@ -508,5 +510,66 @@ describe('nginx', () => {
     });
     const result = validateOcsf(recordOutput('unit/security-nginx-json', events));
     if (result) expect(result.failed, result.output).toBe(0);
+  });
+});
+
+describe('container lines: content sniffing', () => {
+  const container = { id: 'b'.repeat(64), name: 'edge', labels: {} as Record<string, string> };
+  const record = (log: string) => JSON.stringify({ log: `${log}\n`, stream: 'stdout', time: '2026-11-23T10:00:00.5Z' });
+  const decode = (lines: string[], content: 'auto' | 'none', labels: Record<string, string> = {}) => {
+    const d = new ContainerLogDecoder(
+      'docker-json',
+      { source: 't', hostname: 'h', onProblem: () => {} },
+      { maxMessageBytes: 1 << 20, partialTimeout: 5000, container: { ...container, labels }, content },
+    );
+    const out: DecodedEvent[] = [];
+    lines.forEach((l, i) => {
+      d.push(l, { start: i * 100, flags: 0 }, out);
+    });
+    d.flush(out);
+    return out.map((o) => o.event);
+  };
+  const lines = [
+    record('10.1.2.3 - - [23/Nov/2026:04:11:27 +0000] "GET /admin HTTP/1.1" 403 166 "-" "curl/8.5.0"'),
+    record('Failed password for invalid user admin from 198.51.100.7 port 50022 ssh2'),
+    record(
+      JSON.stringify({
+        rule: 'Terminal shell in container',
+        priority: 'Warning',
+        output: 'shell',
+        time: '2026-11-23T10:00:00Z',
+      }),
+    ),
+    record('listening on port 8080'),
+  ];
+
+  it('promotes nginx, sshd and Falco lines, keeping the container and the original record', () => {
+    const events = decode(lines, 'auto');
+    expect(events.map((e) => e.class_uid)).toEqual([4002, 3002, 2004, 0]);
+    for (const [i, e] of events.entries()) {
+      expect(e.raw_data).toBe(lines[i]);
+      expect((e.device as { container: { name: string } }).container.name).toBe('edge');
+    }
+    expect(events[1]).toMatchObject({
+      status_id: 2,
+      user: { name: 'admin' },
+      time: Date.parse('2026-11-23T10:00:00.5Z'),
+    });
+    const result = validateOcsf(recordOutput('unit/security-container-sniffing', events));
+    if (result) expect(result.failed, result.output).toBe(0);
+  });
+
+  it('keeps Base Events with content none, and a container label overrides the source setting', () => {
+    expect(decode(lines, 'none').map((e) => e.class_uid)).toEqual([0, 0, 0, 0]);
+    expect(decode(lines, 'auto', { 'outrider.format': 'none' }).map((e) => e.class_uid)).toEqual([0, 0, 0, 0]);
+    expect(decode(lines, 'none', { 'outrider.format': 'nginx' }).map((e) => e.class_uid)).toEqual([4002, 0, 0, 0]);
+  });
+
+  it('sniffs cheaply: plain lines are rejected without a regex match', () => {
+    expect(sniffContent('GET /healthz 200')).toBeUndefined();
+    expect(sniffContent('2026-11-23 INFO started')).toBeUndefined();
+    expect(sniffContent('{"level":"info","msg":"x"}')).toBeUndefined();
+    expect(sniffContent('type=SYSCALL msg=audit(1.000:1): syscall=59')).toBe('auditd');
+    expect(sniffContent('{"kind":"Event","auditID":"x","stage":"ResponseComplete"}')).toBe('k8s-audit');
   });
 });

@@ -5,6 +5,7 @@ import { classify, Severity } from '../catalog.ts';
 import { baseMetadata, type OcsfEvent } from '../event.ts';
 import { flagProblem } from '../problems.ts';
 import { containerObject } from './container.ts';
+import { type ContentMode, promoteContainerLine } from './container-content.ts';
 
 export type ContainerLogFormat = 'docker-json' | 'cri';
 
@@ -26,6 +27,9 @@ export interface ContainerLine {
   untruncatedSize?: number;
   /** What was wrong with the input (kept raw, flagged). */
   problems?: string[];
+  /** Which security mapper applies to the content (auto: sniffed); default none. */
+  content?: ContentMode;
+  onProblem?: (reason: string, detail: string) => void;
 }
 
 const PRODUCTS = {
@@ -87,6 +91,22 @@ function severityOf(message: string, fields: Record<string, unknown> | undefined
 }
 
 export function mapContainerLine(line: ContainerLine): OcsfEvent {
+  if (line.content !== undefined && !line.problems) {
+    const promoted = promoteContainerLine({
+      mode: line.content,
+      message: line.message,
+      time: line.time,
+      hostname: line.hostname,
+      raw: line.raw,
+      ...(line.container ? { container: line.container } : {}),
+      ...(line.path ? { path: line.path } : {}),
+      ...(line.onProblem ? { onProblem: line.onProblem } : {}),
+    });
+    if (promoted) {
+      if (line.stream) promoted.unmapped = { ...(promoted.unmapped ?? {}), stream: line.stream };
+      return promoted;
+    }
+  }
   const fields = parseJsonMessage(line.message);
   const metadata = baseMetadata(PRODUCTS[line.format], line.stream ?? 'container');
   metadata.log_provider = LOG_PROVIDER[line.format];

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { byteSize, duration } from '../../config/units.ts';
+import { CONTENT_FORMATS } from '../../ocsf/mappers/container-content.ts';
 
 export const multilineSchema = z
   .strictObject({
@@ -63,6 +64,12 @@ export const containerLogsSchema = z.strictObject({
   read_chunk_bytes: byteSize.default(256 * 1024).describe('Bytes read from a file at a time.'),
   checkpoint_interval: duration.default(1000).describe('How often acknowledged positions are persisted.'),
   multiline: multilineSchema.optional(),
+  content: z
+    .enum(['auto', 'none', ...CONTENT_FORMATS])
+    .default('auto')
+    .describe(
+      'Which security mapper applies to the lines: auto (sniffed per line: nginx access → HTTP Activity, sshd/PAM → Authentication, Falco JSON → Detection Finding…), none (every line a Base Event), or one format for every line. A container label outrider.format=<value> overrides it per container.',
+    ),
 });
 
 export type ContainerLogsConfig = z.output<typeof containerLogsSchema>;

@@ -8,6 +8,7 @@ import {
   LineFlags,
   type LineInfo,
 } from '../../formats/decoder.ts';
+import type { ContentMode } from '../../ocsf/mappers/container-content.ts';
 import { type ContainerLogFormat, mapContainerLine } from '../../ocsf/mappers/container-log.ts';
 import { parseRfc3339 } from '../../ocsf/time.ts';
 
@@ -27,6 +28,8 @@ export interface ContainerDecoderOptions {
   partialTimeout: number;
   multiline?: MultilineOptions;
   container?: ContainerRef;
+  /** Which security mapper applies to the lines' content (auto: sniffed per line); default none. */
+  content?: ContentMode;
 }
 
 interface Record_ {
@@ -159,6 +162,8 @@ export class ContainerLogDecoder implements LineDecoder {
       hostname: this.ctx.hostname,
       ...(p.untruncatedSize !== undefined ? { untruncatedSize: p.untruncatedSize } : {}),
       ...(p.problems ? { problems: p.problems } : {}),
+      ...(this.options.content ? { content: this.options.content } : {}),
+      onProblem: this.ctx.onProblem,
     });
     if (p.untruncatedSize !== undefined)
       this.ctx.onProblem('line_too_long', `line of ${p.untruncatedSize} bytes cut at ${this.options.maxMessageBytes}`);

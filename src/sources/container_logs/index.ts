@@ -39,6 +39,7 @@ class ContainerLogsSource implements Source {
               partialTimeout: c.partial_timeout,
               ...(c.multiline ? { multiline: c.multiline } : {}),
               ...(container ? { container } : {}),
+              content: c.content,
             },
           );
         },

@@ -1,0 +1,156 @@
+// Which security mapper applies to a container's log line: set per source or per container label
+// (`outrider.format=nginx`), else sniffed from the content. Sniffing runs on every container line, so it rejects a
+// line on its first character and a fixed-string search before any regex runs.
+import type { ContainerRef } from '../../core/envelope.ts';
+import { parseAuditLine } from '../../parsers/auditd.ts';
+import { AUTH_MESSAGE_HINT, classifyAuthMessage } from '../../parsers/auth-messages.ts';
+import { parseFalcoLine } from '../../parsers/falco.ts';
+import { parseK8sAuditLine } from '../../parsers/k8s-audit.ts';
+import { parseWebLogLine } from '../../parsers/nginx.ts';
+import { parseSyslogLine } from '../../parsers/syslog.ts';
+import { addProfiles, type OcsfEvent } from '../event.ts';
+import { mapAuditEvent } from './auditd.ts';
+import { containerObject } from './container.ts';
+import { mapFalcoAlert } from './falco.ts';
+import { mapK8sAuditEvent } from './k8s-audit.ts';
+import { mapWebLog } from './nginx.ts';
+import { mapAuthLog } from './syslog-auth.ts';
+
+export const CONTENT_FORMATS = ['auditd', 'k8s-audit', 'falco', 'syslog-auth', 'nginx'] as const;
+export type ContentFormat = (typeof CONTENT_FORMATS)[number];
+/** auto: sniff each line; none: every line stays a Base Event; a format: every line is mapped with it. */
+export type ContentMode = 'auto' | 'none' | ContentFormat;
+
+/** The container label that overrides the source's `content` setting for one container. */
+export const FORMAT_LABEL = 'outrider.format';
+
+const ACCESS_TIME = / \[\d\d\/[A-Z][a-z]{2}\/\d{4}:\d\d:\d\d:\d\d [+-]\d{4}\] "/;
+const NGINX_ERROR = /^\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d \[\w+\] \d+#/;
+const SYSLOG_AUTH_APP =
+  /^(?:<\d{1,3}>)?(?:[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d|\d{4}-\d\d-\d\dT\S+) \S+ (?:sshd(?:-session)?|sudo|su|useradd|userdel|usermod|groupadd|groupdel|passwd|chpasswd)(?:\[\d+\])?: /;
+
+/** The mapper a line's content calls for, or undefined (a plain application line). */
+export function sniffContent(line: string): ContentFormat | undefined {
+  const c = line.charCodeAt(0);
+  if (c === 123 /* { */) {
+    if (line.includes('"rule"') && line.includes('"priority"')) return 'falco';
+    if (line.includes('"auditID"')) return 'k8s-audit';
+    if (line.includes('"status"') && (line.includes('"request"') || line.includes('"request_uri"'))) return 'nginx';
+    return undefined;
+  }
+  if (c === 116 /* t */ && line.startsWith('type=') && line.includes(' msg=audit(')) return 'auditd';
+  // Access lines start with an address or a host name and always hold `] "` after the time.
+  if (((c >= 48 && c <= 57) || (c >= 97 && c <= 102) || c === 58 || c === 34) && line.includes('] "')) {
+    return ACCESS_TIME.test(line) ? 'nginx' : undefined;
+  }
+  if (c >= 48 && c <= 57 && line.charCodeAt(4) === 47 /* / */) return NGINX_ERROR.test(line) ? 'nginx' : undefined;
+  if (
+    (c >= 65 && c <= 90) ||
+    c === 60 /* < */ ||
+    c === 112 /* p */ ||
+    c === 101 /* e */ ||
+    c === 102 /* f */ ||
+    c === 98 /* b */ ||
+    c === 114 /* r */ ||
+    (c >= 48 && c <= 57)
+  ) {
+    if (AUTH_MESSAGE_HINT.test(line) || SYSLOG_AUTH_APP.test(line)) return 'syslog-auth';
+  }
+  return undefined;
+}
+
+/** The format configured for a container: its label first, then the source's setting. */
+export function contentModeFor(mode: ContentMode, container: ContainerRef | undefined): ContentMode {
+  const label = container?.labels?.[FORMAT_LABEL];
+  if (label && (label === 'auto' || label === 'none' || (CONTENT_FORMATS as readonly string[]).includes(label)))
+    return label as ContentMode;
+  return mode;
+}
+
+export interface ContentLine {
+  message: string;
+  /** The container record's time: used when the content has none (or no year). */
+  time: number;
+  hostname: string;
+  onProblem?: (reason: string, detail: string) => void;
+}
+
+/**
+ * Maps a container line with a security mapper; undefined when the content is not of that format after all (the
+ * caller then keeps its Base Event). `raw_data` is the message here; the caller replaces it with the original record.
+ */
+export function mapContent(format: ContentFormat, line: ContentLine): OcsfEvent | undefined {
+  const text = line.message;
+  switch (format) {
+    case 'nginx': {
+      const r = parseWebLogLine(text, { timezoneOffset: 0 });
+      if (typeof r === 'string') return undefined;
+      return mapWebLog(r, text, {
+        hostname: line.hostname,
+        fallbackTime: line.time,
+        ...(line.onProblem ? { onProblem: line.onProblem } : {}),
+      });
+    }
+    case 'syslog-auth': {
+      const r = parseSyslogLine(text, { now: line.time, timezoneOffset: 0 });
+      if (!classifyAuthMessage(r.message)) return undefined;
+      return mapAuthLog(r, text, {
+        hostname: line.hostname,
+        fallbackTime: line.time,
+        ...(line.onProblem ? { onProblem: line.onProblem } : {}),
+      });
+    }
+    case 'falco': {
+      const a = parseFalcoLine(text);
+      if (typeof a === 'string') return undefined;
+      return mapFalcoAlert(a, text, {
+        hostname: line.hostname,
+        ...(line.onProblem ? { onProblem: line.onProblem } : {}),
+      });
+    }
+    case 'k8s-audit': {
+      const e = parseK8sAuditLine(text);
+      if (typeof e === 'string') return undefined;
+      return mapK8sAuditEvent({ event: e }, line.onProblem ? { onProblem: line.onProblem } : {});
+    }
+    case 'auditd': {
+      const r = parseAuditLine(text);
+      if (!r) return undefined;
+      return mapAuditEvent(
+        { records: [r], raw: text },
+        { hostname: line.hostname, ...(line.onProblem ? { onProblem: line.onProblem } : {}) },
+      );
+    }
+  }
+}
+
+export interface PromotableLine extends ContentLine {
+  mode: ContentMode;
+  container?: ContainerRef;
+  /** The original json-file / CRI record(s): the event's raw_data. */
+  raw: string;
+  path?: string;
+}
+
+/**
+ * The security event a container line stands for (an nginx access line → HTTP Activity…), carrying the container
+ * (device.container) and the original record as raw_data; undefined for plain application lines.
+ */
+export function promoteContainerLine(line: PromotableLine): OcsfEvent | undefined {
+  const mode = contentModeFor(line.mode, line.container);
+  if (mode === 'none') return undefined;
+  const format = mode === 'auto' ? sniffContent(line.message) : mode;
+  if (!format) return undefined;
+  const event = mapContent(format, line);
+  if (!event || event.class_uid === 0) return undefined;
+  event.raw_data = line.raw;
+  if (line.path) event.metadata.log_source = line.path;
+  const device = (event.device as Record<string, unknown> | undefined) ?? { type_id: 0, hostname: line.hostname };
+  const container = line.container ? containerObject(line.container) : undefined;
+  // A Falco alert names the container where the activity happened: that one stays.
+  if (container && !device.container) device.container = container;
+  event.device = device;
+  if (device.container) addProfiles(event, 'container');
+  if (event.class_uid !== 2004 && !String(event.class_uid).startsWith('1')) addProfiles(event, 'host');
+  return event;
+}
