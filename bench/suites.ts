@@ -1,4 +1,6 @@
 // Every benchmark suite `npm run bench` runs, in order. Adding a suite = its module + one line here.
 import type { BenchSuite } from './types.ts';
 
-export const SUITES: Array<() => Promise<BenchSuite>> = [];
+export const SUITES: Array<() => Promise<BenchSuite>> = [
+  () => import('./enrichment.ts').then((m) => m.default()),
+];

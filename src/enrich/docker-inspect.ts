@@ -277,9 +277,11 @@ export function securityLabels(facts: DockerSecurityFacts): { labels: string[]; 
   return { labels, severityId: high ? 4 : medium ? 3 : undefined };
 }
 
-/** Labels copied by default: Kubernetes identity, the well-known app / image / compose descriptors. Arbitrary
- * labels are not copied unless configured, because some deployments pass credentials as labels. */
+/** Labels copied by default: the well-known app / image / compose descriptors. Arbitrary labels are not copied
+ * unless configured, because some deployments pass credentials as labels. `io.kubernetes.*` labels are not copied:
+ * the Kubernetes identity they carry is always read from them into `k8s` (→ container tags and pod_uuid), and the
+ * rest (hashes, termination paths, sandbox ids) would only make every event longer. */
 export const DEFAULT_LABEL_FILTER: LabelFilter = {
   keys: [],
-  prefixes: ['io.kubernetes.', 'app.kubernetes.io/', 'org.opencontainers.image.', 'com.docker.compose.'],
+  prefixes: ['app.kubernetes.io/', 'org.opencontainers.image.', 'com.docker.compose.'],
 };

@@ -213,7 +213,8 @@ describe('inspect documents', () => {
       tag: '2.1',
       digest: `sha256:${'cd'.repeat(32)}`,
     });
-    expect(ref.labels).toEqual({ 'app.kubernetes.io/name': 'web', 'io.kubernetes.pod.namespace': 'prod' });
+    // io.kubernetes.* identity goes to k8s (container tags), not again to labels; unknown keys are not copied.
+    expect(ref.labels).toEqual({ 'app.kubernetes.io/name': 'web' });
     expect(ref.k8s).toEqual({ namespace: 'prod' });
   });
 
