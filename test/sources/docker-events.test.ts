@@ -31,7 +31,11 @@ describe.skipIf(!ok)('docker_events source on the real engine', () => {
         reconnect: { initial_backoff: '100ms', max_backoff: '1s' },
       },
     },
-    sinks: { out: { type: 'file', path: outFile, inputs: ['engine'], batch: { timeout: '50ms' }, fsync: false } },
+    // The transform rides along so the engine restart also exercises its cache's reconnection (readiness below).
+    transforms: {
+      meta: { type: 'docker_metadata', inputs: ['engine'], reconnect: { initial_backoff: '100ms', max_backoff: '1s' } },
+    },
+    sinks: { out: { type: 'file', path: outFile, inputs: ['meta'], batch: { timeout: '50ms' }, fsync: false } },
   });
 
   beforeAll(async () => {
@@ -145,7 +149,9 @@ describe.skipIf(!ok)('docker_events source on the real engine', () => {
     expect(await waitFor(() => complete(after), 30_000)).toBe(true);
     const metrics = await outrider!.metrics.registry.metrics();
     expect(metrics).toMatch(/outrider_docker_reconnects_total\{component="engine"\} [1-9]/);
-    expect(outrider!.pipeline.readiness().ready).toBe(true);
+    expect(metrics).toMatch(/outrider_docker_reconnects_total\{component="meta"\} [1-9]/);
+    // Both the source and the transform are healthy again (readiness needs every component).
+    expect(await waitFor(() => outrider!.pipeline.readiness().ready, 10_000)).toBe(true);
 
     for (const id of [before, whileDown, after])
       for (const action of lifecycle) expect(find(id, action), `${action} of ${id}`).toHaveLength(1);
