@@ -122,10 +122,10 @@ export class SinkDriver {
     this.abort.abort();
     clearInterval(this.gaugeTimer);
     if (this.buffer) {
-      // A request in flight finishes (or times out) on its own; its batch is sent again after a restart if not
-      // acknowledged in the buffer by then.
-      await this.until(this.delivering ?? Promise.resolve(), Math.max(deadline, Date.now() + 1000));
+      // Closing wakes a reader waiting for data. A request in flight finishes (or times out) on its own; its batch
+      // was not acknowledged in the buffer, so it is sent again after the next start.
       await this.buffer.close();
+      await this.until(this.delivering ?? Promise.resolve(), Math.max(deadline, Date.now() + 1000));
     }
     await this.deadLetter?.close();
     return finished;

@@ -60,6 +60,8 @@ export class DiskBuffer {
   private spaceWaiters: Array<() => void> = [];
   private fsyncTimer: NodeJS.Timeout | undefined;
   private closed = false;
+  /** Reading, dropping and acknowledging all move segments and the read position: one at a time. */
+  private exclusiveTail: Promise<unknown> = Promise.resolve();
 
   private constructor(private readonly options: DiskBufferOptions) {
     // Small enough that acknowledged data is released in steps of an eighth of the capacity, large enough that a
@@ -105,6 +107,12 @@ export class DiskBuffer {
       }, this.options.fsyncIntervalMs);
       this.fsyncTimer.unref();
     }
+  }
+
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.exclusiveTail.then(fn, fn);
+    this.exclusiveTail = run.catch(() => undefined);
+    return run;
   }
 
   private segmentPath(seq: number): string {
@@ -172,7 +180,7 @@ export class DiskBuffer {
         await new Promise<void>((resolve) => this.spaceWaiters.push(resolve));
         continue;
       }
-      await this.dropOldestSegment();
+      await this.exclusive(() => this.dropOldestSegment());
     }
   }
 
@@ -218,7 +226,7 @@ export class DiskBuffer {
       this.dataWaiter = undefined;
     }
     for (;;) {
-      const batch = await this.readFromSegment(maxEvents, maxBytes);
+      const batch = await this.exclusive(() => this.readFromSegment(maxEvents, maxBytes));
       if (batch) return batch;
       if (!this.hasUnread) return this.read(maxEvents, maxBytes, lingerMs);
     }
@@ -293,7 +301,11 @@ export class DiskBuffer {
   }
 
   /** Records that everything before `position` was delivered: persists the cursor, deletes finished segments. */
-  async acknowledge(position: BufferPosition): Promise<void> {
+  acknowledge(position: BufferPosition): Promise<void> {
+    return this.exclusive(() => this.acknowledgeNow(position));
+  }
+
+  private async acknowledgeNow(position: BufferPosition): Promise<void> {
     // After close (shutdown while a request was in flight) the batch simply counts as unsent: it is sent again.
     if (this.closed) return;
     const cursor = JSON.stringify(position);
