@@ -42,3 +42,12 @@ export function encodeEvent(envelope: Envelope): string {
   if (envelope.encoded === undefined) envelope.encoded = JSON.stringify(envelope.event);
   return envelope.encoded;
 }
+
+/** Events as NDJSON text (one JSON object per line, newline-terminated), for sinks that write lines. */
+export function encodeNdjson(envelopes: Envelope[]): string {
+  const lines = new Array<string>(envelopes.length + 1);
+  for (let i = 0; i < envelopes.length; i++) lines[i] = encodeEvent(envelopes[i]!);
+  // A final empty element gives the trailing newline without another concatenation of the whole batch.
+  lines[envelopes.length] = '';
+  return lines.join('\n');
+}

@@ -1,8 +1,8 @@
 // Container stdout/stderr lines (Docker json-file, CRI) → OCSF Base Event. Later mappers promote lines whose content
 // says more (an nginx access line is HTTP Activity); this one keeps every line as a valid event with its text.
 import type { ContainerRef } from '../../core/envelope.ts';
-import { classify, Severity } from '../catalog.ts';
-import { baseMetadata, type OcsfEvent } from '../event.ts';
+import { type Classification, classify, Severity } from '../catalog.ts';
+import { baseMetadata, type OcsfContainer, type OcsfEvent } from '../event.ts';
 import { flagProblem } from '../problems.ts';
 import { containerObject } from './container.ts';
 import { type ContentMode, promoteContainerLine } from './container-content.ts';
@@ -90,6 +90,24 @@ function severityOf(message: string, fields: Record<string, unknown> | undefined
   return (m && LEVEL_SEVERITY[m[1]!.toLowerCase()]) || Severity.Informational;
 }
 
+/** Every line of one file carries the same ContainerRef: build its OCSF object once. Events share it, so code
+ * that changes an event's container replaces the object rather than mutating it. */
+const containerObjects = new WeakMap<ContainerRef, OcsfContainer | undefined>();
+function sharedContainerObject(ref: ContainerRef): OcsfContainer | undefined {
+  if (!containerObjects.has(ref)) containerObjects.set(ref, containerObject(ref));
+  return containerObjects.get(ref);
+}
+
+const logClassifications = new Map<number, Classification>();
+function logClassification(severityId: number): Classification {
+  let c = logClassifications.get(severityId);
+  if (!c) {
+    c = classify('base_event', 99, severityId, 'Log');
+    logClassifications.set(severityId, c);
+  }
+  return c;
+}
+
 export function mapContainerLine(line: ContainerLine): OcsfEvent {
   if (line.content !== undefined && !line.problems) {
     const promoted = promoteContainerLine({
@@ -119,13 +137,13 @@ export function mapContainerLine(line: ContainerLine): OcsfEvent {
     metadata.untruncated_size = line.untruncatedSize;
   }
   const device: Record<string, unknown> = { type_id: 0, hostname: line.hostname };
-  const container = line.container ? containerObject(line.container) : undefined;
+  const container = line.container ? sharedContainerObject(line.container) : undefined;
   if (container) device.container = container;
   const unmapped: Record<string, unknown> = {};
   if (line.stream) unmapped.stream = line.stream;
   if (fields) unmapped.fields = fields;
   const event: OcsfEvent = {
-    ...classify('base_event', 99, severityOf(line.message, fields), 'Log'),
+    ...logClassification(severityOf(line.message, fields)),
     time: line.time,
     metadata,
     message: line.message,

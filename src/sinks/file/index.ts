@@ -1,7 +1,7 @@
 import { type FileHandle, mkdir, open, readdir, rename, unlink } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import type { ComponentContext, Sink, SinkFactory } from '../../core/component.ts';
-import { type Envelope, encodeEvent } from '../../core/envelope.ts';
+import { type Envelope, encodeNdjson } from '../../core/envelope.ts';
 import { type FileSinkConfig, fileSinkSchema } from './config.ts';
 
 /** Appends events as NDJSON; a batch is acknowledged only once written (and fsynced, by default). */
@@ -22,8 +22,7 @@ export class FileSink implements Sink {
   }
 
   async write(events: Envelope[]): Promise<void> {
-    let data = '';
-    for (const e of events) data += `${encodeEvent(e)}\n`;
+    const data = encodeNdjson(events);
     const bytes = Buffer.byteLength(data);
     if (this.size > 0 && this.size + bytes > this.config.rotate.max_bytes) await this.rotate();
     const fh = this.fh!;

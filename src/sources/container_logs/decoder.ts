@@ -149,25 +149,26 @@ export class ContainerLogDecoder implements LineDecoder {
   }
 
   private emit(stream: string, p: Pending, out: DecodedEvent[]): void {
-    const raw = p.raw.join('\n');
+    const raw = p.raw.length === 1 ? p.raw[0]! : p.raw.join('\n');
+    const container = this.options.container;
     const event = mapContainerLine({
       format: this.format,
       message: p.text,
       time: p.time,
-      ...(p.originalTime !== undefined ? { originalTime: p.originalTime } : {}),
+      originalTime: p.originalTime,
       stream,
       raw,
-      ...(this.ctx.path ? { path: this.ctx.path } : {}),
-      ...(this.options.container ? { container: this.options.container } : {}),
+      path: this.ctx.path,
+      container,
       hostname: this.ctx.hostname,
-      ...(p.untruncatedSize !== undefined ? { untruncatedSize: p.untruncatedSize } : {}),
-      ...(p.problems ? { problems: p.problems } : {}),
-      ...(this.options.content ? { content: this.options.content } : {}),
+      untruncatedSize: p.untruncatedSize,
+      problems: p.problems,
+      content: this.options.content,
       onProblem: this.ctx.onProblem,
     });
     if (p.untruncatedSize !== undefined)
       this.ctx.onProblem('line_too_long', `line of ${p.untruncatedSize} bytes cut at ${this.options.maxMessageBytes}`);
-    out.push({ event, raw, ...(this.options.container ? { container: this.options.container } : {}) });
+    out.push(container ? { event, raw, container } : { event, raw });
   }
 
   /** A record that could not be parsed (or was cut, or not UTF-8): kept whole as its own event, flagged. */

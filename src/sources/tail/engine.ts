@@ -31,6 +31,8 @@ export interface TailOptions {
 
 type FileState = 'live' | 'rotated' | 'deleted';
 
+const MAX_POOLED_READ_BUFFERS = 4;
+
 /** One open file (one inode), read from `offset` to its end and on as it grows. */
 class TailedFile {
   readonly key: string;
@@ -141,6 +143,7 @@ export class TailEngine {
   private readonly groups = new Map<string, FileGroup>();
   private readonly tracked = new Map<string, TailedFile>();
   private readonly loops = new Set<Promise<void>>();
+  private readonly readBuffers: Buffer[] = [];
   private readonly store: CheckpointStore;
   private readonly discovery: FileDiscovery;
   private readonly problems: RateLimitedLog;
@@ -476,16 +479,21 @@ export class TailEngine {
   /** The read loop of one file. */
   private async follow(file: TailedFile): Promise<void> {
     if (file.predecessor) await Promise.race([file.predecessor.drained, this.stopped]);
-    const buf = Buffer.allocUnsafe(this.options.readChunkBytes);
     while (!this.stopping) {
       // Only a read that started after the rotation was noticed proves the old file is complete (the writer
       // finishes with a file before renaming it); a read in flight while it was noticed may have missed the end.
       const stateAtRead = file.state;
-      const { bytesRead } = await file.fh.read(buf, 0, buf.length, file.offset);
-      if (bytesRead > 0) {
-        await this.consume(file, buf.subarray(0, bytesRead));
-        continue;
+      // Read buffers come from a small shared pool and are held only while a read is consumed: thousands of idle
+      // files must not each pin a chunk of memory.
+      const buf = this.readBuffers.pop() ?? Buffer.allocUnsafe(this.options.readChunkBytes);
+      let bytesRead: number;
+      try {
+        ({ bytesRead } = await file.fh.read(buf, 0, buf.length, file.offset));
+        if (bytesRead > 0) await this.consume(file, buf.subarray(0, bytesRead));
+      } finally {
+        if (this.readBuffers.length < MAX_POOLED_READ_BUFFERS) this.readBuffers.push(buf);
       }
+      if (bytesRead > 0) continue;
       if (stateAtRead === 'live' && file.state !== 'live') continue;
       if (file.state !== 'live') {
         if (!file.isDrained) {
