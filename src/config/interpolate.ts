@@ -40,18 +40,19 @@ function interpolateString(
         return readFileSync(file, 'utf8').replace(/\r?\n$/, '');
       } catch (err) {
         problems.push({ path, message: `cannot read ${whole}: ${(err as NodeJS.ErrnoException).code ?? String(err)}` });
-        return '';
+        return whole;
       }
     }
     const m = /^([A-Za-z_][A-Za-z0-9_]*)(?::-(.*))?$/s.exec(expr);
     if (!m) {
       problems.push({ path, message: `invalid reference ${whole} (use \${VAR}, \${VAR:-default} or \${file:/path})` });
-      return '';
+      return whole;
     }
     const v = env[m[1]!];
     if (v !== undefined && v !== '') return v;
     if (m[2] !== undefined) return m[2];
     problems.push({ path, message: `environment variable ${m[1]} is not set` });
-    return '';
+    // Left as written: the value's own validation then has nothing more to say about it.
+    return whole;
   });
 }

@@ -59,18 +59,28 @@ export function parseConfig(
   const raw = interpolate(doc.toJS() ?? {}, env, problems);
   const top = topLevelSchema.safeParse(raw);
   if (!top.success) problems.push(...problemsFromZod(top.error, ''));
-  if (!top.success || problems.length > 0) throw new ConfigError(problems);
-
+  // Components are validated even when the top level has problems, so one run reports everything.
+  const sections = (raw !== null && typeof raw === 'object' ? raw : {}) as Record<string, unknown>;
   const components: Record<ComponentKind, ComponentConfig[]> = { source: [], transform: [], sink: [] };
+  const declared: Record<ComponentKind, Array<{ name: string; inputs: unknown }>> = {
+    source: [],
+    transform: [],
+    sink: [],
+  };
   for (const kind of ['source', 'transform', 'sink'] as const) {
     const section = SECTION[kind];
-    for (const [name, entry] of Object.entries(top.data[section])) {
+    const entries = sections[section];
+    if (entries === null || typeof entries !== 'object' || Array.isArray(entries)) continue;
+    for (const [name, entry] of Object.entries(entries as Record<string, unknown>)) {
       const prefix = `${section}.${name}`;
+      if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) continue; // reported by the top level
+      declared[kind].push({ name, inputs: (entry as { inputs?: unknown }).inputs });
       if (!/^[A-Za-z0-9_-]+$/.test(name)) {
         problems.push({ path: prefix, message: 'component names may only use letters, digits, "_" and "-"' });
         continue;
       }
-      const { type, ...rest } = entry;
+      const { type, ...rest } = entry as { type?: unknown };
+      if (typeof type !== 'string') continue; // reported by the top level
       const factory = lookup(kind, type);
       if (!factory) {
         problems.push({
@@ -87,15 +97,15 @@ export function parseConfig(
       components[kind].push({ name, kind, type, factory, config: parsed.data as ComponentConfig['config'] });
     }
   }
-  problems.push(...checkGraph(components));
-  if (problems.length > 0) throw new ConfigError(problems);
+  problems.push(...checkGraph(declared));
+  if (!top.success || problems.length > 0) throw new ConfigError(problems);
   const { sources: _s, transforms: _t, sinks: _k, ...rest } = top.data;
   return { ...rest, sources: components.source, transforms: components.transform, sinks: components.sink };
 }
 
 /** Inputs must name existing sources or transforms, names must be unique, transforms must not form a cycle, and
- * every source must feed something. */
-function checkGraph(c: Record<ComponentKind, ComponentConfig[]>): ConfigProblem[] {
+ * every source must feed something. Works on what was declared, valid or not, so one mistake is reported once. */
+function checkGraph(c: Record<ComponentKind, Array<{ name: string; inputs: unknown }>>): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
   const producers = new Map<string, ComponentKind>();
   for (const kind of ['source', 'transform', 'sink'] as const) {
@@ -105,31 +115,23 @@ function checkGraph(c: Record<ComponentKind, ComponentConfig[]>): ConfigProblem[
       producers.set(comp.name, kind);
     }
   }
+  const inputsOf = (comp: { inputs: unknown }): string[] =>
+    Array.isArray(comp.inputs) ? comp.inputs.filter((i): i is string => typeof i === 'string') : [];
   const consumed = new Set<string>();
   for (const kind of ['transform', 'sink'] as const) {
     for (const comp of c[kind]) {
-      (comp.config.inputs ?? []).forEach((input, i) => {
+      inputsOf(comp).forEach((input, i) => {
         consumed.add(input);
+        const path = `${SECTION[kind]}.${comp.name}.inputs[${i}]`;
         const k = producers.get(input);
-        if (k === undefined)
-          problems.push({
-            path: `${SECTION[kind]}.${comp.name}.inputs[${i}]`,
-            message: `no source or transform named "${input}"`,
-          });
+        if (k === undefined) problems.push({ path, message: `no source or transform named "${input}"` });
         else if (k === 'sink')
-          problems.push({
-            path: `${SECTION[kind]}.${comp.name}.inputs[${i}]`,
-            message: `"${input}" is a sink; inputs name sources or transforms`,
-          });
-        else if (input === comp.name)
-          problems.push({
-            path: `${SECTION[kind]}.${comp.name}.inputs[${i}]`,
-            message: 'a transform cannot consume itself',
-          });
+          problems.push({ path, message: `"${input}" is a sink; inputs name sources or transforms` });
+        else if (input === comp.name) problems.push({ path, message: 'a transform cannot consume itself' });
       });
     }
   }
-  const transformInputs = new Map(c.transform.map((t) => [t.name, t.config.inputs ?? []]));
+  const transformInputs = new Map(c.transform.map((t) => [t.name, inputsOf(t)]));
   const visiting = new Set<string>();
   const done = new Set<string>();
   const visit = (name: string): boolean => {
