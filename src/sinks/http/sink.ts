@@ -1,5 +1,5 @@
 import type { Sink } from '../../core/component.ts';
-import { type Envelope, encodeEvent } from '../../core/envelope.ts';
+import { type Envelope, encodeNdjson } from '../../core/envelope.ts';
 import { basicAuth, HttpTransport } from '../../delivery/http.ts';
 import { errorForStatus } from '../../delivery/outcome.ts';
 import type { HttpSinkConfig } from './config.ts';
@@ -31,9 +31,7 @@ export class HttpSink implements Sink {
   }
 
   async write(events: Envelope[]): Promise<void> {
-    let body = '';
-    for (const e of events) body += `${encodeEvent(e)}\n`;
-    const res = await this.transport!.send(this.config.method, this.config.uri, body);
+    const res = await this.transport!.send(this.config.method, this.config.uri, encodeNdjson(events));
     const error = errorForStatus(res.status, res.headers, res.body);
     if (error) throw error;
   }
