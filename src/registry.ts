@@ -9,11 +9,13 @@ import { stdoutSinkFactory } from './sinks/stdout/index.ts';
 import { syslogSinkFactory } from './sinks/syslog/index.ts';
 import { containerLogsFactory } from './sources/container_logs/index.ts';
 import { dockerEventsFactory } from './sources/docker_events/index.ts';
+import { fileSourceFactory } from './sources/file/index.ts';
 import { dockerMetadataFactory } from './transforms/docker_metadata/index.ts';
 
 const FACTORIES: AnyFactory[] = [
   containerLogsFactory,
   dockerEventsFactory,
+  fileSourceFactory,
   dockerMetadataFactory,
   fileSinkFactory,
   stdoutSinkFactory,

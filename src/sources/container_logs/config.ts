@@ -1,6 +1,7 @@
 import { z } from 'zod';
-import { byteSize, duration } from '../../config/units.ts';
+import { duration } from '../../config/units.ts';
 import { CONTENT_FORMATS } from '../../ocsf/mappers/container-content.ts';
+import { tailKeys } from '../tail/config.ts';
 
 export const multilineSchema = z
   .strictObject({
@@ -37,32 +38,10 @@ export const containerLogsSchema = z.strictObject({
     .min(1)
     .default(['/var/lib/docker/containers/*/*-json.log'])
     .describe('Glob patterns of log files to tail. For Kubernetes nodes: /var/log/pods/*/*/*.log.'),
-  exclude: z.array(z.string().min(1)).default([]).describe('Glob patterns of files never to tail.'),
-  read_from: z
-    .enum(['beginning', 'end'])
-    .default('beginning')
-    .describe(
-      'Files already present at the very first start (no checkpoint yet): read whole, or only new lines. Files that appear later are always read whole.',
-    ),
-  glob_interval: duration
-    .default(1000)
-    .describe('Rescan of the include globs (directory watches make most discoveries immediate).'),
-  poll_interval: duration
-    .default(250)
-    .describe('How often an idle file is checked for new data when no change was notified.'),
-  rotate_wait: duration
-    .default(5000)
-    .describe('How long a rotated or deleted file stays open after its last data, for late writes.'),
-  max_line_bytes: byteSize
-    .default(1024 * 1024)
-    .describe(
-      'Longest line (reassembled message) kept; longer ones are cut at this size and flagged (metadata.is_truncated).',
-    ),
+  ...tailKeys,
   partial_timeout: duration
     .default(5000)
     .describe('A partial line whose end never comes is emitted (flagged) after this long.'),
-  read_chunk_bytes: byteSize.default(256 * 1024).describe('Bytes read from a file at a time.'),
-  checkpoint_interval: duration.default(1000).describe('How often acknowledged positions are persisted.'),
   multiline: multilineSchema.optional(),
   content: z
     .enum(['auto', 'none', ...CONTENT_FORMATS])

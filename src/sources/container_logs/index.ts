@@ -1,5 +1,6 @@
 import type { Source, SourceContext, SourceFactory } from '../../core/component.ts';
 import type { LineDecoder } from '../../formats/decoder.ts';
+import { tailOptions } from '../tail/config.ts';
 import { TailEngine } from '../tail/engine.ts';
 import { type ContainerLogsConfig, containerLogsSchema } from './config.ts';
 import { ContainerLogDecoder } from './decoder.ts';
@@ -18,32 +19,21 @@ class ContainerLogsSource implements Source {
   async start(ctx: SourceContext): Promise<void> {
     const c = this.config;
     const engine: TailEngine = new TailEngine(
-      {
-        include: c.include,
-        exclude: c.exclude,
-        readFrom: c.read_from,
-        globInterval: c.glob_interval,
-        pollInterval: c.poll_interval,
-        rotateWait: c.rotate_wait,
-        maxLineBytes: c.max_line_bytes,
-        readChunkBytes: c.read_chunk_bytes,
-        checkpointInterval: c.checkpoint_interval,
-        createDecoder: (path, firstLine): LineDecoder => {
-          const format = c.format === 'auto' ? sniffContainerFormat(firstLine) : c.format;
-          const container = containerFromPath(path);
-          return new ContainerLogDecoder(
-            format,
-            { source: ctx.name, hostname: ctx.hostname, path, onProblem: engine.onProblem },
-            {
-              maxMessageBytes: c.max_line_bytes,
-              partialTimeout: c.partial_timeout,
-              ...(c.multiline ? { multiline: c.multiline } : {}),
-              ...(container ? { container } : {}),
-              content: c.content,
-            },
-          );
-        },
-      },
+      tailOptions(c, (path, firstLine): LineDecoder => {
+        const format = c.format === 'auto' ? sniffContainerFormat(firstLine) : c.format;
+        const container = containerFromPath(path);
+        return new ContainerLogDecoder(
+          format,
+          { source: ctx.name, hostname: ctx.hostname, path, onProblem: engine.onProblem },
+          {
+            maxMessageBytes: c.max_line_bytes,
+            partialTimeout: c.partial_timeout,
+            ...(c.multiline ? { multiline: c.multiline } : {}),
+            ...(container ? { container } : {}),
+            content: c.content,
+          },
+        );
+      }),
       ctx,
     );
     this.engine = engine;
