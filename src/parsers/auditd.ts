@@ -110,9 +110,10 @@ function parseFields(body: string, record: AuditRecord, interpreted: boolean): v
     if (end < 0) end = n;
     const eq = body.indexOf('=', i);
     if (eq < 0 || eq > end || eq === i) {
-      // A word without `=`: in interpreted output an unquoted value with spaces continues; otherwise free text.
+      // A word without `=` continues an unquoted value that holds spaces (`op=adding group to /etc/group` in
+      // user-space messages, any value in interpreted output); before the first key it is free text.
       const word = body.slice(i, end);
-      if (interpreted && lastKey !== undefined) lastTarget[lastKey] += ` ${word}`;
+      if (lastKey !== undefined) lastTarget[lastKey] += ` ${word}`;
       else text.push(word);
       i = end;
       continue;
