@@ -151,6 +151,11 @@ describe.skipIf(!ok)('docker_metadata transform on the real engine', () => {
     expect(await waitFor(() => linesOf(id).length >= lines.length, 20_000)).toBe(true);
     const events = linesOf(id);
     expect(events.map((e) => e.message)).toEqual(lines);
+    // The engine's own account (docker_events source in the same pipeline): it lived well under a second.
+    const engine = () => readNdjson<Json>(outFile).filter((e) => e.unmapped?.docker?.actor_id === id);
+    const at = (action: string) => engine().find((e) => e.unmapped.docker.action === action)?.time as number;
+    expect(await waitFor(() => at('start') !== undefined && at('die') !== undefined, 10_000)).toBe(true);
+    expect(at('die') - at('start')).toBeLessThan(1000);
     const imageId = await docker('image', 'inspect', '-f', '{{.Id}}', image);
     for (const e of events) {
       const c = e.device.container;
