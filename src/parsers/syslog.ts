@@ -116,7 +116,11 @@ function parseJournaldJson(line: string): SyslogRecord | undefined {
     return undefined;
   }
   if (v === null || typeof v !== 'object' || Array.isArray(v)) return undefined;
-  const o = v as Record<string, unknown>;
+  return journaldRecord(v as Record<string, unknown>);
+}
+
+/** A journald entry (`journalctl -o json` object, or the fields of a `-o export` entry) as a syslog record. */
+export function journaldRecord(o: Record<string, unknown>): SyslogRecord | undefined {
   if (typeof o.MESSAGE !== 'string') return undefined;
   const r: SyslogRecord = { form: 'journald', message: o.MESSAGE };
   const rt = o.__REALTIME_TIMESTAMP;
@@ -134,3 +138,8 @@ function parseJournaldJson(line: string): SyslogRecord | undefined {
   if (typeof o.SYSLOG_FACILITY === 'string') r.facility = Number(o.SYSLOG_FACILITY);
   return r;
 }
+
+/** The first line of a `journalctl -o export` entry (export writes these fields first). */
+export const JOURNAL_EXPORT_START = /^__(?:CURSOR|REALTIME_TIMESTAMP)=/;
+/** A text field line of an export entry. */
+export const JOURNAL_EXPORT_FIELD = /^([A-Z0-9_]+)=(.*)$/s;

@@ -573,3 +573,30 @@ describe('container lines: content sniffing', () => {
     expect(sniffContent('{"kind":"Event","auditID":"x","stage":"ResponseComplete"}')).toBe('k8s-audit');
   });
 });
+
+describe('syslog-auth: journalctl -o export entries', () => {
+  it('emits one event per entry (held until its empty line)', () => {
+    const entry = [
+      '__CURSOR=s=abc;i=1',
+      '__REALTIME_TIMESTAMP=1795407100123456',
+      '_HOSTNAME=node-1',
+      'SYSLOG_IDENTIFIER=sshd',
+      '_PID=4242',
+      'MESSAGE=Failed password for root from 203.0.113.5 port 41000 ssh2',
+    ];
+    const text = [...entry, '', ...entry.map((l) => l.replace('i=1', 'i=2').replace('41000', '41001')), ''].join('\n');
+    const { events } = decodeText('syslog-auth', text, 'journal.export', { now: NOW });
+    expect(events).toHaveLength(2);
+    expect(events[0]).toMatchObject({
+      type_uid: 300201,
+      status_id: 2,
+      time: 1795407100123,
+      user: { name: 'root' },
+      src_endpoint: { ip: '203.0.113.5', port: 41000 },
+      device: { hostname: 'node-1' },
+      raw_data: entry.join('\n'),
+    });
+    const result = validateOcsf(recordOutput('unit/security-syslog-export', events));
+    if (result) expect(result.failed, result.output).toBe(0);
+  });
+});
