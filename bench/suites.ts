@@ -4,4 +4,5 @@ import type { BenchSuite } from './types.ts';
 export const SUITES: Array<() => Promise<BenchSuite>> = [
   () => import('./enrichment.ts').then((m) => m.default()),
   () => import('./normalise.ts').then((m) => m.default()),
+  () => import('./sinks.ts').then((m) => m.default()),
 ];
