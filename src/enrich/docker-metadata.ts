@@ -206,7 +206,10 @@ export class DockerMetadataCache implements ContainerLookup {
       if (e) e.pid = undefined;
       return;
     }
-    if (verb === 'create' || verb === 'start' || verb === 'rename' || verb === 'update' || !held?.inspected) {
+    // Configuration may change at these verbs: read it again. Other events only fill a gap, once per id.
+    if (verb === 'create' || verb === 'start' || verb === 'rename' || verb === 'update') {
+      this.inspect(id).catch(() => undefined);
+    } else if (!held?.inspected && !this.isUnknown(id)) {
       this.inspect(id).catch(() => undefined);
     }
   }
