@@ -1,4 +1,5 @@
 import type { Server } from 'node:http';
+import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { startAdminServer } from './admin/server.ts';
 import { loadConfigFile, type OutriderConfig } from './config/load.ts';
@@ -46,7 +47,7 @@ export async function startOutrider(
   const metrics = new Metrics();
   const pipeline = new Pipeline(buildPlan(config), {
     dataDir: resolve(config.data_dir),
-    hostname: config.hostname,
+    hostname: config.hostname ?? hostname(),
     logger,
     metrics,
   });

@@ -6,8 +6,10 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadConfig, startOutrider } from '../app.ts';
 import { ConfigError } from '../config/errors.ts';
+import { renderConfigReference } from '../config/reference.ts';
 import { allFormats } from '../formats/index.ts';
 import { createLogger } from '../observability/logger.ts';
+import { allFactories } from '../registry.ts';
 import { normalise } from './normalise.ts';
 
 /** Exit codes, documented in --help and README. */
@@ -35,6 +37,7 @@ Usage:
   outrider normalise --format FORMAT [FILE|-]
                                           offline: read FILE (or stdin) in FORMAT, write OCSF NDJSON to stdout,
                                           a summary to stderr
+  outrider config-reference               print the reference of every config key (Markdown), from the schemas
   outrider --help | --version
 
 Formats for normalise:
@@ -100,6 +103,10 @@ async function main(argv: string[]): Promise<number> {
       process.once('SIGTERM', () => onSignal('SIGTERM'));
       process.once('SIGINT', () => onSignal('SIGINT'));
     });
+  }
+  if (command === 'config-reference') {
+    process.stdout.write(renderConfigReference(allFactories()));
+    return ExitCode.Ok;
   }
   if (command === 'normalise' || command === 'normalize') {
     const { values, positionals } = parseArgs({

@@ -1,5 +1,4 @@
 // The top level of the config file. Components' own keys are validated by their factories' schemas (see load.ts).
-import { hostname } from 'node:os';
 import { z } from 'zod';
 import { duration } from './units.ts';
 
@@ -15,7 +14,7 @@ export const topLevelSchema = z.strictObject({
   hostname: z
     .string()
     .min(1)
-    .default(hostname())
+    .optional()
     .describe('Host name reported as `device.hostname` (default: the OS host name).'),
   log: z
     .strictObject({

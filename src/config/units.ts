@@ -16,23 +16,32 @@ const SIZE_BYTES: Record<string, number> = {
 };
 
 /** A duration in milliseconds: a non-negative number, or a string such as "250ms", "5s", "2m". */
-export const duration = z.union([z.number().nonnegative(), z.string()]).transform((v, ctx) => {
-  if (typeof v === 'number') return v;
-  const m = DURATION.exec(v.trim());
-  if (!m) {
-    ctx.addIssue({ code: 'custom', message: `invalid duration "${v}" (use e.g. 500ms, 5s, 2m, 1h, or milliseconds)` });
-    return z.NEVER;
-  }
-  return Math.round(Number(m[1]) * DURATION_MS[m[2]!]!);
-});
+export const duration = z
+  .union([z.number().nonnegative(), z.string()])
+  .meta({ unit: 'duration' })
+  .transform((v, ctx) => {
+    if (typeof v === 'number') return v;
+    const m = DURATION.exec(v.trim());
+    if (!m) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `invalid duration "${v}" (use e.g. 500ms, 5s, 2m, 1h, or milliseconds)`,
+      });
+      return z.NEVER;
+    }
+    return Math.round(Number(m[1]) * DURATION_MS[m[2]!]!);
+  });
 
 /** A size in bytes: a positive integer, or a string such as "64KiB", "100MB". */
-export const byteSize = z.union([z.number().int().positive(), z.string()]).transform((v, ctx) => {
-  if (typeof v === 'number') return v;
-  const m = SIZE.exec(v.trim());
-  if (!m) {
-    ctx.addIssue({ code: 'custom', message: `invalid size "${v}" (use e.g. 64KiB, 100MB, 1GiB, or bytes)` });
-    return z.NEVER;
-  }
-  return Math.round(Number(m[1]) * SIZE_BYTES[m[2]!]!);
-});
+export const byteSize = z
+  .union([z.number().int().positive(), z.string()])
+  .meta({ unit: 'size' })
+  .transform((v, ctx) => {
+    if (typeof v === 'number') return v;
+    const m = SIZE.exec(v.trim());
+    if (!m) {
+      ctx.addIssue({ code: 'custom', message: `invalid size "${v}" (use e.g. 64KiB, 100MB, 1GiB, or bytes)` });
+      return z.NEVER;
+    }
+    return Math.round(Number(m[1]) * SIZE_BYTES[m[2]!]!);
+  });
