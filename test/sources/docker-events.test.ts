@@ -163,3 +163,33 @@ describe.skipIf(!ok)('docker_events source on the real engine', () => {
     expect(repeated).toEqual([]);
   });
 });
+
+describe('docker_events source without an engine', () => {
+  it('reports itself degraded with the reason, keeps retrying, and stops cleanly', async () => {
+    const dir = tempDir('outrider-docker-events-down-');
+    const outrider = await startTestOutrider(
+      {
+        sources: {
+          engine: {
+            type: 'docker_events',
+            socket_path: join(dir, 'no-docker-here.sock'),
+            reconnect: { initial_backoff: '50ms', max_backoff: '100ms' },
+          },
+        },
+        sinks: { out: { type: 'file', path: join(dir, 'out.ndjson'), inputs: ['engine'] } },
+      },
+      join(dir, 'data'),
+      'error',
+    );
+    try {
+      const degraded = () => outrider.pipeline.readiness().components.engine?.healthy === false;
+      expect(await waitFor(degraded, 5000)).toBe(true);
+      expect(outrider.pipeline.readiness().components.engine?.reason).toMatch(/docker events stream/);
+      const metrics = await outrider.metrics.registry.metrics();
+      expect(metrics).toMatch(/outrider_docker_reconnects_total\{component="engine"\} [1-9]/);
+    } finally {
+      expect(await outrider.stop()).toBe(true);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
