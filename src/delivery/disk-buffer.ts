@@ -33,6 +33,9 @@ export interface BufferedBatch {
 interface Segment {
   seq: number;
   size: number;
+  /** Records appended and read by this process (only the active segment uses them: to know when to linger). */
+  appended: number;
+  read: number;
 }
 
 const SEGMENT_FILE = /^(\d{12})\.seg$/;
@@ -92,7 +95,7 @@ export class DiskBuffer {
         await unlink(this.segmentPath(seq));
         continue;
       }
-      this.segments.push({ seq, size: (await stat(this.segmentPath(seq))).size });
+      this.segments.push({ seq, size: (await stat(this.segmentPath(seq))).size, appended: 0, read: 0 });
     }
     const first = this.segments[0];
     if (cursor && first?.seq === cursor.segment) this.readPos = { ...cursor };
@@ -122,7 +125,7 @@ export class DiskBuffer {
   private async openWriteSegment(seq: number): Promise<void> {
     this.writeSeq = seq;
     this.writeFh = await open(this.segmentPath(seq), 'a', 0o600);
-    this.segments.push({ seq, size: 0 });
+    this.segments.push({ seq, size: 0, appended: 0, read: 0 });
   }
 
   private async rollWriteSegment(): Promise<void> {
@@ -168,6 +171,7 @@ export class DiskBuffer {
       throw err;
     }
     segment.size += bytes;
+    segment.appended += events.length;
     this.totalBytes += bytes;
     const waiter = this.dataWaiter;
     this.dataWaiter = undefined;
@@ -212,9 +216,10 @@ export class DiskBuffer {
         this.dataWaiter = resolve;
       });
     }
-    if (lingerMs > 0 && this.readPos.segment === this.writeSeq && this.unreadInActive() < maxBytes) {
+    const little = () => this.unreadBytesInActive() < maxBytes && this.unreadRecordsInActive() < maxEvents;
+    if (lingerMs > 0 && this.readPos.segment === this.writeSeq && little()) {
       const deadline = Date.now() + lingerMs;
-      while (!this.closed && Date.now() < deadline && this.unreadInActive() < maxBytes) {
+      while (!this.closed && Date.now() < deadline && little()) {
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, deadline - Date.now());
           this.dataWaiter = () => {
@@ -232,8 +237,13 @@ export class DiskBuffer {
     }
   }
 
-  private unreadInActive(): number {
+  private unreadBytesInActive(): number {
     return this.segments.at(-1)!.size - (this.readPos.segment === this.writeSeq ? this.readPos.offset : 0);
+  }
+
+  private unreadRecordsInActive(): number {
+    const active = this.segments.at(-1)!;
+    return active.appended - active.read;
   }
 
   private async readFromSegment(maxEvents: number, maxBytes: number): Promise<BufferedBatch | undefined> {
@@ -272,6 +282,7 @@ export class DiskBuffer {
         events.push(record.envelope);
       }
       if (corrupt > 0) this.options.onCorrupt?.(corrupt);
+      segment.read += events.length + corrupt;
       if (pos > 0) {
         this.readPos = { segment: segment.seq, offset: start + pos };
         if (events.length === 0) return undefined;
