@@ -7,6 +7,7 @@ import { eventUid, fallbackEvent } from '../ocsf/mappers/common.ts';
 import { type AuditRecord, parseAuditLine } from '../parsers/auditd.ts';
 import type { DecodeContext, DecodedEvent, LineDecoder, LineInfo, RecordFormat } from './decoder.ts';
 import { LineFlags } from './decoder.ts';
+import { flaggedProblems } from './per-line.ts';
 
 /** Kernel record types that belong to a multi-record event ended by EOE; any other type stands alone. */
 const KERNEL_EVENT_TYPES = new Set([
@@ -160,18 +161,10 @@ export class AuditDecoder implements LineDecoder {
   }
 
   private emitBad(line: string, info: LineInfo, unparsed: boolean, out: DecodedEvent[]): void {
-    const problems: string[] = [];
-    let reason = 'malformed_record';
-    if (unparsed) problems.push('not an audit record (expected "type=… msg=audit(TIME:SERIAL): …")');
-    if (info.flags & LineFlags.Cut) {
-      reason = 'line_too_long';
-      problems.push(`record of ${info.originalBytes ?? '?'} bytes cut at the max_line_bytes limit`);
-    }
-    if (info.flags & LineFlags.InvalidUtf8) {
-      reason = 'invalid_utf8';
-      problems.push('record is not valid UTF-8; invalid bytes replaced with U+FFFD');
-    }
-    this.ctx.onProblem(reason, problems.join('; '));
+    const flagged = flaggedProblems(info);
+    const problems = flagged.map((p) => p.detail);
+    if (unparsed) problems.unshift('not an audit record (expected "type=… msg=audit(TIME:SERIAL): …")');
+    this.ctx.onProblem(unparsed ? 'malformed_record' : flagged[0]!.reason, problems.join('; '));
     const event = fallbackEvent({
       product: AUDITD_PRODUCT,
       logName: 'audit.log',

@@ -6,6 +6,7 @@ import { K8S_AUDIT_PRODUCT, mapK8sAuditEvent } from '../ocsf/mappers/k8s-audit.t
 import { type K8sAuditEvent, MASK, parseK8sAuditLine } from '../parsers/k8s-audit.ts';
 import type { DecodeContext, DecodedEvent, LineDecoder, LineInfo, RecordFormat } from './decoder.ts';
 import { LineFlags } from './decoder.ts';
+import { flaggedProblems } from './per-line.ts';
 
 export interface K8sAuditDecoderOptions {
   /** merge: earlier stages are merged into the closing one. complete_only: RequestReceived is dropped. */
@@ -115,17 +116,10 @@ export class K8sAuditDecoder implements LineDecoder {
   }
 
   private emitBad(line: string, info: LineInfo, parseError: string | undefined, out: DecodedEvent[]): void {
-    const problems: string[] = [];
-    let reason = 'malformed_record';
-    if (parseError) problems.push(`not a Kubernetes audit event: ${parseError}`);
-    if (info.flags & LineFlags.Cut) {
-      reason = 'line_too_long';
-      problems.push(`record of ${info.originalBytes ?? '?'} bytes cut at the max_line_bytes limit`);
-    }
-    if (info.flags & LineFlags.InvalidUtf8) {
-      reason = 'invalid_utf8';
-      problems.push('record is not valid UTF-8; invalid bytes replaced with U+FFFD');
-    }
+    const flagged = flaggedProblems(info);
+    const problems = flagged.map((p) => p.detail);
+    if (parseError) problems.unshift(`not a Kubernetes audit event: ${parseError}`);
+    const reason = parseError ? 'malformed_record' : flagged[0]!.reason;
     // An unparseable line that mentions a Secret or ConfigMap cannot be masked field by field: it is not kept.
     const sensitive = SENSITIVE_HINT.test(line);
     if (sensitive) problems.push('record mentions a Secret or ConfigMap and could not be parsed: its text was masked');

@@ -29,19 +29,35 @@ export class PerLineDecoder implements LineDecoder {
   flush(): void {}
 }
 
+export interface InputProblem {
+  /** Metric label (outrider_events_failed_total reason). */
+  reason: 'line_too_long' | 'invalid_utf8';
+  detail: string;
+}
+
+/** What a line's flags say was wrong with it. */
+export function flaggedProblems(info: LineInfo): InputProblem[] {
+  const problems: InputProblem[] = [];
+  if (info.flags & LineFlags.Cut)
+    problems.push({
+      reason: 'line_too_long',
+      detail: `record of ${info.originalBytes ?? '?'} bytes cut at the max_line_bytes limit`,
+    });
+  if (info.flags & LineFlags.InvalidUtf8)
+    problems.push({ reason: 'invalid_utf8', detail: 'record is not valid UTF-8; invalid bytes replaced with U+FFFD' });
+  return problems;
+}
+
 /** Maps one line and stamps what every decoded event carries (uid, log_source, input flags). */
 export function decodeLine(ctx: DecodeContext, mapLine: LineMapper, line: string, info: LineInfo): DecodedEvent {
   const event = mapLine(line);
+  for (const p of flaggedProblems(info)) {
+    flagProblem(event, p.detail);
+    ctx.onProblem(p.reason, p.detail);
+  }
   if (info.flags & LineFlags.Cut) {
-    const detail = `record of ${info.originalBytes ?? '?'} bytes cut at the max_line_bytes limit`;
-    flagProblem(event, detail);
     event.metadata.is_truncated = true;
     if (info.originalBytes !== undefined) event.metadata.untruncated_size = info.originalBytes;
-    ctx.onProblem('line_too_long', detail);
-  }
-  if (info.flags & LineFlags.InvalidUtf8) {
-    flagProblem(event, 'record is not valid UTF-8; invalid bytes replaced with U+FFFD');
-    ctx.onProblem('invalid_utf8', 'record is not valid UTF-8');
   }
   event.metadata.uid = eventUid(ctx.hostname, ctx.source, info.start, line);
   if (ctx.path) event.metadata.log_source = ctx.path;

@@ -1,5 +1,6 @@
 // Falco alerts: the JSON output (`json_output: true`, one object per line) and, as a fallback, the plain text
 // output (`<time>: <Priority> <output>`).
+import { parseJsonObject } from './json.ts';
 
 export interface FalcoAlert {
   time?: string;
@@ -26,13 +27,8 @@ export function parseFalcoLine(line: string): FalcoAlert | string {
     if (!m) return 'neither a JSON alert nor a "<time>: <Priority> <output>" text alert';
     return { time: m[1]!.replace(/([+-]\d\d)(\d\d)$/, '$1:$2'), priority: m[2]!, output: m[3]!, text: true };
   }
-  let v: unknown;
-  try {
-    v = JSON.parse(line);
-  } catch (err) {
-    return `not JSON: ${(err as Error).message}`;
-  }
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) return 'not a JSON object';
+  const v = parseJsonObject(line);
+  if (typeof v === 'string') return v;
   const o = v as FalcoAlert;
   if (typeof o.rule !== 'string' || typeof o.priority !== 'string') return 'missing "rule" or "priority"';
   return o;

@@ -1,5 +1,6 @@
 // Kubernetes API server audit events (`audit.k8s.io/v1` Event, one JSON object per line), and the masking of
 // Secret / ConfigMap payloads, which must never leave Outrider in clear.
+import { parseJsonObject } from './json.ts';
 
 export interface K8sAuditEvent {
   kind?: string;
@@ -34,13 +35,8 @@ export interface K8sAuditEvent {
 
 /** Parses one line; a string explains why it is not an audit event. */
 export function parseK8sAuditLine(line: string): K8sAuditEvent | string {
-  let v: unknown;
-  try {
-    v = JSON.parse(line);
-  } catch (err) {
-    return `not JSON: ${(err as Error).message}`;
-  }
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) return 'not a JSON object';
+  const v = parseJsonObject(line);
+  if (typeof v === 'string') return v;
   const o = v as Record<string, unknown>;
   if (typeof o.auditID !== 'string' || o.auditID === '') return 'missing "auditID"';
   if (typeof o.stage !== 'string') return 'missing "stage"';

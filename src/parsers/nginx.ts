@@ -2,6 +2,7 @@
 // X-Forwarded-For list some formats put first), JSON access lines (log_format escape=json), nginx error.log and
 // Apache error_log lines.
 import { MONTHS, timezoneOffsetMinutes } from '../ocsf/mappers/common.ts';
+import { parseJsonObject } from './json.ts';
 
 export interface AccessRecord {
   kind: 'access';
@@ -125,13 +126,8 @@ const JSON_KEYS = {
 } as const;
 
 function parseJsonAccess(line: string): AccessRecord | string {
-  let v: unknown;
-  try {
-    v = JSON.parse(line);
-  } catch (err) {
-    return `not JSON: ${(err as Error).message}`;
-  }
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) return 'not a JSON object';
+  const v = parseJsonObject(line);
+  if (typeof v === 'string') return v;
   const o = { ...(v as Record<string, unknown>) };
   const take = (keys: readonly string[]): string | undefined => {
     for (const k of keys) {

@@ -385,21 +385,8 @@ class AuditEventMapper {
     const m = r.msg ?? r.fields;
     const user = this.userFromMessage(m, r.fields);
     if (!user) return this.other('no user named in the record');
-    const activity = ACCOUNT_ACTIVITY[r.type]!;
-    const ok = resultOk(m.res);
-    const event = this.build(
-      'account_change',
-      activity,
-      Severity.Low,
-      statusFields(ok === undefined ? Status.Unknown : ok ? Status.Success : Status.Failure, m.res, m.op),
-      activity === 99 ? (auditValue(m.op) ?? r.type) : undefined,
-    );
+    const event = this.userManagement('account_change', ACCOUNT_ACTIVITY[r.type]!, r, m);
     event.user = user;
-    event.actor = this.actorOfUserMessage(r, m);
-    const src = this.srcEndpoint(m);
-    if (src) event.src_endpoint = src;
-    event.device = this.device(false);
-    this.profiles.add('host');
     this.observables.add('user.name', ObservableType.UserName, user.name);
     return this.finish(event);
   }
@@ -412,22 +399,26 @@ class AuditEventMapper {
     const id = auditValue(m.id) ?? auditValue(m.gid);
     if (id) group.uid = id;
     if (!group.name && !group.uid) return this.other('no group named in the record');
-    const activity = GROUP_ACTIVITY[r.type]!;
-    const ok = resultOk(m.res);
+    const event = this.userManagement('group_management', GROUP_ACTIVITY[r.type]!, r, m);
+    event.group = group;
+    return this.finish(event);
+  }
+
+  /** What account and group management records share: result, operation, acting process, source address. */
+  private userManagement(cls: OcsfClassName, activity: number, r: AuditRecord, m: Fields): OcsfEvent {
     const event = this.build(
-      'group_management',
+      cls,
       activity,
       Severity.Low,
-      statusFields(ok === undefined ? Status.Unknown : ok ? Status.Success : Status.Failure, m.res, m.op),
+      statusFields(resultStatus(m.res), m.res, m.op),
       activity === 99 ? (auditValue(m.op) ?? r.type) : undefined,
     );
-    event.group = group;
     event.actor = this.actorOfUserMessage(r, m);
     const src = this.srcEndpoint(m);
     if (src) event.src_endpoint = src;
     event.device = this.device(false);
     this.profiles.add('host');
-    return this.finish(event);
+    return event;
   }
 
   private eventLog(r: AuditRecord): OcsfEvent {
@@ -443,12 +434,11 @@ class AuditEventMapper {
       else if (op === 'remove_rule' || op === 'remove-rule') severity = Severity.Medium;
     }
     if (r.type === 'DAEMON_ABORT') severity = Severity.Medium;
-    const ok = resultOk(f.res);
     const event = this.build(
       'event_log_activity',
       activity,
       severity,
-      statusFields(ok === undefined ? Status.Unknown : ok ? Status.Success : Status.Failure, f.res, op),
+      statusFields(resultStatus(f.res), f.res, op),
       activity === 99 ? (op ?? r.type) : undefined,
     );
     event.log_name = 'audit';
@@ -504,13 +494,7 @@ class AuditEventMapper {
     if (cmd) process.cmd_line = cmd;
     const cwd = auditValue(m.cwd);
     if (cwd) process.working_directory = cwd;
-    const ok = resultOk(m.res);
-    const event = this.build(
-      'process_activity',
-      1,
-      Severity.Informational,
-      statusFields(ok === undefined ? Status.Unknown : ok ? Status.Success : Status.Failure, m.res),
-    );
+    const event = this.build('process_activity', 1, Severity.Informational, statusFields(resultStatus(m.res), m.res));
     event.process = process;
     event.actor = this.actorOfUserMessage(r, m);
     event.device = this.device(false);
@@ -772,6 +756,11 @@ function hexInt(v: string | undefined): number | undefined {
 /** A user from a uid field: numbers are uids, interpreted output gives names. */
 function idUser(v: string): Record<string, string> {
   return /^\d+$/.test(v) ? { uid: v } : { name: v };
+}
+
+function resultStatus(res: string | undefined): number {
+  const ok = resultOk(res);
+  return ok === undefined ? Status.Unknown : ok ? Status.Success : Status.Failure;
 }
 
 function resultOk(res: string | undefined): boolean | undefined {
