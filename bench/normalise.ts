@@ -90,6 +90,12 @@ export default async function (): Promise<BenchSuite> {
         });
       results.push(measure('container lines, content none (Base Events)', containerDecoder('none'), container));
       results.push(measure('container lines, content auto (30% nginx, 10% sshd)', containerDecoder('auto'), container));
+      // The sniffing alone: the same plain lines with and without it.
+      const plain = container.filter((_l, i) => i % 10 >= 4);
+      results.push(measure('plain container lines, content none', containerDecoder('none'), plain));
+      results.push(
+        measure('plain container lines, content auto (sniffed, none promoted)', containerDecoder('auto'), plain),
+      );
       return results;
     },
   };

@@ -93,12 +93,14 @@ export function mapContent(format: ContentFormat, line: ContentLine): OcsfEvent 
     }
     case 'syslog-auth': {
       const r = parseSyslogLine(text, { now: line.time, timezoneOffset: 0 });
-      if (!classifyAuthMessage(r.message)) return undefined;
-      return mapAuthLog(r, text, {
-        hostname: line.hostname,
-        fallbackTime: line.time,
-        ...(line.onProblem ? { onProblem: line.onProblem } : {}),
-      });
+      const fact = classifyAuthMessage(r.message);
+      if (!fact) return undefined;
+      return mapAuthLog(
+        r,
+        text,
+        { hostname: line.hostname, fallbackTime: line.time, ...(line.onProblem ? { onProblem: line.onProblem } : {}) },
+        fact,
+      );
     }
     case 'falco': {
       const a = parseFalcoLine(text);

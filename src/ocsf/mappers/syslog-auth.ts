@@ -50,11 +50,16 @@ function productOf(app: string | undefined, fact: AuthFact | undefined): OcsfPro
     : { name: 'unknown' };
 }
 
-/** Maps one auth log record; never throws. */
-export function mapAuthLog(record: SyslogRecord, raw: string, options: AuthLogMapOptions): OcsfEvent {
+/** Maps one auth log record; never throws. `fact`: the message already classified by the caller. */
+export function mapAuthLog(
+  record: SyslogRecord,
+  raw: string,
+  options: AuthLogMapOptions,
+  fact: AuthFact | undefined = classifyAuthMessage(record.message),
+): OcsfEvent {
   const time = record.time ?? options.fallbackTime;
   return mapSafely(
-    () => map(record, raw, time, options),
+    () => map(record, fact, raw, time, options),
     {
       product: { name: record.app ?? 'syslog' },
       logName: LOG_NAME,
@@ -66,8 +71,13 @@ export function mapAuthLog(record: SyslogRecord, raw: string, options: AuthLogMa
   );
 }
 
-function map(record: SyslogRecord, raw: string, time: number, options: AuthLogMapOptions): OcsfEvent {
-  const fact = classifyAuthMessage(record.message);
+function map(
+  record: SyslogRecord,
+  fact: AuthFact | undefined,
+  raw: string,
+  time: number,
+  options: AuthLogMapOptions,
+): OcsfEvent {
   const app = record.app;
   const isSsh = app ? app.startsWith('sshd') : fact !== undefined && fact.kind !== 'account' && fact.kind !== 'group';
   const host = record.host ?? options.hostname;
