@@ -9,11 +9,11 @@ export const inputsSchema = z
 
 export const batchSchema = z
   .strictObject({
-    max_events: z.number().int().positive().default(10_000).describe('Flush once this many events are waiting.'),
+    max_events: z.number().int().positive().default(1024).describe('Flush once this many events are waiting.'),
     max_bytes: byteSize.default(8 * 1024 * 1024).describe('Flush once the encoded batch reaches this size.'),
     timeout: duration.default(1000).describe('Flush at the latest this long after the first event arrived.'),
   })
-  .default({ max_events: 10_000, max_bytes: 8 * 1024 * 1024, timeout: 1000 })
+  .default({ max_events: 1024, max_bytes: 8 * 1024 * 1024, timeout: 1000 })
   .describe('Batching: a batch is written when any limit is reached.');
 
 export const queueSchema = z
@@ -22,10 +22,10 @@ export const queueSchema = z
       .number()
       .int()
       .positive()
-      .default(50_000)
+      .default(4096)
       .describe('Events the in-memory input queue holds before the sources feeding this sink are slowed down.'),
   })
-  .default({ max_events: 50_000 })
+  .default({ max_events: 4096 })
   .describe('The sink input queue (bounded: backpressure, not unbounded memory).');
 
 export const retrySchema = z
