@@ -14,7 +14,11 @@ import { mapContainerLine } from '../src/ocsf/mappers/container-log.ts';
 import { findFactory } from '../src/registry.ts';
 import type { BenchResult, BenchSuite } from './types.ts';
 
-const RECEIVER = join(import.meta.dirname, '..', '..', 'shared', 'bench', 'sink.mjs');
+// ../shared beside the repository, seen from bench/ (run from source) or dist/bench/ (npm run bench).
+const RECEIVER =
+  [join(import.meta.dirname, '..', '..', 'shared'), join(import.meta.dirname, '..', '..', '..', 'shared')]
+    .map((dir) => join(dir, 'bench', 'sink.mjs'))
+    .find((file) => existsSync(file)) ?? join(import.meta.dirname, '..', '..', '..', 'shared', 'bench', 'sink.mjs');
 const EVENTS = Number(process.env.BENCH_SINK_EVENTS ?? 200_000);
 const EMIT_BATCH = 1000;
 const CONTAINER = { id: 'be'.repeat(32), name: 'web-1', runtime: 'docker' as const };
@@ -60,7 +64,11 @@ class BenchSource implements Source {
   async stop(): Promise<void> {}
 }
 
-async function startReceiver(dir: string, name: string): Promise<{ url: string; doneFile: string; stop(): void }> {
+async function startReceiver(
+  dir: string,
+  name: string,
+  records: number,
+): Promise<{ url: string; doneFile: string; stop(): void }> {
   const portFile = join(dir, `${name}.port`);
   const doneFile = join(dir, `${name}.done`);
   const child = spawn(
@@ -72,7 +80,7 @@ async function startReceiver(dir: string, name: string): Promise<{ url: string; 
       '--port-file',
       portFile,
       '--expect',
-      String(EVENTS),
+      String(records),
       '--done-file',
       doneFile,
       '--max-seconds',
@@ -95,7 +103,8 @@ async function measure(
   type: string,
   config: (url: string) => Record<string, unknown>,
 ): Promise<number> {
-  const receiver = await startReceiver(dir, name);
+  // The counting receiver counts NDJSON lines: a _bulk request has an action line and a document line per event.
+  const receiver = await startReceiver(dir, name, type === 'elasticsearch' ? 2 * EVENTS : EVENTS);
   const factory = findFactory('sink', type)!;
   const parsed = factory.configSchema.parse({ inputs: ['bench'], ...config(receiver.url) }) as Record<string, unknown>;
   const source = new BenchSource();
@@ -113,12 +122,13 @@ async function measure(
   try {
     for (let i = 0; i < envelopes.length; i += EMIT_BATCH) await source.ctx!.emit(envelopes.slice(i, i + EMIT_BATCH));
     const deadline = Date.now() + 240_000;
-    while (!existsSync(receiver.doneFile)) {
+    for (;;) {
+      // The receiver may be mid-write: only a whole line counts.
+      const text = existsSync(receiver.doneFile) ? readFileSync(receiver.doneFile, 'utf8') : '';
+      if (text.endsWith('\n')) return EVENTS / (((JSON.parse(text) as { done_ts: number }).done_ts - started) / 1000);
       if (Date.now() > deadline) throw new Error(`${name}: the receiver did not get every event`);
       await new Promise((r) => setTimeout(r, 20));
     }
-    const done = JSON.parse(readFileSync(receiver.doneFile, 'utf8')) as { done_ts: number };
-    return EVENTS / ((done.done_ts - started) / 1000);
   } finally {
     await pipeline.stop(5000);
     receiver.stop();

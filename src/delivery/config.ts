@@ -96,3 +96,35 @@ export const requestShape = {
 };
 
 export type DeliveryOptions = { buffer: BufferConfig; dead_letter: DeadLetterConfig };
+
+/** `auth` variants of HTTP sinks; each sink offers those its destination understands. */
+export const basicAuthSchema = z.strictObject({
+  strategy: z.literal('basic'),
+  user: z.string().min(1).describe('User name.'),
+  password: z
+    .string()
+    .describe(
+      'Password: reference a mounted file or an environment variable (config interpolation), never write it here.',
+    ),
+});
+export const bearerAuthSchema = z.strictObject({
+  strategy: z.literal('bearer'),
+  token: z
+    .string()
+    .min(1)
+    .describe('Bearer token: reference a mounted file or an environment variable (config interpolation).'),
+});
+export const apiKeyAuthSchema = z.strictObject({
+  strategy: z.literal('api_key'),
+  api_key: z
+    .string()
+    .min(1)
+    .describe(
+      'The encoded API key (base64 of id:key, as Elasticsearch returns it): reference a mounted file or an environment variable (config interpolation).',
+    ),
+});
+
+export type HttpAuth =
+  | z.output<typeof basicAuthSchema>
+  | z.output<typeof bearerAuthSchema>
+  | z.output<typeof apiKeyAuthSchema>;

@@ -3,7 +3,7 @@
 import { promisify } from 'node:util';
 import { gzip as gzipCallback } from 'node:zlib';
 import { EnvHttpProxyAgent, request } from 'undici';
-import type { TlsConfig } from './config.ts';
+import type { HttpAuth, TlsConfig } from './config.ts';
 import { tlsConnectionOptions } from './tls.ts';
 
 const gzip = promisify(gzipCallback);
@@ -59,12 +59,23 @@ export class HttpTransport {
     return { status: res.statusCode, headers: res.headers, body: raw.toString('utf8'), raw };
   }
 
+  /** Called after the sink drained (or gave up at the shutdown deadline): a request still in flight is abandoned,
+   * its events were not acknowledged and are sent again after the restart. */
   async close(): Promise<void> {
-    await this.dispatcher.close();
+    await this.dispatcher.destroy();
   }
 }
 
-/** `Authorization: Basic …` from a user and password. */
-export function basicAuth(user: string, password: string): string {
-  return `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+/** The `authorization` header for an `auth` config (none when there is none). */
+export function authorizationHeaders(auth: HttpAuth | undefined): Record<string, string> {
+  switch (auth?.strategy) {
+    case 'basic':
+      return { authorization: `Basic ${Buffer.from(`${auth.user}:${auth.password}`).toString('base64')}` };
+    case 'bearer':
+      return { authorization: `Bearer ${auth.token}` };
+    case 'api_key':
+      return { authorization: `ApiKey ${auth.api_key}` };
+    default:
+      return {};
+  }
 }

@@ -9,7 +9,7 @@ import { stringify } from 'yaml';
 import { ensureBuilt } from '../support/build.ts';
 import { recordOutput, validateOcsf } from '../support/output.ts';
 import { tempDir, waitFor } from '../support/outrider.ts';
-import { seqs, TestReceiver } from './support.ts';
+import { ndjsonReceived, seqs, TestReceiver } from './support.ts';
 
 const CONTAINER_ID = 'd'.repeat(64);
 
@@ -84,19 +84,11 @@ describe('disk buffer across kill -9', () => {
     appendLines(logFile, 2000, 500);
     child = run();
     await receiver.listen();
-    const received = () =>
-      receiver.requests.flatMap((r) =>
-        r.body
-          .toString('utf8')
-          .split('\n')
-          .filter(Boolean)
-          .map((l) => JSON.parse(l) as Record<string, unknown>),
-      );
-    expect(await waitFor(() => new Set(seqs(received())).size >= 2500, 30_000)).toBe(true);
+    expect(await waitFor(() => new Set(seqs(ndjsonReceived(receiver))).size >= 2500, 30_000)).toBe(true);
     child.kill('SIGTERM');
     await new Promise((r) => child.once('exit', r));
     await receiver.down();
-    const events = received();
+    const events = ndjsonReceived(receiver);
     // At-least-once: a line read again after a kill may come twice, but never out of order and none is missing.
     expect([...new Set(seqs(events))]).toEqual([...Array(2500).keys()]);
     const file = recordOutput('sinks/crash-kill9', events);

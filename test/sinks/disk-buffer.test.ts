@@ -2,33 +2,15 @@
 // receiver gets everything in order once back (also after a restart), and a full buffer blocks or drops the oldest.
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { recordOutput, validateOcsf } from '../support/output.ts';
 import { tempDir, waitFor } from '../support/outrider.ts';
-import { makeEvents, metricValue, type SinkHarness, seqs, startSink, TestReceiver } from './support.ts';
-
-const received = (rx: TestReceiver) =>
-  rx.requests.flatMap((r) =>
-    r.body
-      .toString('utf8')
-      .split('\n')
-      .filter(Boolean)
-      .map((l) => JSON.parse(l) as Record<string, unknown>),
-  );
+import { makeEvents, metricValue, ndjsonReceived, seqs, startSink, TestReceiver } from './support.ts';
 
 const bufferBytesOnDisk = (dir: string) =>
   readdirSync(dir)
     .filter((n) => n.endsWith('.seg'))
     .reduce((n, f) => n + statSync(join(dir, f)).size, 0);
-
-let harness: SinkHarness | undefined;
-let receiver: TestReceiver | undefined;
-afterEach(async () => {
-  await harness?.stop(500);
-  await receiver?.down().catch(() => undefined);
-  harness = undefined;
-  receiver = undefined;
-});
 
 const sinkConfig = (url: string, buffer: Record<string, unknown>) => ({
   uri: `${url}/`,
@@ -40,20 +22,20 @@ const sinkConfig = (url: string, buffer: Record<string, unknown>) => ({
 describe('disk buffer', () => {
   it('acknowledges once on disk, survives a restart during an outage, then delivers everything in order', async () => {
     const dir = tempDir();
-    receiver = await new TestReceiver(() => ({ status: 200 })).listen();
+    const receiver = await new TestReceiver(() => ({ status: 200 })).listen();
     await receiver.down();
-    harness = await startSink('http', sinkConfig(receiver.url, {}), dir);
+    let harness = await startSink('http', sinkConfig(receiver.url, {}), dir);
     for (let b = 0; b < 5; b++) await harness.source.emit(makeEvents(20, 'app', { from: b * 20 }));
     // The receiver is down, yet every event is acknowledged: it is durably in the buffer.
-    expect(await waitFor(() => harness!.source.acked === 100, 5000)).toBe(true);
-    expect(await waitFor(async () => (await metricValue(harness!.metrics.sinkBufferOldestAge)) >= 1, 5000)).toBe(true);
+    expect(await waitFor(() => harness.source.acked === 100, 5000)).toBe(true);
+    expect(await waitFor(async () => (await metricValue(harness.metrics.sinkBufferOldestAge)) >= 1, 5000)).toBe(true);
     expect(await metricValue(harness.metrics.sinkBufferBytes)).toBeGreaterThan(0);
     await harness.stop(300);
     // A second run with the same state directory delivers what the first could not.
     harness = await startSink('http', sinkConfig(receiver.url, {}), dir);
     await receiver.listen();
-    expect(await waitFor(() => received(receiver!).length >= 100, 10_000)).toBe(true);
-    const events = received(receiver);
+    expect(await waitFor(() => ndjsonReceived(receiver).length >= 100, 10_000)).toBe(true);
+    const events = ndjsonReceived(receiver);
     // At-least-once: the batch in flight at the stop may come twice; order is kept and nothing is missing.
     const got = seqs(events);
     expect(new Set(got)).toEqual(new Set([...Array(100).keys()]));
@@ -65,9 +47,9 @@ describe('disk buffer', () => {
 
   it('when full and set to block, holds the sources back and loses nothing', async () => {
     const dir = tempDir();
-    receiver = await new TestReceiver(() => ({ status: 200 })).listen();
+    const receiver = await new TestReceiver(() => ({ status: 200 })).listen();
     await receiver.down();
-    harness = await startSink('http', sinkConfig(receiver.url, { max_bytes: '16KiB', fsync: 'never' }), dir);
+    const harness = await startSink('http', sinkConfig(receiver.url, { max_bytes: '16KiB', fsync: 'never' }), dir);
     for (let b = 0; b < 10; b++) await harness.source.emit(makeEvents(10, 'app', { from: b * 10 }));
     await new Promise((r) => setTimeout(r, 500));
     const acked = harness.source.acked;
@@ -75,9 +57,9 @@ describe('disk buffer', () => {
     expect(acked).toBeLessThan(100);
     expect(bufferBytesOnDisk(join(dir, 'state', 'out', 'buffer'))).toBeLessThanOrEqual(16 * 1024 + 8 * 1024);
     await receiver.listen();
-    expect(await waitFor(() => harness!.source.acked === 100, 10_000)).toBe(true);
-    expect(await waitFor(() => received(receiver!).length >= 100, 10_000)).toBe(true);
-    const events = received(receiver);
+    expect(await waitFor(() => harness.source.acked === 100, 10_000)).toBe(true);
+    expect(await waitFor(() => ndjsonReceived(receiver).length >= 100, 10_000)).toBe(true);
+    const events = ndjsonReceived(receiver);
     expect([...new Set(seqs(events))]).toEqual([...Array(100).keys()]);
     expect(await metricValue(harness.metrics.eventsDropped, { component: 'out' })).toBe(0);
     const file = recordOutput('sinks/disk-buffer-block', events);
@@ -86,25 +68,25 @@ describe('disk buffer', () => {
 
   it('when full and set to drop_oldest, deletes the oldest events, counts them, and keeps the newest', async () => {
     const dir = tempDir();
-    receiver = await new TestReceiver(() => ({ status: 200 })).listen();
+    const receiver = await new TestReceiver(() => ({ status: 200 })).listen();
     await receiver.down();
-    harness = await startSink(
+    const harness = await startSink(
       'http',
       sinkConfig(receiver.url, { max_bytes: '16KiB', when_full: 'drop_oldest', fsync: 'interval' }),
       dir,
     );
     for (let b = 0; b < 10; b++) await harness.source.emit(makeEvents(10, 'app', { from: b * 10 }));
-    expect(await waitFor(() => harness!.source.acked === 100, 5000)).toBe(true);
+    expect(await waitFor(() => harness.source.acked === 100, 5000)).toBe(true);
     const dropped = await metricValue(harness.metrics.eventsDropped, { component: 'out', reason: 'buffer_full' });
     expect(dropped).toBeGreaterThan(0);
     await receiver.listen();
     // Events already read for delivery before the drop are still delivered: received + dropped covers all.
-    expect(await waitFor(() => new Set(seqs(received(receiver!))).size + dropped >= 100, 10_000)).toBe(true);
-    const got = [...new Set(seqs(received(receiver)))];
+    expect(await waitFor(() => new Set(seqs(ndjsonReceived(receiver))).size + dropped >= 100, 10_000)).toBe(true);
+    const got = [...new Set(seqs(ndjsonReceived(receiver)))];
     expect(got).toEqual([...got].sort((a, b) => a - b));
     expect(got.at(-1)).toBe(99);
     expect(got.length + dropped).toBe(100);
-    const file = recordOutput('sinks/disk-buffer-drop-oldest', received(receiver));
+    const file = recordOutput('sinks/disk-buffer-drop-oldest', ndjsonReceived(receiver));
     expect(validateOcsf(file)?.failed ?? 0).toBe(0);
   });
 });

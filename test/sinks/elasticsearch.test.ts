@@ -1,19 +1,10 @@
 // The elasticsearch sink against a _bulk endpoint that answers per item like Elasticsearch/OpenSearch: some items
 // refused for good (mapper_parsing_exception), some refused for now (429 es_rejected_execution_exception).
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { recordOutput, validateOcsf } from '../support/output.ts';
 import { readNdjson, tempDir, waitFor } from '../support/outrider.ts';
-import {
-  makeEvents,
-  metricValue,
-  type ReceivedRequest,
-  type Reply,
-  type SinkHarness,
-  seqs,
-  startSink,
-  TestReceiver,
-} from './support.ts';
+import { makeEvents, metricValue, type ReceivedRequest, type Reply, seqs, startSink, TestReceiver } from './support.ts';
 
 interface Action {
   action: 'index' | 'create';
@@ -73,21 +64,12 @@ class FakeBulk {
   };
 }
 
-let harness: SinkHarness | undefined;
-let receiver: TestReceiver | undefined;
-afterEach(async () => {
-  await harness?.stop(1000);
-  await receiver?.down().catch(() => undefined);
-  harness = undefined;
-  receiver = undefined;
-});
-
 describe('elasticsearch sink', () => {
   it('resends only the throttled items, dead-letters the refused ones with the reason, into dated indices', async () => {
     const bulk = new FakeBulk(/seq=(4|11)$/, /seq=\d*[27]$/);
-    receiver = await new TestReceiver(bulk.handle).listen();
+    const receiver = await new TestReceiver(bulk.handle).listen();
     const dir = tempDir();
-    harness = await startSink(
+    const harness = await startSink(
       'elasticsearch',
       {
         endpoint: receiver.url,
@@ -100,7 +82,7 @@ describe('elasticsearch sink', () => {
     );
     // 20 events one second apart across midnight UTC: two daily indices.
     await harness.source.emit(makeEvents(20, 'web', { start: Date.UTC(2026, 10, 23, 23, 59, 50) }));
-    expect(await waitFor(() => harness!.source.acked === 20, 10_000)).toBe(true);
+    expect(await waitFor(() => harness.source.acked === 20, 10_000)).toBe(true);
     expect(bulk.authorization).toBe('ApiKey aWQ6c2VjcmV0');
     expect(new URL(bulk.urls[0]!, 'http://x').pathname).toBe('/_bulk');
     // Second request: exactly the throttled items (seq 2, 7, 12, 17), nothing already stored.
@@ -129,8 +111,8 @@ describe('elasticsearch sink', () => {
 
   it('writes to a data stream with create actions and @timestamp, with basic auth', async () => {
     const bulk = new FakeBulk(/^$/, /^$/);
-    receiver = await new TestReceiver(bulk.handle).listen();
-    harness = await startSink(
+    const receiver = await new TestReceiver(bulk.handle).listen();
+    const harness = await startSink(
       'elasticsearch',
       {
         endpoint: receiver.url,
@@ -143,7 +125,7 @@ describe('elasticsearch sink', () => {
     );
     const sent = makeEvents(6, 'web');
     await harness.source.emit(sent);
-    expect(await waitFor(() => harness!.source.acked === 6, 10_000)).toBe(true);
+    expect(await waitFor(() => harness.source.acked === 6, 10_000)).toBe(true);
     expect(bulk.authorization).toBe(`Basic ${Buffer.from('outrider:pw').toString('base64')}`);
     expect(bulk.stored.map((a) => [a.action, a.index])).toEqual(Array(6).fill(['create', 'logs-ocsf.container-prod']));
     const docs = bulk.stored.map(({ doc }) => {

@@ -2,16 +2,18 @@
 // network sink shares: TLS with a private CA and client certificates, retries (429 + Retry-After, 5xx, timeouts),
 // dead letters, 413 splitting, and acknowledgement to the sources only after the receiver accepted.
 import { mkdirSync } from 'node:fs';
+import { createServer, request } from 'node:http';
+import { connect } from 'node:net';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { recordOutput, validateOcsf } from '../support/output.ts';
 import { readNdjson, tempDir, waitFor } from '../support/outrider.ts';
 import {
   makeEvents,
   makePki,
   metricValue,
+  ndjsonReceived,
   type ReceivedRequest,
-  type SinkHarness,
   seqs,
   startSink,
   TestReceiver,
@@ -23,16 +25,6 @@ const lines = (r: ReceivedRequest) =>
     .split('\n')
     .filter(Boolean)
     .map((l) => JSON.parse(l) as Record<string, unknown>);
-const received = (rx: TestReceiver) => rx.requests.flatMap(lines);
-
-let harness: SinkHarness | undefined;
-let receiver: TestReceiver | undefined;
-afterEach(async () => {
-  await harness?.stop(1000);
-  await receiver?.down().catch(() => undefined);
-  harness = undefined;
-  receiver = undefined;
-});
 
 describe('http sink', () => {
   it('delivers gzip NDJSON over TLS with a private CA and a client certificate', async () => {
@@ -40,13 +32,13 @@ describe('http sink', () => {
     const pkiDir = join(dir, 'pki');
     mkdirSync(pkiDir);
     const pki = makePki(pkiDir);
-    receiver = await new TestReceiver(() => ({ status: 200 }), {
+    const receiver = await new TestReceiver(() => ({ status: 200 }), {
       key: pki.key,
       cert: pki.cert,
       ca: pki.ca,
       requestCert: true,
     }).listen();
-    harness = await startSink(
+    const harness = await startSink(
       'http',
       {
         uri: `https://localhost:${receiver.port}/ingest`,
@@ -57,8 +49,8 @@ describe('http sink', () => {
       dir,
     );
     await harness.source.emit(makeEvents(50));
-    expect(await waitFor(() => harness!.source.acked === 50, 10_000)).toBe(true);
-    const events = received(receiver);
+    expect(await waitFor(() => harness.source.acked === 50, 10_000)).toBe(true);
+    const events = ndjsonReceived(receiver);
     expect(seqs(events)).toEqual([...Array(50).keys()]);
     const req = receiver.requests[0]!;
     expect(req.headers['content-encoding']).toBe('gzip');
@@ -74,19 +66,23 @@ describe('http sink', () => {
     const pkiDir = join(dir, 'pki');
     mkdirSync(pkiDir);
     const pki = makePki(pkiDir);
-    receiver = await new TestReceiver(() => ({ status: 200 }), { key: pki.key, cert: pki.cert }).listen();
-    harness = await startSink('http', { uri: `https://localhost:${receiver.port}/`, batch: { timeout: 10 } }, dir);
+    const receiver = await new TestReceiver(() => ({ status: 200 }), { key: pki.key, cert: pki.cert }).listen();
+    const harness = await startSink(
+      'http',
+      { uri: `https://localhost:${receiver.port}/`, batch: { timeout: 10 } },
+      dir,
+    );
     await harness.source.emit(makeEvents(3));
-    await waitFor(() => harness!.logs.some((l) => l.includes('retrying')), 5000);
+    await waitFor(() => harness.logs.some((l) => l.includes('retrying')), 5000);
     expect(receiver.requests).toHaveLength(0);
     expect(harness.source.acked).toBe(0);
   });
 
   it('keeps events while the receiver is down and delivers them in order once it is back', async () => {
     const dir = tempDir();
-    receiver = await new TestReceiver(() => ({ status: 200 })).listen();
+    const receiver = await new TestReceiver(() => ({ status: 200 })).listen();
     await receiver.down();
-    harness = await startSink(
+    const harness = await startSink(
       'http',
       {
         uri: `${receiver.url}/`,
@@ -99,8 +95,8 @@ describe('http sink', () => {
     await new Promise((r) => setTimeout(r, 700));
     expect(harness.source.acked).toBe(0);
     await receiver.listen();
-    expect(await waitFor(() => harness!.source.acked === 100, 10_000)).toBe(true);
-    const events = received(receiver);
+    expect(await waitFor(() => harness.source.acked === 100, 10_000)).toBe(true);
+    const events = ndjsonReceived(receiver);
     expect(seqs(events)).toEqual([...Array(100).keys()]);
     expect(await metricValue(harness.metrics.sinkEventsRetried, { component: 'out' })).toBeGreaterThan(0);
     expect(await metricValue(harness.metrics.sinkEventsAcknowledged, { component: 'out' })).toBe(100);
@@ -116,11 +112,11 @@ describe('http sink', () => {
       { status: 200, delayMs: 1500 },
     ];
     const times: number[] = [];
-    receiver = await new TestReceiver(() => {
+    const receiver = await new TestReceiver(() => {
       times.push(Date.now());
       return answers.shift() ?? { status: 200 };
     }).listen();
-    harness = await startSink(
+    const harness = await startSink(
       'http',
       {
         uri: `${receiver.url}/`,
@@ -131,10 +127,10 @@ describe('http sink', () => {
       dir,
     );
     await harness.source.emit(makeEvents(10));
-    expect(await waitFor(() => harness!.source.acked === 10, 15_000)).toBe(true);
+    expect(await waitFor(() => harness.source.acked === 10, 15_000)).toBe(true);
     expect(times[1]! - times[0]!).toBeGreaterThanOrEqual(950);
     // The slow answer came after the timeout: the batch was sent again (at-least-once), nothing is missing.
-    const events = received(receiver);
+    const events = ndjsonReceived(receiver);
     expect(new Set(seqs(events))).toEqual(new Set([...Array(10).keys()]));
     expect(await metricValue(harness.metrics.sinkEventsRetried, { component: 'out' })).toBe(30);
     const file = recordOutput('sinks/http-retries', events);
@@ -143,14 +139,14 @@ describe('http sink', () => {
 
   it('splits a batch answered 413 and dead-letters an event too large on its own', async () => {
     const dir = tempDir();
-    receiver = await new TestReceiver((req) => {
+    const receiver = await new TestReceiver((req) => {
       const n = lines(req);
       return n.length > 4 || seqs(n).includes(5) ? { status: 413 } : { status: 200 };
     }).listen();
-    harness = await startSink('http', { uri: `${receiver.url}/`, batch: { timeout: 10 } }, dir);
+    const harness = await startSink('http', { uri: `${receiver.url}/`, batch: { timeout: 10 } }, dir);
     await harness.source.emit(makeEvents(12));
-    expect(await waitFor(() => harness!.source.acked === 12, 10_000)).toBe(true);
-    const events = received(receiver);
+    expect(await waitFor(() => harness.source.acked === 12, 10_000)).toBe(true);
+    const events = ndjsonReceived(receiver);
     expect(seqs(events)).toEqual([0, 1, 2, 3, 4, 6, 7, 8, 9, 10, 11]);
     const dead = readNdjson<{ reason: string; sink: string; event: { message: string } }>(
       join(dir, 'state', 'out', 'dead-letter.ndjson'),
@@ -166,18 +162,18 @@ describe('http sink', () => {
   it('dead-letters a batch refused for good (401), to a configured file, without retrying it', async () => {
     const dir = tempDir();
     let calls = 0;
-    receiver = await new TestReceiver(() => {
+    const receiver = await new TestReceiver(() => {
       calls++;
       return { status: 401, body: 'bad credentials' };
     }).listen();
     const deadLetter = join(dir, 'dlq', 'http.ndjson');
-    harness = await startSink(
+    const harness = await startSink(
       'http',
       { uri: `${receiver.url}/`, batch: { timeout: 10 }, dead_letter: { path: deadLetter } },
       dir,
     );
     await harness.source.emit(makeEvents(7));
-    expect(await waitFor(() => harness!.source.acked === 7, 10_000)).toBe(true);
+    expect(await waitFor(() => harness.source.acked === 7, 10_000)).toBe(true);
     expect(calls).toBe(1);
     const dead = readNdjson<{ reason: string; event: Record<string, unknown> }>(deadLetter);
     expect(dead.map((d) => d.reason)).toEqual(Array(7).fill('HTTP 401: bad credentials'));
@@ -187,5 +183,51 @@ describe('http sink', () => {
       dead.map((d) => d.event),
     );
     expect(validateOcsf(file)?.failed ?? 0).toBe(0);
+  });
+  it('goes through the proxy named by HTTP_PROXY', async () => {
+    const tunnels: string[] = [];
+    // Plain-HTTP targets may be forwarded (absolute-form request) or tunnelled (CONNECT): the proxy does both.
+    const proxy = createServer((req, res) => {
+      tunnels.push(new URL(req.url ?? '').host);
+      const upstream = request(req.url ?? '', { method: req.method, headers: req.headers }, (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      });
+      upstream.on('error', () => res.destroy());
+      req.pipe(upstream);
+    });
+    proxy.on('connect', (req, client, head) => {
+      tunnels.push(req.url ?? '');
+      const [host, port] = (req.url ?? '').split(':');
+      const upstream = connect(Number(port), host, () => {
+        client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+        upstream.write(head);
+        upstream.pipe(client);
+        client.pipe(upstream);
+      });
+      upstream.on('error', () => client.destroy());
+      client.on('error', () => upstream.destroy());
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+    const saved = { HTTP_PROXY: process.env.HTTP_PROXY, NO_PROXY: process.env.NO_PROXY };
+    process.env.HTTP_PROXY = `http://127.0.0.1:${(proxy.address() as { port: number }).port}`;
+    delete process.env.NO_PROXY;
+    try {
+      const receiver = await new TestReceiver(() => ({ status: 200 })).listen();
+      const harness = await startSink('http', { uri: `${receiver.url}/via-proxy`, batch: { timeout: 10 } }, tempDir());
+      await harness.source.emit(makeEvents(5));
+      expect(await waitFor(() => harness.source.acked === 5, 10_000)).toBe(true);
+      expect(tunnels.length).toBeGreaterThan(0);
+      expect(new Set(tunnels)).toEqual(new Set([`127.0.0.1:${receiver.port}`]));
+      const file = recordOutput('sinks/http-proxy', ndjsonReceived(receiver));
+      expect(validateOcsf(file)?.failed ?? 0).toBe(0);
+    } finally {
+      for (const [k, v] of Object.entries(saved)) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+      proxy.closeAllConnections();
+      await new Promise((r) => proxy.close(r));
+    }
   });
 });

@@ -2,11 +2,11 @@
 // (the protobufjs root generated from opentelemetry-proto, shipped in @opentelemetry/otlp-proto-exporter-base), not
 // with the serializer the sink uses, and checks every field of every log record.
 import { createRequire } from 'node:module';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ContainerRef, Envelope } from '../../src/core/envelope.ts';
 import { recordOutput, validateOcsf } from '../support/output.ts';
 import { tempDir, waitFor } from '../support/outrider.ts';
-import { makeEvents, metricValue, type Reply, type SinkHarness, startSink, TestReceiver } from './support.ts';
+import { makeEvents, metricValue, type Reply, startSink, TestReceiver } from './support.ts';
 
 interface ProtoType {
   decode(buf: Uint8Array): unknown;
@@ -103,22 +103,13 @@ function checkRequest(request: ExportRequest, sent: Envelope[]): unknown[] {
   return bodies;
 }
 
-let harness: SinkHarness | undefined;
-let receiver: TestReceiver | undefined;
-afterEach(async () => {
-  await harness?.stop(1000);
-  await receiver?.down().catch(() => undefined);
-  harness = undefined;
-  receiver = undefined;
-});
-
 describe('otlp_http sink', () => {
   it('sends protobuf log records grouped per resource, every field as specified', async () => {
-    receiver = await new TestReceiver(() => ({ status: 200 })).listen();
-    harness = await startSink('otlp_http', { endpoint: receiver.url, batch: { timeout: 50 } }, tempDir());
+    const receiver = await new TestReceiver(() => ({ status: 200 })).listen();
+    const harness = await startSink('otlp_http', { endpoint: receiver.url, batch: { timeout: 50 } }, tempDir());
     const sent = [...makeEvents(20, 'web'), ...makeEvents(10, 'db', { container: OTHER_CONTAINER })];
     await harness.source.emit(sent);
-    expect(await waitFor(() => harness!.source.acked === 30, 10_000)).toBe(true);
+    expect(await waitFor(() => harness.source.acked === 30, 10_000)).toBe(true);
     expect(receiver.requests).toHaveLength(1);
     const req = receiver.requests[0]!;
     expect(req.url).toBe('/v1/logs');
@@ -132,19 +123,19 @@ describe('otlp_http sink', () => {
   });
 
   it('sends OTLP JSON when configured', async () => {
-    receiver = await new TestReceiver(() => ({
+    const receiver = await new TestReceiver(() => ({
       status: 200,
       headers: { 'content-type': 'application/json' },
       body: '{}',
     })).listen();
-    harness = await startSink(
+    const harness = await startSink(
       'otlp_http',
       { endpoint: `${receiver.url}/v1/logs`, encoding: 'json', compression: 'none', batch: { timeout: 50 } },
       tempDir(),
     );
     const sent = makeEvents(12, 'web');
     await harness.source.emit(sent);
-    expect(await waitFor(() => harness!.source.acked === 12, 10_000)).toBe(true);
+    expect(await waitFor(() => harness.source.acked === 12, 10_000)).toBe(true);
     const req = receiver.requests[0]!;
     expect(req.headers['content-type']).toBe('application/json');
     const bodies = checkRequest(JSON.parse(req.body.toString('utf8')) as ExportRequest, sent);
@@ -162,20 +153,20 @@ describe('otlp_http sink', () => {
         }),
       ).finish(),
     );
-    receiver = await new TestReceiver(
+    const receiver = await new TestReceiver(
       (): Reply =>
         ++calls === 1
           ? { status: 503, headers: { 'retry-after': '1' } }
           : { status: 200, headers: { 'content-type': 'application/x-protobuf' }, body: partial },
     ).listen();
-    harness = await startSink(
+    const harness = await startSink(
       'otlp_http',
       { endpoint: receiver.url, batch: { timeout: 50 }, retry: { initial_backoff: 50, max_backoff: 100 } },
       tempDir(),
     );
     const sent = makeEvents(5, 'web');
     await harness.source.emit(sent);
-    expect(await waitFor(() => harness!.source.acked === 5, 10_000)).toBe(true);
+    expect(await waitFor(() => harness.source.acked === 5, 10_000)).toBe(true);
     expect(calls).toBe(2);
     expect(
       await metricValue(harness.metrics.sinkEventsDeadLettered, { component: 'out', reason: 'otlp_partial_success' }),

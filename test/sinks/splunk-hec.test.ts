@@ -2,19 +2,10 @@
 // "Server is busy" (code 9, 503), "Invalid data format" with invalid-event-number (code 6), channels and indexer
 // acknowledgement (/services/collector/ack).
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { recordOutput, validateOcsf } from '../support/output.ts';
 import { readNdjson, tempDir, waitFor } from '../support/outrider.ts';
-import {
-  makeEvents,
-  metricValue,
-  type ReceivedRequest,
-  type Reply,
-  type SinkHarness,
-  seqs,
-  startSink,
-  TestReceiver,
-} from './support.ts';
+import { makeEvents, metricValue, type ReceivedRequest, type Reply, seqs, startSink, TestReceiver } from './support.ts';
 
 const TOKEN = '11111111-2222-3333-4444-555555555555';
 
@@ -80,22 +71,13 @@ class FakeHec {
   };
 }
 
-let harness: SinkHarness | undefined;
-let receiver: TestReceiver | undefined;
-afterEach(async () => {
-  await harness?.stop(1000);
-  await receiver?.down().catch(() => undefined);
-  harness = undefined;
-  receiver = undefined;
-});
-
 describe('splunk_hec sink', () => {
   it('waits for indexer acknowledgement before acknowledging, and backs off when HEC is busy', async () => {
     const hec = new FakeHec();
     hec.busyAnswers = 1;
     hec.indexDelayMs = 800;
-    receiver = await new TestReceiver(hec.handle).listen();
-    harness = await startSink(
+    const receiver = await new TestReceiver(hec.handle).listen();
+    const harness = await startSink(
       'splunk_hec',
       {
         endpoint: receiver.url,
@@ -113,7 +95,7 @@ describe('splunk_hec sink', () => {
     expect(await waitFor(() => hec.indexed.length === 25, 10_000)).toBe(true);
     // Indexed but not yet acknowledged by the indexer: the source must still hold the events.
     expect(harness.source.acked).toBe(0);
-    expect(await waitFor(() => harness!.source.acked === 25, 10_000)).toBe(true);
+    expect(await waitFor(() => harness.source.acked === 25, 10_000)).toBe(true);
     expect(Date.now() - started).toBeGreaterThanOrEqual(1000 + 800);
     expect(hec.ackPolls.length).toBeGreaterThan(1);
     expect([...hec.channels]).toHaveLength(1);
@@ -139,15 +121,15 @@ describe('splunk_hec sink', () => {
   it('dead-letters the event HEC names as invalid and sends the others again', async () => {
     const hec = new FakeHec();
     hec.invalid = /seq=3$/;
-    receiver = await new TestReceiver(hec.handle).listen();
+    const receiver = await new TestReceiver(hec.handle).listen();
     const dir = tempDir();
-    harness = await startSink(
+    const harness = await startSink(
       'splunk_hec',
       { endpoint: receiver.url, token: TOKEN, batch: { timeout: 20 }, retry: { initial_backoff: 20, max_backoff: 50 } },
       dir,
     );
     await harness.source.emit(makeEvents(10, 'web'));
-    expect(await waitFor(() => harness!.source.acked === 10, 10_000)).toBe(true);
+    expect(await waitFor(() => harness.source.acked === 10, 10_000)).toBe(true);
     expect(new Set(seqs(hec.indexed.map((e) => e.event)))).toEqual(new Set([0, 1, 2, 4, 5, 6, 7, 8, 9]));
     const dead = readNdjson<{ reason: string; event: { message: string } }>(
       join(dir, 'state', 'out', 'dead-letter.ndjson'),
@@ -159,11 +141,15 @@ describe('splunk_hec sink', () => {
 
   it('dead-letters events refused for an invalid token rather than retrying forever', async () => {
     const hec = new FakeHec();
-    receiver = await new TestReceiver(hec.handle).listen();
+    const receiver = await new TestReceiver(hec.handle).listen();
     const dir = tempDir();
-    harness = await startSink('splunk_hec', { endpoint: receiver.url, token: 'wrong', batch: { timeout: 20 } }, dir);
+    const harness = await startSink(
+      'splunk_hec',
+      { endpoint: receiver.url, token: 'wrong', batch: { timeout: 20 } },
+      dir,
+    );
     await harness.source.emit(makeEvents(3, 'web'));
-    expect(await waitFor(() => harness!.source.acked === 3, 10_000)).toBe(true);
+    expect(await waitFor(() => harness.source.acked === 3, 10_000)).toBe(true);
     expect(hec.indexed).toHaveLength(0);
     expect(await metricValue(harness.metrics.sinkEventsDeadLettered, { reason: 'http_403' })).toBe(3);
     const dead = readNdjson<{ reason: string; event: unknown }>(join(dir, 'state', 'out', 'dead-letter.ndjson'));

@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import type { Counter, Gauge } from 'prom-client';
+import { afterEach } from 'vitest';
 import type { Source, SourceContext } from '../../src/core/component.ts';
 import type { ContainerRef, Envelope } from '../../src/core/envelope.ts';
 import { Pipeline } from '../../src/core/pipeline.ts';
@@ -76,6 +77,15 @@ export class TestSource implements Source {
   async stop(): Promise<void> {}
 }
 
+// Every harness and receiver a test starts is stopped after it, whatever the test's outcome.
+const started = { harnesses: new Set<SinkHarness>(), receivers: new Set<TestReceiver>() };
+afterEach(async () => {
+  for (const h of started.harnesses) await h.stop(500);
+  for (const r of started.receivers) await r.down().catch(() => undefined);
+  started.harnesses.clear();
+  started.receivers.clear();
+});
+
 export interface SinkHarness {
   pipeline: Pipeline;
   source: TestSource;
@@ -101,7 +111,9 @@ export async function startSink(type: string, config: Record<string, unknown>, d
     { dataDir, hostname: 'test-host', logger: createLogger('debug', {}, (l) => logs.push(l)), metrics },
   );
   await pipeline.start();
-  return { pipeline, source, metrics, logs, stop: (t = 5000) => pipeline.stop(t) };
+  const harness = { pipeline, source, metrics, logs, stop: (t = 5000) => pipeline.stop(t) };
+  started.harnesses.add(harness);
+  return harness;
 }
 
 /** Sum of a counter or gauge's values whose labels include `labels`. */
@@ -162,6 +174,7 @@ export class TestReceiver {
       });
     });
     this.port = (this.server.address() as AddressInfo).port;
+    started.receivers.add(this);
     return this;
   }
 
@@ -187,6 +200,17 @@ export class TestReceiver {
       res.end(reply.body ?? '');
     });
   }
+}
+
+/** Every NDJSON line of the requests a receiver accepted, parsed. */
+export function ndjsonReceived(rx: TestReceiver): Array<Record<string, unknown>> {
+  return rx.requests.flatMap((r) =>
+    r.body
+      .toString('utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as Record<string, unknown>),
+  );
 }
 
 export interface TestPki {

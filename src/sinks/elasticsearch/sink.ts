@@ -1,6 +1,6 @@
 import type { Sink, SinkWriteResult } from '../../core/component.ts';
 import { type Envelope, encodeEvent } from '../../core/envelope.ts';
-import { basicAuth, HttpTransport } from '../../delivery/http.ts';
+import { authorizationHeaders, HttpTransport } from '../../delivery/http.ts';
 import { DeliveryError, errorForStatus, parseRetryAfter } from '../../delivery/outcome.ts';
 import type { ElasticsearchSinkConfig } from './config.ts';
 
@@ -47,17 +47,11 @@ export class ElasticsearchSink implements Sink {
 
   async start(): Promise<void> {
     const { auth, endpoint, pipeline } = this.config;
-    const authorization =
-      auth?.strategy === 'basic'
-        ? basicAuth(auth.user, auth.password)
-        : auth?.strategy === 'api_key'
-          ? `ApiKey ${auth.api_key}`
-          : undefined;
     this.transport = new HttpTransport({
       timeout: this.config.timeout,
       compression: this.config.compression,
       tls: this.config.tls,
-      headers: { 'content-type': 'application/x-ndjson', ...(authorization ? { authorization } : {}) },
+      headers: { 'content-type': 'application/x-ndjson', ...authorizationHeaders(auth) },
     });
     const query = new URLSearchParams({ filter_path: 'errors,items.*.status,items.*.error' });
     if (pipeline) query.set('pipeline', pipeline);

@@ -1,6 +1,6 @@
 import type { Sink } from '../../core/component.ts';
 import { type Envelope, encodeNdjson } from '../../core/envelope.ts';
-import { basicAuth, HttpTransport } from '../../delivery/http.ts';
+import { authorizationHeaders, HttpTransport } from '../../delivery/http.ts';
 import { errorForStatus } from '../../delivery/outcome.ts';
 import type { HttpSinkConfig } from './config.ts';
 
@@ -11,13 +11,6 @@ export class HttpSink implements Sink {
   constructor(private readonly config: HttpSinkConfig) {}
 
   async start(): Promise<void> {
-    const { auth } = this.config;
-    const authorization =
-      auth?.strategy === 'basic'
-        ? basicAuth(auth.user, auth.password)
-        : auth?.strategy === 'bearer'
-          ? `Bearer ${auth.token}`
-          : undefined;
     this.transport = new HttpTransport({
       timeout: this.config.timeout,
       compression: this.config.compression,
@@ -25,7 +18,7 @@ export class HttpSink implements Sink {
       headers: {
         'content-type': 'application/x-ndjson',
         ...this.config.headers,
-        ...(authorization ? { authorization } : {}),
+        ...authorizationHeaders(this.config.auth),
       },
     });
   }
