@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { sinkCommonShape } from '../../core/common-config.ts';
-import { deliveryShape, requestShape } from '../../delivery/config.ts';
+import { apiKeyAuthSchema, basicAuthSchema, deliveryShape, requestShape } from '../../delivery/config.ts';
 
 export const elasticsearchSinkSchema = z.strictObject({
   ...sinkCommonShape,
@@ -30,26 +30,7 @@ export const elasticsearchSinkSchema = z.strictObject({
     .describe('Data stream name parts (mode data_stream).'),
   pipeline: z.string().min(1).optional().describe('Ingest pipeline to run on every document.'),
   auth: z
-    .discriminatedUnion('strategy', [
-      z.strictObject({
-        strategy: z.literal('basic'),
-        user: z.string().min(1).describe('User name.'),
-        password: z
-          .string()
-          .describe(
-            'Password: reference a mounted file or an environment variable (config interpolation), never write it here.',
-          ),
-      }),
-      z.strictObject({
-        strategy: z.literal('api_key'),
-        api_key: z
-          .string()
-          .min(1)
-          .describe(
-            'The encoded API key (base64 of id:key, as Elasticsearch returns it): reference a mounted file or an environment variable (config interpolation).',
-          ),
-      }),
-    ])
+    .discriminatedUnion('strategy', [basicAuthSchema, apiKeyAuthSchema])
     .optional()
     .describe('Authentication (never logged).'),
 });
