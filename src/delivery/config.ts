@@ -60,6 +60,10 @@ export const bufferSchema = z
       .optional()
       .describe('Directory of the disk buffer (default: buffer/ in the sink state directory under data_dir).'),
   })
+  .refine((b) => b.type === 'disk' || b.when_full === 'block', {
+    message: 'when_full: drop_oldest needs type: disk (the memory buffer always holds the sources back)',
+    path: ['when_full'],
+  })
   .default({ type: 'memory', max_bytes: 256 * 1024 * 1024, when_full: 'block', fsync: 'always', fsync_interval: 1000 })
   .describe('Where events wait between the pipeline and the destination.');
 

@@ -142,8 +142,8 @@ export class DiskBuffer {
 
   /** Whether anything is waiting to be read. */
   get hasUnread(): boolean {
-    const last = this.segments.at(-1)!;
-    return this.readPos.segment < last.seq || this.readPos.offset < last.size;
+    const { segment, offset } = this.readPos;
+    return this.segments.some((s) => (s.seq === segment ? offset < s.size : s.seq > segment && s.size > 0));
   }
 
   /** Appends events durably (per the fsync policy). With when_full=block, waits for room first. */

@@ -1,8 +1,9 @@
 // The disk buffer every network sink can use: sources are acknowledged once events are durably on disk, a down
 // receiver gets everything in order once back (also after a restart), and a full buffer blocks or drops the oldest.
-import { readdirSync, statSync } from 'node:fs';
+import { appendFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { DiskBuffer } from '../../src/delivery/disk-buffer.ts';
 import { recordOutput, validateOcsf } from '../support/output.ts';
 import { tempDir, waitFor } from '../support/outrider.ts';
 import { makeEvents, metricValue, ndjsonReceived, seqs, startSink, TestReceiver } from './support.ts';
@@ -88,5 +89,73 @@ describe('disk buffer', () => {
     expect(got.length + dropped).toBe(100);
     const file = recordOutput('sinks/disk-buffer-drop-oldest', ndjsonReceived(receiver));
     expect(validateOcsf(file)?.failed ?? 0).toBe(0);
+  });
+});
+
+describe('disk buffer files', () => {
+  const options = (dir: string, onCorrupt?: (n: number) => void) => ({
+    dir,
+    maxBytes: 1024 * 1024,
+    whenFull: 'block' as const,
+    fsync: 'always' as const,
+    fsyncIntervalMs: 1000,
+    ...(onCorrupt ? { onCorrupt } : {}),
+  });
+
+  it('skips the torn last record of a crashed writer and never appends after it', async () => {
+    const dir = tempDir();
+    const first = await DiskBuffer.open(options(dir));
+    await first.append(makeEvents(3));
+    await first.close();
+    const [segment] = readdirSync(dir).filter((n) => n.endsWith('.seg'));
+    // A write cut short by kill -9: half a record, no newline.
+    appendFileSync(join(dir, segment!), '{"l":120,"t":1,"s":"app","e":{"class_uid":0,');
+    let corrupt = 0;
+    const second = await DiskBuffer.open(
+      options(dir, (n) => {
+        corrupt += n;
+      }),
+    );
+    await second.append(makeEvents(2, 'app', { from: 3 }));
+    const got: number[] = [];
+    while (got.length < 5) {
+      const batch = (await second.read(100, 1024 * 1024, 0))!;
+      got.push(...seqs(batch.events.map((e) => e.event)));
+      // The stored text is reused as the envelope's encoding, byte for byte.
+      for (const e of batch.events) expect(JSON.parse(e.encoded!)).toEqual(e.event);
+      await second.acknowledge(batch.end);
+    }
+    expect(got).toEqual([0, 1, 2, 3, 4]);
+    expect(corrupt).toBe(0);
+    expect(second.hasUnread).toBe(false);
+    // The first segment was read to its end and deleted; the cursor survives a reopen with nothing left to read.
+    expect(readdirSync(dir).filter((n) => n.endsWith('.seg'))).toHaveLength(1);
+    await second.close();
+    const third = await DiskBuffer.open(options(dir));
+    expect(third.hasUnread).toBe(false);
+    await third.close();
+    recordOutput(
+      'sinks/disk-buffer-files',
+      makeEvents(5).map((e) => e.event),
+    );
+  });
+
+  it('counts and skips a record that cannot be parsed', async () => {
+    const dir = tempDir();
+    const buffer = await DiskBuffer.open(options(dir));
+    await buffer.close();
+    const [segment] = readdirSync(dir).filter((n) => n.endsWith('.seg'));
+    appendFileSync(join(dir, segment!), 'not json\n');
+    let corrupt = 0;
+    const reopened = await DiskBuffer.open(
+      options(dir, (n) => {
+        corrupt += n;
+      }),
+    );
+    await reopened.append(makeEvents(1));
+    const batch = (await reopened.read(100, 1024 * 1024, 0))!;
+    expect(seqs(batch.events.map((e) => e.event))).toEqual([0]);
+    expect(corrupt).toBe(1);
+    await reopened.close();
   });
 });
