@@ -51,8 +51,14 @@ export class SyslogSink implements Sink {
     for (const m of messages) parts.push(Buffer.from(`${m.length} `), m);
     await new Promise<void>((resolve, reject) => {
       const onError = (err: Error) => reject(err);
+      // A receiver that stops reading (full TCP window) would leave the write pending forever.
+      const timer = setTimeout(
+        () => socket.destroy(new Error(`write not taken within ${this.config.timeout} ms`)),
+        this.config.timeout,
+      );
       socket.once('error', onError);
       socket.write(Buffer.concat(parts), (err) => {
+        clearTimeout(timer);
         socket.off('error', onError);
         if (err) reject(err);
         else resolve();
