@@ -5,11 +5,11 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordOutput, validateOcsf } from '../support/output.ts';
 import { tempDir, waitFor } from '../support/outrider.ts';
 import { requireComponents } from '../support/requirements.ts';
-import { makeEvents, makePki, type SinkHarness, seqs, startSink, type TestPki } from './support.ts';
+import { makeEvents, makePki, seqs, startSink, type TestPki } from './support.ts';
 
 const ok = await requireComponents('rsyslog');
 
@@ -31,7 +31,7 @@ const canConnect = (port: number) =>
     s.once('error', () => resolve(false));
   });
 
-/** One rsyslogd of our own: TLS input on `tlsPort`, plain TCP on `tcpPort`, every message to `out`. */
+/** One rsyslogd of our own: TLS input on `tlsPort`, plain TCP on `tcpPort`, UDP on `udpPort`, every message to `out`. */
 class Rsyslog {
   readonly out: string;
   private child: ChildProcess | undefined;
@@ -41,6 +41,7 @@ class Rsyslog {
     pki: TestPki,
     readonly tlsPort: number,
     readonly tcpPort: number,
+    readonly udpPort: number,
   ) {
     this.out = join(dir, 'received.log');
     mkdirSync(join(dir, 'work'), { recursive: true });
@@ -52,8 +53,10 @@ class Rsyslog {
   DefaultNetstreamDriverKeyFile="${pki.keyFile}")
 module(load="imtcp" StreamDriver.Name="gtls" StreamDriver.Mode="1" StreamDriver.AuthMode="anon")
 module(load="imptcp")
+module(load="imudp")
 input(type="imtcp" port="${tlsPort}" address="127.0.0.1" ruleset="out")
 input(type="imptcp" port="${tcpPort}" address="127.0.0.1" ruleset="out")
+input(type="imudp" port="${udpPort}" address="127.0.0.1" ruleset="out")
 template(name="fields" type="string"
   string="%pri%|%hostname%|%app-name%|%procid%|%msgid%|%timereported:::date-rfc3339%|%structured-data%|%msg%\\n")
 ruleset(name="out") { action(type="omfile" file="${this.out}" template="fields" flushOnTXEnd="on") }
@@ -118,33 +121,28 @@ describe.skipIf(!ok)('syslog sink → rsyslog', () => {
   let dir: string;
   let pki: TestPki;
   let rsyslog: Rsyslog;
-  let harness: SinkHarness | undefined;
 
   beforeAll(async () => {
     dir = tempDir('outrider-rsyslog-');
     mkdirSync(join(dir, 'pki'));
     pki = makePki(join(dir, 'pki'));
-    rsyslog = new Rsyslog(dir, pki, await freePort(), await freePort());
+    rsyslog = new Rsyslog(dir, pki, await freePort(), await freePort(), await freePort());
     await rsyslog.start();
   });
   afterAll(async () => {
     await rsyslog?.stop();
   });
-  afterEach(async () => {
-    await harness?.stop(1000);
-    harness = undefined;
-  });
 
   it('delivers RFC 5424 messages with the OCSF JSON over TLS, verified against the test CA', async () => {
     const before = rsyslog.lines().length;
-    harness = await startSink(
+    const harness = await startSink(
       'syslog',
       { host: 'localhost', port: rsyslog.tlsPort, mode: 'tls', tls: { ca_file: pki.caFile }, batch: { timeout: 20 } },
       tempDir(),
     );
     const sent = makeEvents(30, 'web');
     await harness.source.emit(sent);
-    expect(await waitFor(() => harness!.source.acked === 30, 10_000)).toBe(true);
+    expect(await waitFor(() => harness.source.acked === 30, 10_000)).toBe(true);
     expect(await waitFor(() => rsyslog.lines().length >= before + 30, 10_000)).toBe(true);
     const got = rsyslog.lines().slice(before);
     const events = got.map((l) => JSON.parse(l.msg) as Record<string, unknown>);
@@ -162,7 +160,7 @@ describe.skipIf(!ok)('syslog sink → rsyslog', () => {
 
   it('keeps events while rsyslog is down and delivers them, in order, once it is back', async () => {
     const before = rsyslog.lines().length;
-    harness = await startSink(
+    const harness = await startSink(
       'syslog',
       {
         host: '127.0.0.1',
@@ -181,7 +179,7 @@ describe.skipIf(!ok)('syslog sink → rsyslog', () => {
     await new Promise((r) => setTimeout(r, 700));
     expect(harness.source.acked).toBe(10);
     await rsyslog.start();
-    expect(await waitFor(() => harness!.source.acked === 20, 10_000)).toBe(true);
+    expect(await waitFor(() => harness.source.acked === 20, 10_000)).toBe(true);
     expect(await waitFor(() => rsyslog.lines().length >= before + 20, 10_000)).toBe(true);
     const events = rsyslog
       .lines()
@@ -194,7 +192,7 @@ describe.skipIf(!ok)('syslog sink → rsyslog', () => {
 
   it('sends CEF with the OCSF event in cs1 over plain TCP', async () => {
     const before = rsyslog.lines().length;
-    harness = await startSink(
+    const harness = await startSink(
       'syslog',
       {
         host: '127.0.0.1',
@@ -221,6 +219,24 @@ describe.skipIf(!ok)('syslog sink → rsyslog', () => {
     });
     expect(events).toEqual(JSON.parse(JSON.stringify(sent.map((e) => e.event))));
     const file = recordOutput('sinks/syslog-cef', events);
+    expect(validateOcsf(file)?.failed ?? 0).toBe(0);
+  });
+  it('sends one datagram per event over UDP', async () => {
+    const before = rsyslog.lines().length;
+    const harness = await startSink(
+      'syslog',
+      { host: '127.0.0.1', port: rsyslog.udpPort, mode: 'udp', batch: { timeout: 20 } },
+      tempDir(),
+    );
+    const sent = makeEvents(5, 'web');
+    await harness.source.emit(sent);
+    expect(await waitFor(() => rsyslog.lines().length >= before + 5, 10_000)).toBe(true);
+    const events = rsyslog
+      .lines()
+      .slice(before)
+      .map((l) => JSON.parse(l.msg) as Record<string, unknown>);
+    expect(new Set(seqs(events))).toEqual(new Set([0, 1, 2, 3, 4]));
+    const file = recordOutput('sinks/syslog-udp', events);
     expect(validateOcsf(file)?.failed ?? 0).toBe(0);
   });
 });
