@@ -3,7 +3,7 @@
 // ausearch `----` separator, after `groupTimeout` without EOE (single-record kernel events have none), or at flush.
 // User-space messages (USER_*, ADD_USER, DAEMON_*…) are always one record and are emitted at once.
 import { AUDITD_PRODUCT, mapAuditEvent, type PidAttributor } from '../ocsf/mappers/auditd.ts';
-import { eventUid, fallbackEvent } from '../ocsf/mappers/common.ts';
+import { eventUid, fallbackEvent, repairTime } from '../ocsf/mappers/common.ts';
 import { type AuditRecord, parseAuditLine } from '../parsers/auditd.ts';
 import type { DecodeContext, DecodedEvent, LineDecoder, LineInfo, RecordFormat } from './decoder.ts';
 import { LineFlags } from './decoder.ts';
@@ -76,8 +76,8 @@ interface OpenEvent {
 export class AuditDecoder implements LineDecoder {
   /** Open events by `node|stamp`; Map order = order of first records = order of start offsets. */
   private readonly open = new Map<string, OpenEvent>();
-  /** Time of the last record read: the best time for a line that has none of its own. */
-  private lastTime: number | undefined;
+  /** Time of the last event emitted: the best time for a line that has none (or no sensible one) of its own. */
+  private goodTime: number | undefined;
 
   constructor(
     private readonly ctx: DecodeContext,
@@ -95,7 +95,6 @@ export class AuditDecoder implements LineDecoder {
       this.emitBad(line, info, record === undefined, out);
       return;
     }
-    this.lastTime = record.time;
     const key = record.node ? `${record.node}|${record.stamp}` : record.stamp;
     let ev = this.open.get(key);
     if (!ev) {
@@ -155,6 +154,8 @@ export class AuditDecoder implements LineDecoder {
         ...(this.options.attributePid ? { attributePid: this.options.attributePid } : {}),
       },
     );
+    repairTime(event, this.goodTime ?? Date.now(), this.ctx.onProblem);
+    this.goodTime = event.time;
     event.metadata.uid = eventUid(this.ctx.hostname, this.ctx.source, ev.start, raw);
     if (this.ctx.path) event.metadata.log_source = this.ctx.path;
     out.push({ event, raw });
@@ -169,7 +170,7 @@ export class AuditDecoder implements LineDecoder {
       product: AUDITD_PRODUCT,
       logName: 'audit.log',
       raw: line,
-      time: this.lastTime ?? Date.now(),
+      time: this.goodTime ?? Date.now(),
       hostname: this.ctx.hostname,
       problem: problems.join('; '),
     });

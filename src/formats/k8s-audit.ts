@@ -1,7 +1,7 @@
 // Kubernetes audit log lines → one OCSF API Activity per request (auditID). An API server logs up to four stages
 // per request; analysts want one event, so earlier stages are held and merged into ResponseComplete (or Panic).
 // `stages: complete_only` drops RequestReceived instead of holding it (less memory, no start_time).
-import { eventUid, fallbackEvent } from '../ocsf/mappers/common.ts';
+import { eventUid, fallbackEvent, repairTime } from '../ocsf/mappers/common.ts';
 import { K8S_AUDIT_PRODUCT, mapK8sAuditEvent } from '../ocsf/mappers/k8s-audit.ts';
 import { type K8sAuditEvent, MASK, parseK8sAuditLine } from '../parsers/k8s-audit.ts';
 import type { DecodeContext, DecodedEvent, LineDecoder, LineInfo, RecordFormat } from './decoder.ts';
@@ -109,6 +109,7 @@ export class K8sAuditDecoder implements LineDecoder {
       { event: e, lines, ...(earlier?.length ? { earlier } : {}), ...(problem ? { problems: [problem] } : {}) },
       { onProblem: this.ctx.onProblem },
     );
+    repairTime(event, this.lastTime ?? Date.now(), this.ctx.onProblem);
     this.lastTime = event.time;
     event.metadata.uid = eventUid(this.ctx.hostname, this.ctx.source, start, e.auditID, e.stage);
     if (this.ctx.path) event.metadata.log_source = this.ctx.path;

@@ -2,7 +2,7 @@
 // is held back; a cut or non-UTF-8 line is still mapped, and flagged.
 
 import type { OcsfEvent } from '../ocsf/event.ts';
-import { eventUid } from '../ocsf/mappers/common.ts';
+import { eventUid, repairTime } from '../ocsf/mappers/common.ts';
 import { flagProblem } from '../ocsf/problems.ts';
 import { type DecodeContext, type DecodedEvent, type LineDecoder, LineFlags, type LineInfo } from './decoder.ts';
 
@@ -10,6 +10,8 @@ import { type DecodeContext, type DecodedEvent, type LineDecoder, LineFlags, typ
 export type LineMapper = (line: string) => OcsfEvent;
 
 export class PerLineDecoder implements LineDecoder {
+  private goodTime: number | undefined;
+
   constructor(
     private readonly ctx: DecodeContext,
     private readonly mapLine: LineMapper,
@@ -17,7 +19,10 @@ export class PerLineDecoder implements LineDecoder {
 
   push(line: string, info: LineInfo, out: DecodedEvent[]): void {
     if (line.length === 0 && !(info.flags & LineFlags.Unterminated)) return;
-    out.push(decodeLine(this.ctx, this.mapLine, line, info));
+    const decoded = decodeLine(this.ctx, this.mapLine, line, info);
+    repairTime(decoded.event, this.goodTime ?? Date.now(), this.ctx.onProblem);
+    this.goodTime = decoded.event.time;
+    out.push(decoded);
   }
 
   heldFrom(): number | undefined {

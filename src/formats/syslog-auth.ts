@@ -1,5 +1,6 @@
 // Auth log lines (RFC 3164 / RFC 5424 syslog, journald JSON, bare sshd stderr) → one OCSF event per line; a
 // `journalctl -o export` entry (KEY=value lines ended by an empty line) → one event per entry.
+import { repairTime } from '../ocsf/mappers/common.ts';
 import { mapAuthLog } from '../ocsf/mappers/syslog-auth.ts';
 import { JOURNAL_EXPORT_FIELD, JOURNAL_EXPORT_START, journaldRecord, parseSyslogLine } from '../parsers/syslog.ts';
 import type { DecodeContext, DecodedEvent, LineDecoder, LineInfo, RecordFormat } from './decoder.ts';
@@ -94,6 +95,7 @@ export class SyslogAuthDecoder implements LineDecoder {
       fallbackTime: this.lastTime ?? this.options.now ?? Date.now(),
       onProblem: this.ctx.onProblem,
     });
+    repairTime(event, this.lastTime ?? this.options.now ?? Date.now(), this.ctx.onProblem);
     this.lastTime = event.time;
     return event;
   }

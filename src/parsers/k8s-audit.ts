@@ -90,7 +90,13 @@ function maskPayload(item: unknown, path: string, masked: string[]): void {
   const o = item as Record<string, unknown>;
   for (const key of PAYLOAD_KEYS) {
     const data = o[key];
-    if (data === null || typeof data !== 'object') continue;
+    if (data === undefined || data === null) continue;
+    if (typeof data !== 'object') {
+      // Not the map the API defines, but a value all the same.
+      o[key] = MASK;
+      masked.push(`${path}.${key}`);
+      continue;
+    }
     for (const k of Object.keys(data as Record<string, unknown>)) {
       (data as Record<string, unknown>)[k] = MASK;
       masked.push(`${path}.${key}.${k}`);

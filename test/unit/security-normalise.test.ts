@@ -600,3 +600,45 @@ describe('syslog-auth: journalctl -o export entries', () => {
     if (result) expect(result.failed, result.output).toBe(0);
   });
 });
+
+describe('weird records never throw and stay valid OCSF', () => {
+  const sources: Array<[string, string, RegExp]> = [
+    ['auditd', 'auditd', /\.log$/],
+    ['k8s-audit', 'k8s-audit', /\.(json|log)$/],
+    ['falco', 'falco-alerts', /\.json$/],
+    ['syslog-auth', 'sshd-auth', /\.log$/],
+    ['nginx', 'nginx-access', /\.log$/],
+  ];
+  const shapes = [
+    '{"auditID":"x","stage":"ResponseComplete","objectRef":"pods","user":5,"sourceIPs":"1.2.3.4","responseStatus":{"code":"500"}}',
+    '{"auditID":"y","stage":"ResponseComplete","requestObject":{"kind":"Secret","data":"AAAA"},"objectRef":{"resource":"secrets"}}',
+    '{"rule":"r","priority":"Warning","output_fields":null,"tags":"x","time":5}',
+    '{"rule":"r","priority":"Nonsense","output_fields":{"proc.pid":"abc","container.id":7,"fd.name":null}}',
+    'type=SYSCALL msg=audit(1.1:1): arch=zz syscall=abc success=maybe pid=-5 auid= uid= exe=ZZ',
+    'type=PATH msg=audit(1.1:1): item=0 name=(null) nametype=DELETE mode=0',
+    'type=EOE msg=audit(1.1:1):',
+    "type=USER_LOGIN msg=audit(2.2:2): msg=''",
+    'type=ADD_GROUP msg=audit(3.3:3): pid=1',
+    '<999>1 - - - - - -',
+    'Jan 99 99:99:99 host sshd[x]: Accepted password for  from  port 99999',
+    '1.2.3.4 - - [99/Foo/2020:99:99:99 +9999] "GET" 999 -',
+    '{"status":"abc","request":5}',
+    '',
+    '\u0000\u0001\u0002',
+  ];
+
+  it('cut lines, type confusion and garbage map to valid events', () => {
+    const all: OcsfEvent[] = [];
+    for (const [format, dir, ext] of sources) {
+      const lines = corpusFiles(dir, ext).flatMap((f) => readFileSync(f, 'utf8').split('\n').filter(Boolean));
+      const cut = lines.flatMap((l) => [l.slice(0, l.length / 3), l.slice(0, l.length / 2), l.slice(l.length / 2)]);
+      const { events } = decodeText(format, [...cut, ...shapes].join('\n'), `weird.${format}`, { now: NOW });
+      all.push(...events);
+      expect(events.length, format).toBeGreaterThan(0);
+      // A Secret's payload, whatever its shape, never leaves the k8s-audit decoder in clear.
+      if (format === 'k8s-audit') expect(JSON.stringify(events).includes('AAAA'), 'secret in clear').toBe(false);
+    }
+    const result = validateOcsf(recordOutput('unit/security-weird', all));
+    if (result) expect(result.failed, result.output).toBe(0);
+  });
+});

@@ -77,6 +77,25 @@ export function eventUid(...parts: Array<string | number | undefined>): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-${((Number.parseInt(hex[16]!, 16) & 3) | 8).toString(16)}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }
 
+/** The range the OCSF validator accepts for timestamp_t milliseconds (1973..2286). */
+const PLAUSIBLE_MS = { min: 1e11, max: 1e13 };
+
+/**
+ * A record whose own time is nonsense (`audit(1.1:1)`, a year-1970 access line) keeps it in metadata.original_time but
+ * gets `fallback` (the previous record's time, or the read time) as `time`, flagged: a valid event beats a lost one.
+ */
+export function repairTime(
+  event: OcsfEvent,
+  fallback: number,
+  onProblem?: (reason: string, detail: string) => void,
+): void {
+  if (event.time >= PLAUSIBLE_MS.min && event.time < PLAUSIBLE_MS.max) return;
+  const detail = `record time ${event.time} ms is implausible; the previous record's or the read time is used`;
+  event.time = fallback;
+  flagProblem(event, detail);
+  onProblem?.('implausible_time', detail);
+}
+
 /** True for a literal IPv4/IPv6 address (the validator rejects anything else in an ip_t field). */
 export function isIpAddress(text: string | undefined): text is string {
   return text !== undefined && isIP(text) !== 0;

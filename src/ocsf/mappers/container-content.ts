@@ -10,6 +10,7 @@ import { parseWebLogLine } from '../../parsers/nginx.ts';
 import { parseSyslogLine } from '../../parsers/syslog.ts';
 import { addProfiles, type OcsfEvent } from '../event.ts';
 import { mapAuditEvent } from './auditd.ts';
+import { repairTime } from './common.ts';
 import { containerObject } from './container.ts';
 import { mapFalcoAlert } from './falco.ts';
 import { mapK8sAuditEvent } from './k8s-audit.ts';
@@ -145,6 +146,7 @@ export function promoteContainerLine(line: PromotableLine): OcsfEvent | undefine
   if (!format) return undefined;
   const event = mapContent(format, line);
   if (!event || event.class_uid === 0) return undefined;
+  repairTime(event, line.time, line.onProblem);
   event.raw_data = line.raw;
   if (line.path) event.metadata.log_source = line.path;
   const device = (event.device as Record<string, unknown> | undefined) ?? { type_id: 0, hostname: line.hostname };
