@@ -3,7 +3,9 @@
 // record), validated with the independent OCSF validator, plus targeted assertions on the fields that matter.
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
+import { normalise } from '../../src/cli/normalise.ts';
 import type { DecodedEvent } from '../../src/formats/decoder.ts';
 import { findFormat } from '../../src/formats/index.ts';
 import type { OcsfEvent } from '../../src/ocsf/event.ts';
@@ -639,6 +641,36 @@ describe('weird records never throw and stay valid OCSF', () => {
       if (format === 'k8s-audit') expect(JSON.stringify(events).includes('AAAA'), 'secret in clear').toBe(false);
     }
     const result = validateOcsf(recordOutput('unit/security-weird', all));
+    if (result) expect(result.failed, result.output).toBe(0);
+  });
+});
+
+describe('outrider normalise --format <security format>', () => {
+  const cases: Array<[string, string, number]> = [
+    ['auditd', join(CORPORA, 'auditd', 'elastic-beats', 'auditd-useradd.log'), 8],
+    ['k8s-audit', join(CORPORA, 'k8s-audit', 'crowdsecurity-hub', 'k8s-audit-pod-exec-file.log'), 1],
+    ['falco', join(CORPORA, 'falco-alerts', 'falcosecurity-falco', 'single_rule_with_cat_write.json'), 8],
+    ['syslog-auth', join(CORPORA, 'sshd-auth', 'elastic-beats', 'auth-test.log'), 10],
+    ['nginx', join(CORPORA, 'nginx-access', 'elastic-beats', 'nginx-access-test.log'), 7],
+  ];
+
+  it('writes one OCSF event per record through the CLI code path', async () => {
+    const all: string[] = [];
+    for (const [format, file, expected] of cases) {
+      let text = '';
+      const sink = new Writable({
+        write(chunk, _enc, done) {
+          text += chunk.toString();
+          done();
+        },
+      });
+      const summary = await normalise(format, file, sink, 'cli-host');
+      const lines = text.split('\n').filter(Boolean);
+      expect(summary.events, format).toBe(expected);
+      expect(lines, format).toHaveLength(expected);
+      all.push(...lines);
+    }
+    const result = validateOcsf(recordOutput('unit/security-cli-normalise', all));
     if (result) expect(result.failed, result.output).toBe(0);
   });
 });
