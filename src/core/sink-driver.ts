@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { DeliveryOptions } from '../delivery/config.ts';
 import { DeadLetterFile } from '../delivery/dead-letter.ts';
 import { Deliverer } from '../delivery/deliverer.ts';
-import { DiskBuffer } from '../delivery/disk-buffer.ts';
+import { type BufferedBatch, DiskBuffer } from '../delivery/disk-buffer.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { AckToken } from './ack.ts';
@@ -18,7 +18,7 @@ interface QueuedBatch {
 }
 
 /** A sink's common keys, plus the buffer and dead-letter keys of network sinks (src/delivery/config.ts). */
-export type SinkDriverConfig = SinkCommonConfig & Partial<DeliveryOptions>;
+export type SinkDriverConfig = SinkCommonConfig & Partial<DeliveryOptions> & { concurrency?: number };
 
 /**
  * Drives one sink: a bounded input queue (backpressure to the sources), batching by count, bytes and time, and
@@ -35,8 +35,8 @@ export class SinkDriver {
   private readonly deliverer: Deliverer;
   private buffer: DiskBuffer | undefined;
   private delivering: Promise<void> | undefined;
-  /** When the oldest event of the batch being delivered from the disk buffer entered it (epoch ms). */
-  private inFlightSince: number | undefined;
+  /** Batches read from the disk buffer and not yet acknowledged in it, in read order. */
+  private readonly unacknowledged: Array<{ batch: BufferedBatch; delivered: boolean }> = [];
   private gaugeTimer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -97,7 +97,7 @@ export class SinkDriver {
   private updateBufferGauges(): void {
     const component = { component: this.name };
     this.metrics.sinkBufferBytes.set(component, this.buffer?.bytes ?? 0);
-    const since = this.inFlightSince;
+    const since = this.unacknowledged[0]?.batch.oldestBufferedAt;
     this.metrics.sinkBufferOldestAge.set(component, since === undefined ? 0 : (Date.now() - since) / 1000);
   }
 
@@ -111,7 +111,7 @@ export class SinkDriver {
     if (finished && this.buffer) {
       const buffer = this.buffer;
       // Whatever the destination does not take before the deadline stays in the buffer for the next start.
-      while (Date.now() < deadline && (buffer.hasUnread || this.inFlightSince !== undefined)) await sleep(50);
+      while (Date.now() < deadline && (buffer.hasUnread || this.unacknowledged.length > 0)) await sleep(50);
     }
     if (!finished) {
       // Whatever is still queued stays unacknowledged: its sources resume from before it on the next start.
@@ -168,15 +168,35 @@ export class SinkDriver {
     return batches;
   }
 
+  private get concurrency(): number {
+    return this.config.concurrency ?? 1;
+  }
+
+  /** Without a buffer: up to `concurrency` batches in flight; each releases its own source batches when delivered
+   * (sources commit in read order themselves, see OrderedCommitTracker). */
   private async runDirect(): Promise<void> {
+    const inFlight = new Set<Promise<void>>();
     for (;;) {
+      while (inFlight.size >= this.concurrency) await Promise.race(inFlight);
       const batches = await this.nextBatch(true);
-      if (!batches) return;
+      if (!batches) break;
       const events = batches.length === 1 ? batches[0]!.events : batches.flatMap((b) => b.events);
-      if (!(await this.deliverer.deliver(events))) return;
-      for (const b of batches) b.token.release();
-      this.metrics.eventsEmitted.inc({ component: this.name }, events.length);
+      const sending: Promise<void> = this.deliverer.deliver(events).then(
+        (delivered) => {
+          inFlight.delete(sending);
+          // Not delivered (shutdown): the batch stays unacknowledged and its sources read it again.
+          if (!delivered) return;
+          for (const b of batches) b.token.release();
+          this.metrics.eventsEmitted.inc({ component: this.name }, events.length);
+        },
+        (err: unknown) => {
+          inFlight.delete(sending);
+          this.logger.error('delivery failed unexpectedly; the batch stays unacknowledged', { error: err });
+        },
+      );
+      inFlight.add(sending);
     }
+    await Promise.all(inFlight);
   }
 
   /** Pipeline side of a disk buffer: append what arrives (no lingering: the reader side batches) and acknowledge. */
@@ -201,19 +221,37 @@ export class SinkDriver {
     }
   }
 
-  /** Destination side of a disk buffer: deliver in order, acknowledge each batch in the buffer once delivered. */
+  /** Destination side of a disk buffer: up to `concurrency` batches in flight, read in order; the buffer's cursor
+   * moves past a batch only once it and every batch before it were delivered. */
   private async deliverFromBuffer(buffer: DiskBuffer): Promise<void> {
     const { max_events, max_bytes, timeout } = this.config.batch;
-    for (;;) {
-      const batch = await buffer.read(max_events, max_bytes, timeout);
-      if (!batch) return;
-      this.inFlightSince = batch.oldestBufferedAt;
-      if (!(await this.deliverer.deliver(batch.events))) return;
-      await buffer.acknowledge(batch.end);
-      this.inFlightSince = undefined;
-      this.metrics.eventsEmitted.inc({ component: this.name }, batch.events.length);
-      this.updateBufferGauges();
+    const inFlight = new Set<Promise<void>>();
+    let stopped = false;
+    while (!stopped) {
+      while (inFlight.size >= this.concurrency) await Promise.race(inFlight);
+      const batch = stopped ? undefined : await buffer.read(max_events, max_bytes, timeout);
+      if (!batch) break;
+      const entry = { batch, delivered: false };
+      this.unacknowledged.push(entry);
+      const sending: Promise<void> = this.deliverer
+        .deliver(batch.events)
+        .then(async (delivered) => {
+          if (!delivered) {
+            stopped = true;
+            return;
+          }
+          entry.delivered = true;
+          while (this.unacknowledged[0]?.delivered) {
+            const done = this.unacknowledged.shift()!;
+            await buffer.acknowledge(done.batch.end);
+            this.metrics.eventsEmitted.inc({ component: this.name }, done.batch.events.length);
+          }
+          this.updateBufferGauges();
+        })
+        .finally(() => inFlight.delete(sending));
+      inFlight.add(sending);
     }
+    await Promise.all(inFlight);
   }
 }
 

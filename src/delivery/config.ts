@@ -92,6 +92,15 @@ export const deliveryShape = {
 
 export const requestShape = {
   timeout: duration.default(30_000).describe('Longest wait for one request (connect, send, response).'),
+  concurrency: z
+    .number()
+    .int()
+    .min(1)
+    .max(64)
+    .default(1)
+    .describe(
+      'Requests in flight at once. 1 keeps the destination’s arrival order equal to the read order; more hides round trips (Splunk indexer acknowledgement, a distant SIEM) but batches may arrive out of order. Acknowledgements to the sources and the disk buffer stay in order either way.',
+    ),
   compression: z
     .enum(['gzip', 'none'])
     .default('gzip')

@@ -17,7 +17,16 @@ export class DeadLetterFile {
     private readonly metrics: Metrics,
   ) {}
 
-  async write(events: Envelope[], reason: string | ((index: number) => string)): Promise<void> {
+  private tail: Promise<unknown> = Promise.resolve();
+
+  /** Appends and fsyncs; concurrent calls (requests in flight in parallel) are written one after the other. */
+  write(events: Envelope[], reason: string | ((index: number) => string)): Promise<void> {
+    const next = this.tail.then(() => this.append(events, reason));
+    this.tail = next.catch(() => undefined);
+    return next;
+  }
+
+  private async append(events: Envelope[], reason: string | ((index: number) => string)): Promise<void> {
     if (events.length === 0) return;
     if (!this.fh) {
       await mkdir(dirname(this.path), { recursive: true });

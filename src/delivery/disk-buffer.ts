@@ -56,6 +56,8 @@ export class DiskBuffer {
   private writeFh!: FileHandle;
   private writeSeq = 0;
   private readPos: BufferPosition = { segment: 0, offset: 0 };
+  /** The last acknowledged position (persisted in cursor.json). */
+  private acked: BufferPosition = { segment: 0, offset: 0 };
   private readFh: { seq: number; fh: FileHandle } | undefined;
   private totalBytes = 0;
   private readonly segmentBytes: number;
@@ -98,6 +100,7 @@ export class DiskBuffer {
       this.segments.push({ seq, size: (await stat(this.segmentPath(seq))).size, appended: 0, read: 0 });
     }
     const first = this.segments[0];
+    if (cursor) this.acked = { ...cursor };
     if (cursor && first?.seq === cursor.segment) this.readPos = { ...cursor };
     else if (first) this.readPos = { segment: first.seq, offset: 0 };
     this.totalBytes = this.segments.reduce((n, s) => n + s.size, 0);
@@ -135,9 +138,10 @@ export class DiskBuffer {
     await this.openWriteSegment(this.writeSeq + 1);
   }
 
-  /** Bytes of segment files held (read or not, until acknowledged). */
+  /** Bytes not yet delivered (segment files count whole towards max_bytes until deleted; this is what is left). */
   get bytes(): number {
-    return this.totalBytes;
+    const first = this.segments[0]!;
+    return this.totalBytes - (this.acked.segment === first.seq ? Math.min(this.acked.offset, first.size) : 0);
   }
 
   /** Whether anything is waiting to be read. */
@@ -319,6 +323,7 @@ export class DiskBuffer {
   private async acknowledgeNow(position: BufferPosition): Promise<void> {
     // After close (shutdown while a request was in flight) the batch simply counts as unsent: it is sent again.
     if (this.closed) return;
+    this.acked = { ...position };
     const cursor = JSON.stringify(position);
     const file = join(this.options.dir, CURSOR_FILE);
     if (this.options.fsync === 'always') await writeFileAtomic(file, cursor);

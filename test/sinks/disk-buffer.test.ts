@@ -90,6 +90,28 @@ describe('disk buffer', () => {
     const file = recordOutput('sinks/disk-buffer-drop-oldest', ndjsonReceived(receiver));
     expect(validateOcsf(file)?.failed ?? 0).toBe(0);
   });
+  it('with requests in parallel, moves its cursor only past batches delivered in full', async () => {
+    const dir = tempDir();
+    let n = 0;
+    // The first request of every four is the slowest: later batches finish before earlier ones.
+    const receiver = await new TestReceiver(async () => {
+      await new Promise((r) => setTimeout(r, n++ % 4 === 0 ? 300 : 20));
+      return { status: 200 };
+    }).listen();
+    const config = { ...sinkConfig(receiver.url, {}), concurrency: 4, batch: { max_events: 10, timeout: 10 } };
+    let harness = await startSink('http', config, dir);
+    for (let b = 0; b < 10; b++) await harness.source.emit(makeEvents(10, 'app', { from: b * 10 }));
+    expect(await waitFor(() => new Set(seqs(ndjsonReceived(receiver))).size === 100, 10_000)).toBe(true);
+    expect(await waitFor(async () => (await metricValue(harness.metrics.sinkBufferBytes)) === 0, 5000)).toBe(true);
+    await harness.stop(1000);
+    const before = receiver.requests.length;
+    harness = await startSink('http', config, dir);
+    await new Promise((r) => setTimeout(r, 300));
+    // Everything was acknowledged in the buffer: a restart sends nothing again.
+    expect(receiver.requests.length).toBe(before);
+    const file = recordOutput('sinks/disk-buffer-concurrency', ndjsonReceived(receiver));
+    expect(validateOcsf(file)?.failed ?? 0).toBe(0);
+  });
 });
 
 describe('disk buffer files', () => {

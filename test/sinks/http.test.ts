@@ -230,4 +230,27 @@ describe('http sink', () => {
       await new Promise((r) => proxy.close(r));
     }
   });
+  it('keeps up to `concurrency` requests in flight', async () => {
+    let current = 0;
+    let most = 0;
+    const receiver = await new TestReceiver(async () => {
+      most = Math.max(most, ++current);
+      await new Promise((r) => setTimeout(r, 150));
+      current--;
+      return { status: 200 };
+    }).listen();
+    const harness = await startSink(
+      'http',
+      { uri: `${receiver.url}/`, concurrency: 4, batch: { max_events: 10, timeout: 10 } },
+      tempDir(),
+    );
+    for (let b = 0; b < 8; b++) await harness.source.emit(makeEvents(10, 'app', { from: b * 10 }));
+    expect(await waitFor(() => harness.source.acked === 80, 10_000)).toBe(true);
+    expect(most).toBeGreaterThan(1);
+    expect(most).toBeLessThanOrEqual(4);
+    const events = ndjsonReceived(receiver);
+    expect(new Set(seqs(events))).toEqual(new Set([...Array(80).keys()]));
+    const file = recordOutput('sinks/http-concurrency', events);
+    expect(validateOcsf(file)?.failed ?? 0).toBe(0);
+  });
 });

@@ -26,7 +26,8 @@ export const SYSLOG_FACILITIES = {
   local7: 23,
 } as const;
 
-const { compression: _unused, ...connectionShape } = requestShape;
+// One kept-open connection carries the messages in order: no compression, no parallel requests.
+const { compression: _compression, concurrency: _concurrency, ...connectionShape } = requestShape;
 
 export const syslogSinkSchema = z.strictObject({
   ...sinkCommonShape,
