@@ -17,8 +17,37 @@ export class FileSink implements Sink {
   }
 
   private async openFile(): Promise<void> {
-    this.fh = await open(this.config.path, 'a', 0o640);
+    this.fh = await open(this.config.path, 'a+', 0o640);
     this.size = (await this.fh.stat()).size;
+    await this.dropTornTail();
+  }
+
+  /**
+   * A crash (kill -9, power loss) in the middle of a write leaves a partial last line. That batch was never
+   * acknowledged, so its events will be written again: cut the fragment instead of gluing new lines onto it.
+   */
+  private async dropTornTail(): Promise<void> {
+    const fh = this.fh!;
+    if (this.size === 0) return;
+    const window = Buffer.alloc(Math.min(this.size, 64 * 1024));
+    let end = this.size;
+    while (end > 0) {
+      const start = Math.max(0, end - window.length);
+      const { bytesRead } = await fh.read(window, 0, end - start, start);
+      const nl = window.subarray(0, bytesRead).lastIndexOf(10);
+      if (nl >= 0) {
+        const keep = start + nl + 1;
+        if (keep < this.size) await this.truncateTo(keep);
+        return;
+      }
+      end = start;
+    }
+    await this.truncateTo(0);
+  }
+
+  private async truncateTo(size: number): Promise<void> {
+    await this.fh!.truncate(size);
+    this.size = size;
   }
 
   async write(events: Envelope[]): Promise<void> {
