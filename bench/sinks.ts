@@ -147,6 +147,7 @@ export default async function suite(): Promise<BenchSuite> {
       const cases: Array<[string, string, (url: string) => Record<string, unknown>]> = [
         ['http NDJSON, gzip', 'http', (url) => ({ uri: `${url}/ingest`, batch })],
         ['http NDJSON, no compression', 'http', (url) => ({ uri: `${url}/ingest`, compression: 'none', batch })],
+        ['http NDJSON, gzip, concurrency 2', 'http', (url) => ({ uri: `${url}/ingest`, concurrency: 2, batch })],
         ['otlp_http protobuf, gzip', 'otlp_http', (url) => ({ endpoint: url, batch })],
         ['otlp_http JSON, gzip', 'otlp_http', (url) => ({ endpoint: url, encoding: 'json', batch })],
         ['splunk_hec, gzip', 'splunk_hec', (url) => ({ endpoint: url, token: 'bench', batch })],
