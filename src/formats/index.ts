@@ -21,6 +21,8 @@ function containerLogFormat(name: 'docker-json' | 'cri', description: string): R
       return new ContainerLogDecoder(name, ctx, {
         maxMessageBytes: OFFLINE_MAX_MESSAGE_BYTES,
         partialTimeout: Number.POSITIVE_INFINITY,
+        // The same as a container_logs source's default: security lines inside container logs get their class.
+        content: 'auto',
         ...(container ? { container } : {}),
       });
     },
