@@ -1,23 +1,26 @@
-// README's configuration reference is generated from the schemas that validate configs: it must match them.
+// README's generated sections must match their sources: the config reference the schemas give, and the analyst
+// mapping tables of docs/. Run `npm run build && node scripts/update-readme.mjs` after changing either.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
+// @ts-expect-error: a plain ESM script shared with scripts/update-readme.mjs, without type declarations
+import { analystMapping, generatedSection } from '../../scripts/readme.mjs';
 import { renderConfigReference } from '../../src/config/reference.ts';
 import { allFactories } from '../../src/registry.ts';
 import { REPO_ROOT } from '../support/output.ts';
 
-it('README.md documents every config key as the schemas define it (run scripts/update-readme.mjs after changing a schema)', () => {
-  const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
-  const start = readme.indexOf('<!-- config-reference:start');
-  const end = readme.indexOf('<!-- config-reference:end -->');
-  expect(start).toBeGreaterThan(0);
-  const section = readme.slice(readme.indexOf('-->', start) + 4, end);
-  expect(section).toBe(renderConfigReference(allFactories()));
+const readme = () => readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
+
+it('README.md documents every config key as the schemas define it', () => {
+  expect(generatedSection(readme(), 'config-reference')).toBe(renderConfigReference(allFactories()));
+});
+
+it('README.md carries the analyst mapping tables of docs/ as they are', () => {
+  expect(generatedSection(readme(), 'analyst-mapping')).toBe(analystMapping());
 });
 
 it("README's test command is the one .ci/run calls", () => {
-  const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
   const ci = readFileSync(join(REPO_ROOT, '.ci', 'run'), 'utf8');
-  expect(readme).toContain('bash scripts/dev.sh test');
+  expect(readme()).toContain('bash scripts/dev.sh test');
   expect(ci).toContain('bash scripts/dev.sh test');
 });
