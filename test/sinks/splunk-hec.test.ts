@@ -27,6 +27,9 @@ class FakeHec {
   /** Events whose message matches are refused as invalid (code 6). */
   invalid: RegExp | undefined;
   channels = new Set<string>();
+  /** Most batches sent whose acknowledgement the sender had not yet seen. */
+  maxOutstanding = 0;
+  private readonly confirmed = new Set<number>();
   private nextAck = 0;
   private readonly ackReadyAt = new Map<number, number>();
 
@@ -44,9 +47,9 @@ class FakeHec {
       this.ackPolls.push(req);
       const { acks } = JSON.parse(req.body.toString('utf8')) as { acks: number[] };
       const now = Date.now();
-      return json(200, {
-        acks: Object.fromEntries(acks.map((id) => [id, (this.ackReadyAt.get(id) ?? Infinity) <= now])),
-      });
+      const answer = Object.fromEntries(acks.map((id) => [id, (this.ackReadyAt.get(id) ?? Infinity) <= now]));
+      for (const [id, done] of Object.entries(answer)) if (done) this.confirmed.add(Number(id));
+      return json(200, { acks: answer });
     }
     if (url.pathname !== '/services/collector/event') return json(404, { text: 'Not found', code: 404 });
     if (this.busyAnswers > 0) {
@@ -66,6 +69,7 @@ class FakeHec {
     this.indexed.push(...events.slice(0, bad === -1 ? events.length : bad));
     if (bad !== -1) return json(400, { text: 'Invalid data format', code: 6, 'invalid-event-number': bad });
     const ackId = this.nextAck++;
+    this.maxOutstanding = Math.max(this.maxOutstanding, this.nextAck - this.confirmed.size);
     this.ackReadyAt.set(ackId, Date.now() + this.indexDelayMs);
     return json(200, { text: 'Success', code: 0, ackId });
   };
@@ -157,6 +161,33 @@ describe('splunk_hec sink', () => {
     const file = recordOutput(
       'sinks/splunk-hec-token',
       dead.map((d) => d.event),
+    );
+    expect(validateOcsf(file)?.failed ?? 0).toBe(0);
+  });
+  it('keeps several batches waiting for indexer acknowledgement at once with concurrency', async () => {
+    const hec = new FakeHec();
+    hec.indexDelayMs = 400;
+    const receiver = await new TestReceiver(hec.handle).listen();
+    const harness = await startSink(
+      'splunk_hec',
+      {
+        endpoint: receiver.url,
+        token: TOKEN,
+        concurrency: 4,
+        indexer_acknowledgement: { enabled: true, poll_interval: 100 },
+        batch: { max_events: 10, timeout: 10 },
+      },
+      tempDir(),
+    );
+    for (let b = 0; b < 8; b++) await harness.source.emit(makeEvents(10, 'web', { from: b * 10 }));
+    expect(await waitFor(() => harness.source.acked === 80, 10_000)).toBe(true);
+    // Batches were sent while earlier ones still waited for their acknowledgement.
+    expect(hec.maxOutstanding).toBeGreaterThan(1);
+    expect(hec.maxOutstanding).toBeLessThanOrEqual(4);
+    expect(new Set(seqs(hec.indexed.map((e) => e.event)))).toEqual(new Set([...Array(80).keys()]));
+    const file = recordOutput(
+      'sinks/splunk-hec-concurrency',
+      hec.indexed.map((e) => e.event),
     );
     expect(validateOcsf(file)?.failed ?? 0).toBe(0);
   });
