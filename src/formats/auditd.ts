@@ -2,6 +2,7 @@
 // `msg=audit(TIME:SERIAL)` and may interleave with other events' records; a group closes on its EOE record, on an
 // ausearch `----` separator, after `groupTimeout` without EOE (single-record kernel events have none), or at flush.
 // User-space messages (USER_*, ADD_USER, DAEMON_*…) are always one record and are emitted at once.
+import type { ContainerRef } from '../core/envelope.ts';
 import { AUDITD_PRODUCT, mapAuditEvent, type PidAttributor } from '../ocsf/mappers/auditd.ts';
 import { eventUid, fallbackEvent, repairTime } from '../ocsf/mappers/common.ts';
 import { type AuditRecord, parseAuditLine } from '../parsers/auditd.ts';
@@ -146,19 +147,31 @@ export class AuditDecoder implements LineDecoder {
 
   private emit(ev: OpenEvent, out: DecodedEvent[]): void {
     const raw = ev.lines.join('\n');
+    const attribute = this.options.attributePid;
+    // The container the event's process belongs to also travels on the envelope, so a docker_metadata transform
+    // downstream adds its name, image and labels.
+    let container: ContainerRef | undefined;
     const event = mapAuditEvent(
       { records: ev.records, raw, ...(ev.problems ? { problems: ev.problems } : {}) },
       {
         hostname: this.ctx.hostname,
         onProblem: this.ctx.onProblem,
-        ...(this.options.attributePid ? { attributePid: this.options.attributePid } : {}),
+        ...(attribute
+          ? {
+              attributePid: (pid: number) => {
+                const ref = attribute(pid);
+                container ??= ref;
+                return ref;
+              },
+            }
+          : {}),
       },
     );
     repairTime(event, this.goodTime ?? Date.now(), this.ctx.onProblem);
     this.goodTime = event.time;
     event.metadata.uid = eventUid(this.ctx.hostname, this.ctx.source, ev.start, raw);
     if (this.ctx.path) event.metadata.log_source = this.ctx.path;
-    out.push({ event, raw });
+    out.push(container ? { event, raw, container } : { event, raw });
   }
 
   private emitBad(line: string, info: LineInfo, unparsed: boolean, out: DecodedEvent[]): void {
