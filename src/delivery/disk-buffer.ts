@@ -214,6 +214,7 @@ export class DiskBuffer {
    * the buffer is closed.
    */
   async read(maxEvents: number, maxBytes: number, lingerMs: number): Promise<BufferedBatch | undefined> {
+    if (this.closed) return undefined;
     while (!this.hasUnread) {
       if (this.closed) return undefined;
       await new Promise<void>((resolve) => {
@@ -235,6 +236,7 @@ export class DiskBuffer {
       this.dataWaiter = undefined;
     }
     for (;;) {
+      if (this.closed) return undefined;
       const batch = await this.exclusive(() => this.readFromSegment(maxEvents, maxBytes));
       if (batch) return batch;
       if (!this.hasUnread) return this.read(maxEvents, maxBytes, lingerMs);
