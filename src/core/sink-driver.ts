@@ -177,8 +177,10 @@ export class SinkDriver {
   private async runDirect(): Promise<void> {
     const inFlight = new Set<Promise<void>>();
     for (;;) {
-      while (inFlight.size >= this.concurrency) await Promise.race(inFlight);
+      // The next batch is gathered (and its events encoded, see byteLength) while earlier ones are still being
+      // written: CPU work overlaps the destination's I/O even with one batch in flight.
       const batches = await this.nextBatch(true);
+      while (inFlight.size >= this.concurrency) await Promise.race(inFlight);
       if (!batches) break;
       const events = batches.length === 1 ? batches[0]!.events : batches.flatMap((b) => b.events);
       const sending: Promise<void> = this.deliverer.deliver(events).then(
