@@ -50,6 +50,7 @@ export async function startOutrider(
     hostname: config.hostname ?? hostname(),
     logger,
     metrics,
+    redaction: config.redaction,
   });
   await pipeline.start();
   const admin = config.admin.enabled

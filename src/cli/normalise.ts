@@ -3,6 +3,8 @@ import { resolve } from 'node:path';
 import type { Writable } from 'node:stream';
 import { type DecodedEvent, LineFlags } from '../formats/decoder.ts';
 import { findFormat, formatNames } from '../formats/index.ts';
+import { DEFAULT_REDACTION, type RedactionConfig } from '../policy/redaction-config.ts';
+import { Redactor } from '../policy/redactor.ts';
 import { LineSplitter } from '../sources/tail/line-splitter.ts';
 
 export interface NormaliseSummary {
@@ -19,6 +21,7 @@ export async function normalise(
   out: Writable,
   hostname: string,
   maxLineBytes = 1024 * 1024,
+  redaction: RedactionConfig = DEFAULT_REDACTION,
 ): Promise<NormaliseSummary> {
   const format = findFormat(formatName);
   if (!format) throw new Error(`unknown format "${formatName}" (known: ${formatNames().join(', ')})`);
@@ -34,10 +37,15 @@ export async function normalise(
   });
   const splitter = new LineSplitter(maxLineBytes);
   const events: DecodedEvent[] = [];
+  // The same masking as the pipeline applies: offline output leaves the host too.
+  const redactor = new Redactor(redaction);
   const write = async () => {
     if (events.length === 0) return;
     let text = '';
-    for (const e of events) text += `${JSON.stringify(e.event)}\n`;
+    for (const e of events) {
+      redactor.redactEvent(e.event);
+      text += `${JSON.stringify(e.event)}\n`;
+    }
     summary.events += events.length;
     events.length = 0;
     if (!out.write(text)) await new Promise((r) => out.once('drain', r));

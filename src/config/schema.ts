@@ -1,5 +1,6 @@
 // The top level of the config file. Components' own keys are validated by their factories' schemas (see load.ts).
 import { z } from 'zod';
+import { redactionSchema } from '../policy/redaction-config.ts';
 import { duration } from './units.ts';
 
 const componentEntry = z.looseObject({ type: z.string().describe('The component type (see the reference below).') });
@@ -39,6 +40,7 @@ export const topLevelSchema = z.strictObject({
     .describe(
       'On SIGTERM/SIGINT: how long to flush sinks before exiting anyway (unflushed events are re-read on restart).',
     ),
+  redaction: redactionSchema,
   sources: z.record(z.string(), componentEntry).describe('Named sources: where events come from.'),
   transforms: z.record(z.string(), componentEntry).default({}).describe('Named transforms, each with `inputs`.'),
   sinks: z.record(z.string(), componentEntry).describe('Named sinks, each with `inputs`: where events go.'),

@@ -2,6 +2,8 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
+import { DEFAULT_REDACTION, type RedactionConfig } from '../policy/redaction-config.ts';
+import { Redactor } from '../policy/redactor.ts';
 import { AckToken } from './ack.ts';
 import type { SinkCommonConfig } from './common-config.ts';
 import type { ComponentContext, ComponentKind, Sink, Source, SourceContext, Transform } from './component.ts';
@@ -20,6 +22,8 @@ export interface PipelineOptions {
   hostname: string;
   logger: Logger;
   metrics: Metrics;
+  /** Secret masking applied to every event a source emits (default: the built-in rules). */
+  redaction?: RedactionConfig;
 }
 
 type Consumer = { kind: 'transform'; name: string; instance: Transform } | { kind: 'sink'; driver: SinkDriver };
@@ -40,11 +44,14 @@ export class Pipeline {
   private readonly health = new Map<string, ComponentHealth>();
   private started = false;
   private stopping = false;
+  private readonly redactor: Redactor | undefined;
 
   constructor(
     private readonly plan: PipelinePlan,
     private readonly options: PipelineOptions,
   ) {
+    const redactor = new Redactor(options.redaction ?? DEFAULT_REDACTION);
+    this.redactor = redactor.inactive ? undefined : redactor;
     for (const s of plan.sinks) {
       const driver = new SinkDriver(
         s.name,
@@ -108,6 +115,9 @@ export class Pipeline {
   private async emitFromSource(source: string, events: Envelope[], onAck?: () => void): Promise<void> {
     const token = new AckToken(onAck ?? noop).retain();
     this.options.metrics.eventsEmitted.inc({ component: source }, events.length);
+    // Secrets are masked before any transform or sink sees an event, whatever the config routes where.
+    const redactor = this.redactor;
+    if (redactor) for (const e of events) redactor.redactEnvelope(e);
     try {
       if (events.length > 0) await this.deliver(source, events, token);
     } finally {

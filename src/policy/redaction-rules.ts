@@ -1,0 +1,141 @@
+// The built-in redaction rules: secrets that must never leave the host in clear, whatever the input. Each rule's
+// `pattern` matches exactly the secret (context such as `--password=` is matched by lookbehind and kept), so the
+// event still says *that* a password was passed, never *which*. docs/policy.md lists them; config can disable any
+// by name (`redaction.disable`) and add its own (`redaction.rules`).
+
+/** What replaces a masked secret. */
+export const MASK = '***';
+
+export interface RedactionRule {
+  name: string;
+  description: string;
+  /** Matches the secret itself (global flag set when compiled). */
+  pattern: RegExp;
+  /**
+   * A cheap necessary condition of `pattern` (a keyword), combined with every other rule's into one scan that
+   * decides whether a string needs the per-rule work at all. Absent: the pattern itself is the hint.
+   */
+  hint?: RegExp;
+  /** Replaces the whole match with what the function returns, instead of the mask (see auditd_hex_value). */
+  replace?: (match: string, redactText: (text: string) => string) => string;
+  /** Dotted field paths the rule is limited to (config rules only); absent: every string field. */
+  fields?: string[];
+}
+
+// Key names (in `key=value`, `"key": "value"`, `--key value`) whose value is a secret.
+const SECRET_KEY =
+  '(?:[a-z0-9]+[-_])*(?:password|passwd|passphrase|secret|token|api[-_]?key|apikey|access[-_]?key|private[-_]?key|client[-_]?secret|credentials?)';
+
+/** Object keys whose string value is masked whole wherever they appear in an event. */
+export const SECRET_FIELD_NAME = new RegExp(
+  `^(?:${SECRET_KEY}|authorization|proxy[-_]authorization|cookie|set[-_]cookie|x[-_]api[-_]key)$`,
+  'i',
+);
+
+export const BUILTIN_REDACTION_RULES: readonly RedactionRule[] = [
+  {
+    name: 'pem_private_key',
+    description: 'PEM private keys (`-----BEGIN … PRIVATE KEY-----` … `END`), also in JSON-escaped form and cut short.',
+    pattern: /-----BEGIN[ A-Z0-9]*PRIVATE KEY-----[\s\S]*?(?:-----END[ A-Z0-9]*PRIVATE KEY-----|$)/,
+    hint: /PRIVATE KEY-----/,
+  },
+  {
+    name: 'authorization_header',
+    description: 'The value of an `Authorization` / `Proxy-Authorization` header (scheme included), to the end of it.',
+    pattern: /(?<=\b(?:proxy-)?authorization["']?\s*[:=]\s*["']?)[^"'\s][^"'\r\n]*/i,
+    hint: /authori[sz]ation/i,
+  },
+  {
+    name: 'bearer_token',
+    description: 'A token after `Bearer ` anywhere in a string.',
+    pattern: /(?<=\bbearer\s+)[A-Za-z0-9\-._~+/]+=*/i,
+    hint: /bearer/i,
+  },
+  {
+    name: 'jwt',
+    description: 'JSON Web Tokens (`eyJ….eyJ….…`).',
+    pattern: /\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*/,
+    hint: /eyJ/,
+  },
+  {
+    name: 'url_credentials',
+    description: 'The password of credentials in a URL (`scheme://user:PASSWORD@host`).',
+    pattern: /(?<=\b[a-z][a-z0-9+.-]*:\/\/[^\s:/@"']+:)[^\s/@"']+(?=@)/i,
+    hint: /:\/\/[^\s/]*@/,
+  },
+  {
+    name: 'secret_argument',
+    description:
+      'Command-line options carrying a secret: `--password=X`, `--password X`, `--db-password X`, `--token=X`, `--client-secret X`, `--api-key=X`….',
+    pattern: new RegExp(`(?<=(?:^|[\\s"'])--?${SECRET_KEY}(?:=|\\s+|"\\s+a\\d+="))[^\\s"']+`, 'i'),
+    hint: /pass|secret|token|key|credential/i,
+  },
+  {
+    name: 'secret_assignment',
+    description:
+      '`password=X`, `"token": "X"`, `api_key: X`, `?access_token=X` (key names ending in password, passwd, secret, token, api_key, access_key, private_key, client_secret, credentials).',
+    pattern: new RegExp(`(?<=\\b${SECRET_KEY}\\\\?["']?\\s*[:=]\\s*\\\\?["']?)[^\\s"'&,;}\\\\]+`, 'i'),
+    hint: /pass|secret|token|key|credential/i,
+  },
+  {
+    name: 'mysql_password',
+    description:
+      'The password glued to `-p` of the MySQL/MariaDB clients (`mysql -pSECRET`, `mysqldump -u root -pSECRET`), also as separate auditd arguments.',
+    pattern: /(?<=\b(?:mysql|mariadb)[a-z-]*"?\s(?:[^\n]*?[\s"])?-p)[^\s"']+/,
+    hint: /mysql|mariadb/,
+  },
+  {
+    name: 'curl_user_password',
+    description:
+      'The password of `curl -u user:PASSWORD` / `--user user:PASSWORD` (also as separate auditd arguments).',
+    pattern: /(?<=\bcurl"?\s(?:[^\n]*?[\s"])?(?:-u|--user)(?:\s*|"\s+a\d+=")["']?[^\s:"']*:)[^\s"']+/,
+    hint: /curl/,
+  },
+  {
+    name: 'aws_access_key_id',
+    description: 'AWS access key ids (`AKIA…`, `ASIA…`: 20 characters).',
+    pattern: /\b(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}\b/,
+    hint: /AKIA|ASIA|ABIA|ACCA/,
+  },
+  {
+    name: 'aws_secret_access_key',
+    description: 'AWS secret access keys given as `aws_secret_access_key = …` / `AWS_SECRET_ACCESS_KEY=…`.',
+    pattern: /(?<=\baws_?secret_?(?:access_?)?key["']?\s*[:=]\s*["']?)[A-Za-z0-9/+=]{40}/i,
+    hint: /aws_?secret/i,
+  },
+  {
+    name: 'gcp_api_key',
+    description: 'Google API keys (`AIza…`, 39 characters).',
+    pattern: /\bAIza[0-9A-Za-z_-]{35}/,
+    hint: /AIza/,
+  },
+  {
+    name: 'gcp_private_key_id',
+    description: 'The `private_key_id` of a GCP service-account key file (its `private_key` is a PEM key).',
+    pattern: /(?<=private_key_id\\?["']?\s*:\s*\\?["'])[0-9a-f]{40}/,
+    hint: /private_key_id/,
+  },
+  {
+    name: 'azure_storage_key',
+    description:
+      'Azure storage account keys and SAS signatures in connection strings and URLs (`AccountKey=…`, `SharedAccessKey=…`, `SharedAccessSignature=…`, `sig=…`).',
+    pattern: /(?<=\b(?:AccountKey|SharedAccessKey|SharedAccessSignature|sig)=)[^;\s"'&]+/,
+    hint: /AccountKey|SharedAccess|sig=/,
+  },
+  {
+    name: 'auditd_hex_value',
+    description:
+      'auditd hex-encoded values (`proctitle=…`, `aN=…`): decoded, and when the text holds a secret replaced by the masked text, quoted.',
+    pattern: /(?<=\b(?:proctitle|a\d+|cmd)=)[0-9A-F]{8,}\b/,
+    hint: /(?:proctitle|a\d+|cmd)=[0-9A-F]{8}/,
+    replace: (hex, redactText) => {
+      if (hex.length % 2 !== 0) return hex;
+      const text = Buffer.from(hex, 'hex').toString('utf8').replaceAll('\0', ' ');
+      const masked = redactText(text);
+      return masked === text ? hex : JSON.stringify(masked);
+    },
+  },
+];
+
+/** Rule names the config may disable; also shown by docs/policy.md. */
+export const BUILTIN_RULE_NAMES = BUILTIN_REDACTION_RULES.map((r) => r.name);

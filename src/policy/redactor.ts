@@ -1,0 +1,208 @@
+// Masks secrets in every string of an event (message, raw_data and unmapped included) and records the fact on the
+// event: `metadata.labels` gets "redacted", `unmapped.outrider_redactions` lists rule names and field paths (never
+// the values). Runs on every event a source emits, so the common case (nothing to mask) is one combined keyword
+// scan per string and no allocation.
+import type { Envelope } from '../core/envelope.ts';
+import type { OcsfEvent } from '../ocsf/event.ts';
+import { visitPath } from './field-path.ts';
+import { type RedactionConfig, SECRET_FIELD_RULE } from './redaction-config.ts';
+import { BUILTIN_REDACTION_RULES, MASK, type RedactionRule, SECRET_FIELD_NAME } from './redaction-rules.ts';
+
+/** One masking on an event: which rule, in which field. */
+export interface Redaction {
+  rule: string;
+  field: string;
+}
+
+export const REDACTED_LABEL = 'redacted';
+
+// Shorter strings cannot hold a secret together with the context every rule needs.
+const MIN_LENGTH = 6;
+
+interface CompiledRule extends RedactionRule {
+  global: RegExp;
+}
+
+export class Redactor {
+  private readonly walkRules: CompiledRule[];
+  private readonly fieldRules: Array<{ rule: CompiledRule; paths: string[][] }>;
+  private readonly maskedFields: string[][];
+  private readonly secretFieldNames: boolean;
+  /** Union of every walk rule's hint, split by case sensitivity (one regex each). */
+  private readonly prechecks: RegExp[];
+  private readonly found: Redaction[] = [];
+
+  constructor(config: RedactionConfig) {
+    const disabled = new Set(config.disable);
+    const compile = (rule: RedactionRule): CompiledRule => ({
+      ...rule,
+      global: new RegExp(rule.pattern.source, `${rule.pattern.flags.replace('g', '')}g`),
+    });
+    const builtins = config.enabled ? BUILTIN_REDACTION_RULES.filter((r) => !disabled.has(r.name)).map(compile) : [];
+    const custom = (config.enabled ? config.rules : []).map((r) =>
+      compile({
+        name: r.name,
+        description: 'config rule',
+        pattern: new RegExp(r.pattern, r.case_insensitive ? 'i' : ''),
+        ...(r.fields ? { fields: r.fields } : {}),
+      }),
+    );
+    this.walkRules = [...builtins, ...custom.filter((r) => !r.fields)];
+    this.fieldRules = custom.filter((r) => r.fields).map((rule) => ({ rule, paths: rule.fields!.map(splitPath) }));
+    this.maskedFields = config.enabled ? config.fields.map(splitPath) : [];
+    this.secretFieldNames = config.enabled && !disabled.has(SECRET_FIELD_RULE);
+    const hints = (insensitive: boolean) =>
+      this.walkRules
+        .map((r) => r.hint ?? r.pattern)
+        .filter((h) => h.flags.includes('i') === insensitive)
+        .map((h) => `(?:${h.source})`);
+    this.prechecks = [true, false]
+      .map((i) => ({ i, sources: hints(i) }))
+      .filter((h) => h.sources.length > 0)
+      .map((h) => new RegExp(h.sources.join('|'), h.i ? 'i' : ''));
+  }
+
+  /** True when no rule is active (redaction disabled): callers may skip the call. */
+  get inactive(): boolean {
+    return (
+      this.walkRules.length === 0 &&
+      this.fieldRules.length === 0 &&
+      this.maskedFields.length === 0 &&
+      !this.secretFieldNames
+    );
+  }
+
+  /** Masks the envelope's event (and its raw text) in place; returns what was masked. */
+  redactEnvelope(envelope: Envelope): Redaction[] {
+    const found = this.redactEvent(envelope.event);
+    if (found.length > 0) {
+      envelope.raw = this.redactText(envelope.raw);
+      envelope.encoded = undefined;
+    }
+    return found;
+  }
+
+  /** Masks the event in place; returns what was masked (also recorded on the event). */
+  redactEvent(event: OcsfEvent): Redaction[] {
+    const found = this.found;
+    found.length = 0;
+    this.walk(event as Record<string, unknown>, '');
+    for (const { rule, paths } of this.fieldRules) {
+      for (const segments of paths) {
+        visitStrings(event, segments, (parent, key, path) => {
+          const value = parent[key] as string;
+          const masked = this.apply(rule, value);
+          if (masked !== value) {
+            parent[key] = masked;
+            found.push({ rule: rule.name, field: path });
+          }
+        });
+      }
+    }
+    for (const segments of this.maskedFields) {
+      visitValues(event, segments, (parent, key, path) => {
+        if (parent[key] === MASK || parent[key] === null) return;
+        parent[key] = MASK;
+        found.push({ rule: 'fields', field: path });
+      });
+    }
+    if (found.length === 0) return [];
+    const result = dedupe(found);
+    found.length = 0;
+    event.metadata.labels ??= [];
+    if (!event.metadata.labels.includes(REDACTED_LABEL)) event.metadata.labels.push(REDACTED_LABEL);
+    const previous = (event.unmapped?.outrider_redactions as Redaction[] | undefined) ?? [];
+    event.unmapped = { ...event.unmapped, outrider_redactions: dedupe([...previous, ...result]) };
+    return result;
+  }
+
+  /** Masks one text with the walk rules (used for the envelope's raw text and inside auditd hex values). */
+  redactText(text: string): string {
+    if (!this.mayHoldSecret(text)) return text;
+    let out = text;
+    for (const rule of this.walkRules) out = this.apply(rule, out);
+    return out;
+  }
+
+  private mayHoldSecret(text: string): boolean {
+    if (text.length < MIN_LENGTH) return false;
+    for (const precheck of this.prechecks) if (precheck.test(text)) return true;
+    return false;
+  }
+
+  private apply(rule: CompiledRule, text: string): string {
+    if (rule.hint && !rule.hint.test(text)) return text;
+    const replace = rule.replace;
+    if (replace) return text.replace(rule.global, (m) => replace(m, (t) => this.redactText(t)));
+    return text.replace(rule.global, MASK);
+  }
+
+  private walk(node: Record<string, unknown> | unknown[], path: string): void {
+    if (Array.isArray(node)) {
+      for (let i = 0; i < node.length; i++) this.visit(node, i, node[i], `${path}[${i}]`);
+      return;
+    }
+    for (const key in node) this.visit(node, key, node[key], path ? `${path}.${key}` : key);
+  }
+
+  private visit(parent: Record<string, unknown> | unknown[], key: string | number, value: unknown, path: string): void {
+    if (typeof value === 'string') {
+      if (this.secretFieldNames && typeof key === 'string' && value !== MASK && value !== '') {
+        if (SECRET_FIELD_NAME.test(key)) {
+          (parent as Record<string, unknown>)[key] = MASK;
+          this.found.push({ rule: SECRET_FIELD_RULE, field: path });
+          return;
+        }
+      }
+      if (!this.mayHoldSecret(value)) return;
+      let out = value;
+      for (const rule of this.walkRules) {
+        const next = this.apply(rule, out);
+        if (next !== out) {
+          this.found.push({ rule: rule.name, field: path });
+          out = next;
+        }
+      }
+      if (out !== value) (parent as Record<string | number, unknown>)[key] = out;
+      return;
+    }
+    if (value !== null && typeof value === 'object') this.walk(value as Record<string, unknown>, path);
+  }
+}
+
+function splitPath(path: string): string[] {
+  return path.split('.');
+}
+
+function visitValues(
+  event: OcsfEvent,
+  segments: string[],
+  fn: (parent: Record<string | number, unknown>, key: string | number, path: string) => void,
+): void {
+  visitPath(event, segments, (parent, key, path) => fn(parent as Record<string | number, unknown>, key, path));
+}
+
+function visitStrings(
+  event: OcsfEvent,
+  segments: string[],
+  fn: (parent: Record<string | number, unknown>, key: string | number, path: string) => void,
+): void {
+  visitValues(event, segments, (parent, key, path) => {
+    const value = parent[key];
+    if (typeof value === 'string') fn(parent, key, path);
+    else if (Array.isArray(value))
+      value.forEach((v, i) => {
+        if (typeof v === 'string') fn(value as unknown as Record<number, unknown>, i, `${path}[${i}]`);
+      });
+  });
+}
+
+function dedupe(list: Redaction[]): Redaction[] {
+  const seen = new Set<string>();
+  return list.filter((r) => {
+    const key = `${r.rule}\0${r.field}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}

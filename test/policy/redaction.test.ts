@@ -1,0 +1,247 @@
+// Secrets never leave in clear: every built-in rule on its own, then a corpus of secrets in every input family
+// through `outrider normalise` and through the real pipeline (tail → OCSF → file sink and http sink), searching
+// the outputs for the secret values.
+
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { afterEach, describe, expect, it } from 'vitest';
+import { normalise } from '../../src/cli/normalise.ts';
+import { ConfigError } from '../../src/config/errors.ts';
+import { parseConfig } from '../../src/config/load.ts';
+import type { OcsfEvent } from '../../src/ocsf/event.ts';
+import { DEFAULT_REDACTION, redactionSchema } from '../../src/policy/redaction-config.ts';
+import { MASK } from '../../src/policy/redaction-rules.ts';
+import { Redactor } from '../../src/policy/redactor.ts';
+import { factoryTypes, findFactory } from '../../src/registry.ts';
+import { recordOutput, validateOcsf } from '../support/output.ts';
+import { readNdjson, startTestOutrider, type TestOutrider, tempDir, waitFor } from '../support/outrider.ts';
+import { containerJsonLines, FORBIDDEN, SECURITY_INPUTS } from './secrets-corpus.ts';
+
+const running: TestOutrider[] = [];
+afterEach(async () => {
+  for (const o of running.splice(0)) await o.stop();
+});
+
+function leaked(text: string): string[] {
+  return FORBIDDEN.filter((s) => text.includes(s));
+}
+
+function redactString(text: string, redactor = new Redactor(DEFAULT_REDACTION)): string {
+  return redactor.redactText(text);
+}
+
+describe('built-in redaction rules', () => {
+  const cases: Array<[string, string, string]> = [
+    ['mysql -u root -pS3cret db', 'S3cret', 'mysql -u root -p*** db'],
+    ['mysqldump -pS3cret --all', 'S3cret', 'mysqldump -p*** --all'],
+    ['app --password=hunter2 --port 1', 'hunter2', 'app --password=*** --port 1'],
+    ['app --db-password hunter2', 'hunter2', 'app --db-password ***'],
+    ['curl -u user:pa55 http://x', 'pa55', 'curl -u user:*** http://x'],
+    ['redis://default:pa55word@cache:6379', 'pa55word', 'redis://default:***@cache:6379'],
+    ['Authorization: Basic dXNlcjpwYXNz', 'dXNlcjpwYXNz', 'Authorization: ***'],
+    ['sent Bearer abc.def-ghi to upstream', 'abc.def-ghi', 'sent Bearer *** to upstream'],
+    ['key AKIAIOSFODNN7EXAMPLE used', 'AKIAIOSFODNN7EXAMPLE', 'key *** used'],
+    ['AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY', 'wJalrXUtnFEMI', 'AWS_SECRET_ACCESS_KEY=***'],
+    ['k=AIzaSyA1234567890abcdefghijklmnopqrstuv', 'AIzaSy', 'k=***'],
+    ['"private_key_id": "0123456789abcdef0123456789abcdef01234567"', '0123456789abcdef', '"private_key_id": "***"'],
+    ['AccountName=a;AccountKey=Zm9v==;Suffix=x', 'Zm9v', 'AccountName=a;AccountKey=***;Suffix=x'],
+    [
+      'https://a.blob.core.windows.net/c?sv=2020&sig=abc%2Fdef&se=1',
+      'abc%2Fdef',
+      'https://a.blob.core.windows.net/c?sv=2020&sig=***&se=1',
+    ],
+    ['-----BEGIN PRIVATE KEY-----\nMIIsecret\n-----END PRIVATE KEY----- done', 'MIIsecret', '*** done'],
+    ['jwt eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.sig_nature ok', 'eyJzdWIiOiIxIn0', 'jwt *** ok'],
+    ['{"password":"p4ss","user":"bob"}', 'p4ss', '{"password":"***","user":"bob"}'],
+    ['GET /x?access_token=tok123&page=2', 'tok123', 'GET /x?access_token=***&page=2'],
+  ];
+  it.each(cases)('%s', (input, secret, expected) => {
+    const out = redactString(input);
+    expect(out).not.toContain(secret);
+    expect(out).toBe(expected);
+  });
+
+  it('leaves ordinary text alone (no false positives on common log lines)', () => {
+    for (const text of [
+      'Failed password for invalid user admin from 10.0.0.1 port 22 ssh2',
+      'sudo: bob : TTY=pts/0 ; PWD=/home/bob ; USER=root ; COMMAND=/bin/ls',
+      'GET /index.html?page=2 HTTP/1.1',
+      'mysql -h db -P 3306 -u app',
+      'took=123456789 ms status=ok',
+      'authorization.k8s.io/decision',
+    ])
+      expect(redactString(text)).toBe(text);
+  });
+
+  it('masks a field named like a secret, config field paths and config rules, recording rule names and paths', () => {
+    const redactor = new Redactor(
+      redactionSchema.parse({
+        rules: [{ name: 'acme_token', pattern: 'acme_[0-9a-f]{8}' }],
+        fields: ['unmapped.env'],
+      }),
+    );
+    const event = {
+      class_uid: 0,
+      category_uid: 0,
+      activity_id: 99,
+      type_uid: 99,
+      severity_id: 1,
+      time: 1,
+      metadata: { version: '1.8.0', product: { name: 't' } },
+      message: 'using acme_0badc0de now',
+      unmapped: { env: ['A=1'], api: { client_secret: 'xyz' } },
+    } as OcsfEvent;
+    const found = redactor.redactEvent(event);
+    expect(found).toEqual([
+      { rule: 'acme_token', field: 'message' },
+      { rule: 'secret_field_name', field: 'unmapped.api.client_secret' },
+      { rule: 'fields', field: 'unmapped.env' },
+    ]);
+    expect(event.message).toBe(`using ${MASK} now`);
+    expect(event.metadata.labels).toEqual(['redacted']);
+    expect(event.unmapped?.outrider_redactions).toEqual(found);
+    expect(JSON.stringify(event)).not.toMatch(/0badc0de|xyz|A=1/);
+  });
+
+  it('can be turned off rule by rule', () => {
+    const redactor = new Redactor(redactionSchema.parse({ disable: ['mysql_password'] }));
+    expect(redactor.redactText('mysql -pS3cret')).toBe('mysql -pS3cret');
+    expect(redactor.redactText('AKIAIOSFODNN7EXAMPLE')).toBe(MASK);
+  });
+
+  it('config errors name the rule and key', () => {
+    const config = `
+redaction:
+  disable: [no_such_rule]
+  rules:
+    - {name: ok, pattern: "x+"}
+    - {name: broken, pattern: "(unclosed"}
+sources: {s: {type: file, format: nginx, include: [/tmp/x.log]}}
+sinks: {o: {type: stdout, inputs: [s]}}
+`;
+    let error: ConfigError | undefined;
+    try {
+      parseConfig(config, findFactory, factoryTypes);
+    } catch (err) {
+      error = err as ConfigError;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error!.message).toMatch(/redaction\.disable\[0\]: Invalid option/);
+    expect(error!.message).toMatch(/redaction\.rules\[1\]\.pattern: invalid regular expression/);
+  });
+});
+
+class Collect extends Writable {
+  text = '';
+  override _write(chunk: Buffer, _enc: string, done: () => void): void {
+    this.text += chunk.toString();
+    done();
+  }
+}
+
+describe('secrets corpus', () => {
+  it('outrider normalise masks the secrets of every input family', async () => {
+    const dir = tempDir();
+    const inputs = [...SECURITY_INPUTS, { format: 'docker-json', text: containerJsonLines }];
+    for (const { format, text } of inputs) {
+      const file = join(dir, `${format}.log`);
+      writeFileSync(file, text());
+      const out = new Collect();
+      const summary = await normalise(format, file, out, 'policy-host');
+      expect(summary.events, format).toBeGreaterThan(0);
+      expect(leaked(out.text), format).toEqual([]);
+      const events = out.text
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as OcsfEvent);
+      expect(
+        events.some((e) => e.metadata.labels?.includes('redacted')),
+        format,
+      ).toBe(true);
+      const result = validateOcsf(recordOutput(`policy/redaction-normalise-${format}`, events));
+      if (result) expect(result.failed, result.output).toBe(0);
+    }
+  });
+
+  it('the running pipeline masks them before the file sink and an http sink', async () => {
+    const dir = tempDir();
+    const id = 'ab'.repeat(32);
+    mkdirSync(join(dir, 'containers', id), { recursive: true });
+    writeFileSync(join(dir, 'containers', id, `${id}-json.log`), containerJsonLines());
+    const sources: Record<string, unknown> = {
+      containers: {
+        type: 'container_logs',
+        include: [join(dir, 'containers', '*', '*-json.log')],
+        poll_interval: '50ms',
+        glob_interval: '100ms',
+      },
+    };
+    let expected = containerJsonLines().trim().split('\n').length;
+    for (const { format, text } of SECURITY_INPUTS) {
+      const file = join(dir, `${format}.log`);
+      writeFileSync(file, text());
+      sources[format] = {
+        type: 'file',
+        format,
+        include: [file],
+        poll_interval: '50ms',
+        glob_interval: '100ms',
+        ...(format === 'auditd' ? { auditd: { group_timeout: '100ms', attribute_containers: false } } : {}),
+      };
+    }
+    const received: string[] = [];
+    const receiver = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => (body += c));
+      req.on('end', () => {
+        received.push(body);
+        res.end();
+      });
+    });
+    await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+    const port = (receiver.address() as AddressInfo).port;
+    try {
+      const out = join(dir, 'out.ndjson');
+      const inputs = Object.keys(sources);
+      const o = await startTestOutrider({
+        sources,
+        sinks: {
+          archive: { type: 'file', inputs, path: out, batch: { timeout: '20ms' } },
+          siem: {
+            type: 'http',
+            inputs,
+            uri: `http://127.0.0.1:${port}/ingest`,
+            compression: 'none',
+            batch: { timeout: '20ms' },
+          },
+        },
+      });
+      running.push(o);
+      // auditd: 2 events, k8s: 2, sshd: 3, nginx: 3, falco: 1
+      expected += 2 + 2 + 3 + 3 + 1;
+      expect(await waitFor(() => readNdjson(out).length >= expected, 20_000)).toBe(true);
+      expect(await waitFor(() => received.join('').split('\n').filter(Boolean).length >= expected, 10_000)).toBe(true);
+      const text = readFileSync(out, 'utf8');
+      expect(leaked(text)).toEqual([]);
+      expect(leaked(received.join(''))).toEqual([]);
+      const events = readNdjson<OcsfEvent>(out);
+      const redacted = events.filter((e) => e.metadata.labels?.includes('redacted'));
+      expect(redacted.length).toBeGreaterThanOrEqual(expected - 1);
+      const result = validateOcsf(recordOutput('policy/redaction-pipeline', events));
+      if (result) expect(result.failed, result.output).toBe(0);
+      // The rules that fired are named, the values never.
+      const rules = new Set(
+        redacted.flatMap((e) =>
+          ((e.unmapped?.outrider_redactions ?? []) as Array<{ rule: string }>).map((r) => r.rule),
+        ),
+      );
+      for (const rule of ['mysql_password', 'aws_access_key_id', 'url_credentials', 'jwt', 'pem_private_key'])
+        expect(rules.has(rule), rule).toBe(true);
+    } finally {
+      await new Promise((r) => receiver.close(r));
+    }
+  });
+});
