@@ -12,9 +12,11 @@ export interface RedactionRule {
   /** Matches the secret itself (global flag set when compiled). */
   pattern: RegExp;
   /**
-   * A cheap necessary condition of `pattern` (a keyword), combined with every other rule's into one scan that
-   * decides whether a string needs the per-rule work at all. Absent: the pattern itself is the hint.
+   * Literal words (matched ignoring case), one of which every match of `pattern` contains. All rules' keywords make
+   * one combined scan that decides whether a string needs any per-rule work: the hot path for clean text.
    */
+  keywords: string[];
+  /** A sharper (still cheap) necessary condition of `pattern`, tested before it. */
   hint?: RegExp;
   /** Replaces the whole match with what the function returns, instead of the mask (see auditd_hex_value). */
   replace?: (match: string, redactText: (text: string) => string) => string;
@@ -35,88 +37,102 @@ export const SECRET_FIELD_NAME = new RegExp(
 export const BUILTIN_REDACTION_RULES: readonly RedactionRule[] = [
   {
     name: 'pem_private_key',
+    keywords: ['private key'],
     description: 'PEM private keys (`-----BEGIN … PRIVATE KEY-----` … `END`), also in JSON-escaped form and cut short.',
     pattern: /-----BEGIN[ A-Z0-9]*PRIVATE KEY-----[\s\S]*?(?:-----END[ A-Z0-9]*PRIVATE KEY-----|$)/,
     hint: /PRIVATE KEY-----/,
   },
   {
     name: 'authorization_header',
+    keywords: ['authori'],
     description: 'The value of an `Authorization` / `Proxy-Authorization` header (scheme included), to the end of it.',
     pattern: /(?<=\b(?:proxy-)?authorization["']?\s*[:=]\s*["']?)[^"'\s][^"'\r\n]*/i,
     hint: /authori[sz]ation/i,
   },
   {
     name: 'bearer_token',
+    keywords: ['bearer'],
     description: 'A token after `Bearer ` anywhere in a string.',
     pattern: /(?<=\bbearer\s+)[A-Za-z0-9\-._~+/]+=*/i,
     hint: /bearer/i,
   },
   {
     name: 'jwt',
+    keywords: ['eyj'],
     description: 'JSON Web Tokens (`eyJ….eyJ….…`).',
     pattern: /\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*/,
     hint: /eyJ/,
   },
   {
     name: 'url_credentials',
+    keywords: ['://'],
     description: 'The password of credentials in a URL (`scheme://user:PASSWORD@host`).',
     pattern: /(?<=\b[a-z][a-z0-9+.-]*:\/\/[^\s:/@"']+:)[^\s/@"']+(?=@)/i,
     hint: /:\/\/[^\s/]*@/,
   },
   {
     name: 'secret_argument',
+    keywords: ['pass', 'secret', 'token', 'key', 'cred'],
     description:
       'Command-line options carrying a secret: `--password=X`, `--password X`, `--db-password X`, `--token=X`, `--client-secret X`, `--api-key=X`….',
     pattern: new RegExp(`(?<=(?:^|[\\s"'])--?${SECRET_KEY}(?:=|\\s+|"\\s+a\\d+="))[^\\s"']+`, 'i'),
-    hint: /pass|secret|token|key|credential/i,
+    hint: /-[\w-]*(?:pass|secret|token|key|credential)/i,
   },
   {
     name: 'secret_assignment',
+    keywords: ['pass', 'secret', 'token', 'key', 'cred'],
     description:
       '`password=X`, `"token": "X"`, `api_key: X`, `?access_token=X` (key names ending in password, passwd, secret, token, api_key, access_key, private_key, client_secret, credentials).',
     pattern: new RegExp(`(?<=\\b${SECRET_KEY}\\\\?["']?\\s*[:=]\\s*\\\\?["']?)[^\\s"'&,;}\\\\]+`, 'i'),
-    hint: /pass|secret|token|key|credential/i,
+    hint: /(?:pass(?:word|wd|phrase)?|secret|token|key|credentials?)\\?["']?\s*[:=]/i,
   },
   {
     name: 'mysql_password',
+    keywords: ['mysql', 'mariadb'],
     description:
       'The password glued to `-p` of the MySQL/MariaDB clients (`mysql -pSECRET`, `mysqldump -u root -pSECRET`), also as separate auditd arguments.',
     pattern: /(?<=\b(?:mysql|mariadb)[a-z-]*"?\s(?:[^\n]*?[\s"])?-p)[^\s"']+/,
-    hint: /mysql|mariadb/,
+    hint: /(?:mysql|mariadb)[^\n]*-p/,
   },
   {
     name: 'curl_user_password',
+    keywords: ['curl'],
     description:
       'The password of `curl -u user:PASSWORD` / `--user user:PASSWORD` (also as separate auditd arguments).',
     pattern: /(?<=\bcurl"?\s(?:[^\n]*?[\s"])?(?:-u|--user)(?:\s*|"\s+a\d+=")["']?[^\s:"']*:)[^\s"']+/,
-    hint: /curl/,
+    hint: /\bcurl"?\s[^\n]*?(?:-u|--user)\b/,
   },
   {
     name: 'aws_access_key_id',
+    keywords: ['akia', 'asia', 'abia', 'acca'],
     description: 'AWS access key ids (`AKIA…`, `ASIA…`: 20 characters).',
     pattern: /\b(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}\b/,
     hint: /AKIA|ASIA|ABIA|ACCA/,
   },
   {
     name: 'aws_secret_access_key',
+    keywords: ['secret'],
     description: 'AWS secret access keys given as `aws_secret_access_key = …` / `AWS_SECRET_ACCESS_KEY=…`.',
     pattern: /(?<=\baws_?secret_?(?:access_?)?key["']?\s*[:=]\s*["']?)[A-Za-z0-9/+=]{40}/i,
     hint: /aws_?secret/i,
   },
   {
     name: 'gcp_api_key',
+    keywords: ['aiza'],
     description: 'Google API keys (`AIza…`, 39 characters).',
     pattern: /\bAIza[0-9A-Za-z_-]{35}/,
     hint: /AIza/,
   },
   {
     name: 'gcp_private_key_id',
+    keywords: ['key'],
     description: 'The `private_key_id` of a GCP service-account key file (its `private_key` is a PEM key).',
     pattern: /(?<=private_key_id\\?["']?\s*:\s*\\?["'])[0-9a-f]{40}/,
     hint: /private_key_id/,
   },
   {
     name: 'azure_storage_key',
+    keywords: ['key', 'signature=', 'sig='],
     description:
       'Azure storage account keys and SAS signatures in connection strings and URLs (`AccountKey=…`, `SharedAccessKey=…`, `SharedAccessSignature=…`, `sig=…`).',
     pattern: /(?<=\b(?:AccountKey|SharedAccessKey|SharedAccessSignature|sig)=)[^;\s"'&]+/,
@@ -124,6 +140,7 @@ export const BUILTIN_REDACTION_RULES: readonly RedactionRule[] = [
   },
   {
     name: 'auditd_hex_value',
+    keywords: ['proctitle=', 'audit('],
     description:
       'auditd hex-encoded values (`proctitle=…`, `aN=…`): decoded, and when the text holds a secret replaced by the masked text, quoted.',
     pattern: /(?<=\b(?:proctitle|a\d+|cmd)=)[0-9A-F]{8,}\b/,

@@ -28,9 +28,10 @@ export class Redactor {
   private readonly fieldRules: Array<{ rule: CompiledRule; paths: string[][] }>;
   private readonly maskedFields: string[][];
   private readonly secretFieldNames: boolean;
-  /** Union of every walk rule's hint, split by case sensitivity (one regex each). */
-  private readonly prechecks: RegExp[];
+  private readonly precheck: RegExp | undefined;
   private readonly found: Redaction[] = [];
+  private readonly path: Array<string | number> = [];
+  private readonly secretKeyCache = new Map<string, boolean>();
 
   constructor(config: RedactionConfig) {
     const disabled = new Set(config.disable);
@@ -43,6 +44,7 @@ export class Redactor {
       compile({
         name: r.name,
         description: 'config rule',
+        keywords: [],
         pattern: new RegExp(r.pattern, r.case_insensitive ? 'i' : ''),
         ...(r.fields ? { fields: r.fields } : {}),
       }),
@@ -51,15 +53,14 @@ export class Redactor {
     this.fieldRules = custom.filter((r) => r.fields).map((rule) => ({ rule, paths: rule.fields!.map(splitPath) }));
     this.maskedFields = config.enabled ? config.fields.map(splitPath) : [];
     this.secretFieldNames = config.enabled && !disabled.has(SECRET_FIELD_RULE);
-    const hints = (insensitive: boolean) =>
-      this.walkRules
-        .map((r) => r.hint ?? r.pattern)
-        .filter((h) => h.flags.includes('i') === insensitive)
-        .map((h) => `(?:${h.source})`);
-    this.prechecks = [true, false]
-      .map((i) => ({ i, sources: hints(i) }))
-      .filter((h) => h.sources.length > 0)
-      .map((h) => new RegExp(h.sources.join('|'), h.i ? 'i' : ''));
+    // One scan decides whether a string needs any rule: the built-in rules' keywords, and config rules' own patterns.
+    const literal = (word: string) => word.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+    const keywords = new Set(this.walkRules.flatMap((r) => r.keywords));
+    const alternatives = [
+      ...[...keywords].map(literal),
+      ...this.walkRules.filter((r) => r.keywords.length === 0).map((r) => `(?:${r.pattern.source})`),
+    ];
+    this.precheck = alternatives.length > 0 ? new RegExp(alternatives.join('|'), 'i') : undefined;
   }
 
   /** True when no rule is active (redaction disabled): callers may skip the call. */
@@ -86,7 +87,8 @@ export class Redactor {
   redactEvent(event: OcsfEvent): Redaction[] {
     const found = this.found;
     found.length = 0;
-    this.walk(event as Record<string, unknown>, '');
+    this.path.length = 0;
+    this.walk(event as Record<string, unknown>);
     for (const { rule, paths } of this.fieldRules) {
       for (const segments of paths) {
         visitStrings(event, segments, (parent, key, path) => {
@@ -125,9 +127,7 @@ export class Redactor {
   }
 
   private mayHoldSecret(text: string): boolean {
-    if (text.length < MIN_LENGTH) return false;
-    for (const precheck of this.prechecks) if (precheck.test(text)) return true;
-    return false;
+    return text.length >= MIN_LENGTH && this.precheck !== undefined && this.precheck.test(text);
   }
 
   private apply(rule: CompiledRule, text: string): string {
@@ -137,36 +137,60 @@ export class Redactor {
     return text.replace(rule.global, MASK);
   }
 
-  private walk(node: Record<string, unknown> | unknown[], path: string): void {
+  private walk(node: Record<string, unknown> | unknown[]): void {
     if (Array.isArray(node)) {
-      for (let i = 0; i < node.length; i++) this.visit(node, i, node[i], `${path}[${i}]`);
+      for (let i = 0; i < node.length; i++) this.visit(node, i, node[i]);
       return;
     }
-    for (const key in node) this.visit(node, key, node[key], path ? `${path}.${key}` : key);
+    const keys = Object.keys(node);
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i]!;
+      this.visit(node, key, node[key]);
+    }
   }
 
-  private visit(parent: Record<string, unknown> | unknown[], key: string | number, value: unknown, path: string): void {
+  private visit(parent: Record<string, unknown> | unknown[], key: string | number, value: unknown): void {
     if (typeof value === 'string') {
-      if (this.secretFieldNames && typeof key === 'string' && value !== MASK && value !== '') {
-        if (SECRET_FIELD_NAME.test(key)) {
-          (parent as Record<string, unknown>)[key] = MASK;
-          this.found.push({ rule: SECRET_FIELD_RULE, field: path });
-          return;
-        }
+      if (typeof key === 'string' && this.isSecretFieldName(key) && value !== MASK && value !== '') {
+        (parent as Record<string, unknown>)[key] = MASK;
+        this.found.push({ rule: SECRET_FIELD_RULE, field: this.pathTo(key) });
+        return;
       }
       if (!this.mayHoldSecret(value)) return;
       let out = value;
       for (const rule of this.walkRules) {
         const next = this.apply(rule, out);
         if (next !== out) {
-          this.found.push({ rule: rule.name, field: path });
+          this.found.push({ rule: rule.name, field: this.pathTo(key) });
           out = next;
         }
       }
       if (out !== value) (parent as Record<string | number, unknown>)[key] = out;
       return;
     }
-    if (value !== null && typeof value === 'object') this.walk(value as Record<string, unknown>, path);
+    if (value !== null && typeof value === 'object') {
+      // The path is only spelled out when something is masked: a stack of keys costs nothing per field.
+      this.path.push(key);
+      this.walk(value as Record<string, unknown>);
+      this.path.pop();
+    }
+  }
+
+  private isSecretFieldName(key: string): boolean {
+    if (!this.secretFieldNames) return false;
+    let secret = this.secretKeyCache.get(key);
+    if (secret === undefined) {
+      secret = SECRET_FIELD_NAME.test(key);
+      // Keys repeat from event to event; the bound keeps a stream of unique keys from growing the cache.
+      if (this.secretKeyCache.size < 10_000) this.secretKeyCache.set(key, secret);
+    }
+    return secret;
+  }
+
+  private pathTo(key: string | number): string {
+    let out = '';
+    for (const k of [...this.path, key]) out += typeof k === 'number' ? `[${k}]` : out ? `.${k}` : k;
+    return out;
   }
 }
 
