@@ -11,12 +11,14 @@ import { containerLogsFactory } from './sources/container_logs/index.ts';
 import { dockerEventsFactory } from './sources/docker_events/index.ts';
 import { fileSourceFactory } from './sources/file/index.ts';
 import { dockerMetadataFactory } from './transforms/docker_metadata/index.ts';
+import { rulesTransformFactory } from './transforms/rules/index.ts';
 
 const FACTORIES: AnyFactory[] = [
   containerLogsFactory,
   dockerEventsFactory,
   fileSourceFactory,
   dockerMetadataFactory,
+  rulesTransformFactory,
   fileSinkFactory,
   stdoutSinkFactory,
   httpSinkFactory,

@@ -6,12 +6,13 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadConfig, startOutrider } from '../app.ts';
-import { ConfigError } from '../config/errors.ts';
+import { ConfigError, formatProblem } from '../config/errors.ts';
 import { renderConfigReference } from '../config/reference.ts';
 import { allFormats } from '../formats/index.ts';
 import { createLogger } from '../observability/logger.ts';
 import { allFactories } from '../registry.ts';
 import { normalise } from './normalise.ts';
+import { testRules } from './test-rules.ts';
 
 /** Exit codes, documented in --help and README. */
 export const ExitCode = { Ok: 0, Failure: 1, Usage: 2 } as const;
@@ -38,6 +39,9 @@ Usage:
   outrider normalise --format FORMAT [FILE|-]
                                           offline: read FILE (or stdin) in FORMAT, write OCSF NDJSON to stdout,
                                           a summary to stderr
+  outrider test-rules --config FILE --format FORMAT [--transform NAME] [FILE|-]
+                                          dry run of the config's rules transforms over an input file: per event,
+                                          the rules that matched and what they would do
   outrider config-reference               print the reference of every config key (Markdown), from the schemas
   outrider --help | --version
 
@@ -51,6 +55,17 @@ Exit codes:
   1  runtime failure (could not start, a component failed fatally)
   2  invalid config or usage
 `;
+
+/** The validated config, or undefined after printing every problem with its key path (exit code 2). */
+function loadConfigOrReport(file: string): ReturnType<typeof loadConfig> | undefined {
+  try {
+    return loadConfig(file);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    for (const line of err.message.split('\n')) process.stderr.write(`${line}\n`);
+    return undefined;
+  }
+}
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -72,17 +87,10 @@ async function main(argv: string[]): Promise<number> {
       return ExitCode.Ok;
     }
     const file = values.config ?? join(packageRoot(), 'config', 'outrider.yaml');
-    let config: ReturnType<typeof loadConfig>;
-    try {
-      config = loadConfig(file);
-    } catch (err) {
-      if (err instanceof ConfigError) {
-        for (const line of err.message.split('\n')) process.stderr.write(`${line}\n`);
-        return ExitCode.Usage;
-      }
-      throw err;
-    }
+    const config = loadConfigOrReport(file);
+    if (!config) return ExitCode.Usage;
     if (command === 'check-config') {
+      for (const w of config.warnings) process.stdout.write(`warning: ${formatProblem(w)}\n`);
       process.stdout.write(
         `${file}: valid (${config.sources.length} sources, ${config.transforms.length} transforms, ${config.sinks.length} sinks)\n`,
       );
@@ -104,6 +112,34 @@ async function main(argv: string[]): Promise<number> {
       process.once('SIGTERM', () => onSignal('SIGTERM'));
       process.once('SIGINT', () => onSignal('SIGINT'));
     });
+  }
+  if (command === 'test-rules') {
+    const { values, positionals } = parseArgs({
+      args: rest,
+      allowPositionals: true,
+      options: {
+        config: { type: 'string', short: 'c' },
+        format: { type: 'string', short: 'f' },
+        transform: { type: 'string' },
+        hostname: { type: 'string' },
+      },
+    });
+    if (!values.config || !values.format || positionals.length > 1) {
+      process.stderr.write('usage: outrider test-rules --config FILE --format FORMAT [--transform NAME] [FILE|-]\n');
+      return ExitCode.Usage;
+    }
+    const config = loadConfigOrReport(values.config);
+    if (!config) return ExitCode.Usage;
+    const summary = await testRules(
+      config,
+      values.format,
+      positionals[0] ?? '-',
+      process.stdout,
+      values.hostname ?? hostname(),
+      values.transform,
+    );
+    process.stderr.write(`${JSON.stringify(summary)}\n`);
+    return ExitCode.Ok;
   }
   if (command === 'config-reference') {
     process.stdout.write(renderConfigReference(allFactories()));

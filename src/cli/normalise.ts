@@ -23,6 +23,32 @@ export async function normalise(
   maxLineBytes = 1024 * 1024,
   redaction: RedactionConfig = DEFAULT_REDACTION,
 ): Promise<NormaliseSummary> {
+  return decodeFile(
+    formatName,
+    file,
+    hostname,
+    async (events) => {
+      let text = '';
+      for (const e of events) text += `${JSON.stringify(e.event)}\n`;
+      if (!out.write(text)) await new Promise((r) => out.once('drain', r));
+    },
+    maxLineBytes,
+    redaction,
+  );
+}
+
+/**
+ * Decodes a file (or stdin for "-") in one input format into OCSF events, masked by the redaction policy as the
+ * pipeline masks them (offline output leaves the host too), and hands them over batch by batch.
+ */
+export async function decodeFile(
+  formatName: string,
+  file: string,
+  hostname: string,
+  onEvents: (events: readonly DecodedEvent[]) => Promise<void>,
+  maxLineBytes = 1024 * 1024,
+  redaction: RedactionConfig = DEFAULT_REDACTION,
+): Promise<NormaliseSummary> {
   const format = findFormat(formatName);
   if (!format) throw new Error(`unknown format "${formatName}" (known: ${formatNames().join(', ')})`);
   const summary: NormaliseSummary = { format: formatName, lines: 0, events: 0, problems: {} };
@@ -37,18 +63,13 @@ export async function normalise(
   });
   const splitter = new LineSplitter(maxLineBytes);
   const events: DecodedEvent[] = [];
-  // The same masking as the pipeline applies: offline output leaves the host too.
   const redactor = new Redactor(redaction);
-  const write = async () => {
+  const handOver = async () => {
     if (events.length === 0) return;
-    let text = '';
-    for (const e of events) {
-      redactor.redactEvent(e.event);
-      text += `${JSON.stringify(e.event)}\n`;
-    }
+    for (const e of events) redactor.redactEvent(e.event);
     summary.events += events.length;
+    await onEvents(events);
     events.length = 0;
-    if (!out.write(text)) await new Promise((r) => out.once('drain', r));
   };
   const onLine = (line: string, info: Parameters<typeof decoder.push>[1]) => {
     summary.lines++;
@@ -59,11 +80,11 @@ export async function normalise(
   for await (const chunk of input as AsyncIterable<Buffer>) {
     splitter.feed(chunk, offset, onLine);
     offset += chunk.length;
-    await write();
+    await handOver();
   }
   // A finished file's last line needs no newline: that is not a problem offline, unlike a live file cut mid-line.
   splitter.finish((line, info) => onLine(line, { ...info, flags: info.flags & ~LineFlags.Unterminated }));
   decoder.flush(events);
-  await write();
+  await handOver();
   return summary;
 }

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parseDocument } from 'yaml';
 import type { AnyFactory, ComponentKind } from '../core/component.ts';
+import { lintRules } from '../policy/rules-lint.ts';
 import { ConfigError, type ConfigProblem, problemsFromZod } from './errors.ts';
 import { interpolate } from './interpolate.ts';
 import { type TopLevelConfig, topLevelSchema } from './schema.ts';
@@ -18,6 +19,8 @@ export interface OutriderConfig extends Omit<TopLevelConfig, 'sources' | 'transf
   sources: ComponentConfig[];
   transforms: ComponentConfig[];
   sinks: ComponentConfig[];
+  /** Problems that do not stop Outrider (e.g. policy rules that can never apply), printed by check-config. */
+  warnings: ConfigProblem[];
 }
 
 export type FactoryLookup = (kind: ComponentKind, type: string) => AnyFactory | undefined;
@@ -98,9 +101,20 @@ export function parseConfig(
     }
   }
   problems.push(...checkGraph(declared));
+  const policy = lintRules(
+    components.transform,
+    declared.sink.map((s) => s.name),
+  );
+  problems.push(...policy.errors);
   if (!top.success || problems.length > 0) throw new ConfigError(problems);
   const { sources: _s, transforms: _t, sinks: _k, ...rest } = top.data;
-  return { ...rest, sources: components.source, transforms: components.transform, sinks: components.sink };
+  return {
+    ...rest,
+    sources: components.source,
+    transforms: components.transform,
+    sinks: components.sink,
+    warnings: policy.warnings,
+  };
 }
 
 /** Inputs must name existing sources or transforms, names must be unique, transforms must not form a cycle, and

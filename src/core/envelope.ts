@@ -34,6 +34,8 @@ export interface Envelope {
   container?: ContainerRef;
   /** The untouched input text (also in `event.raw_data`), kept for dead-letter files. */
   raw: string;
+  /** Sinks this event is routed to (set by a rules transform); absent: every sink that takes its stream. */
+  route?: string[];
   /** Memoised JSON encoding of `event`, shared by every sink that writes JSON. */
   encoded?: string;
 }

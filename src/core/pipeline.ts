@@ -26,7 +26,9 @@ export interface PipelineOptions {
   redaction?: RedactionConfig;
 }
 
-type Consumer = { kind: 'transform'; name: string; instance: Transform } | { kind: 'sink'; driver: SinkDriver };
+type Consumer =
+  | { kind: 'transform'; name: string; instance: Transform }
+  | { kind: 'sink'; name: string; driver: SinkDriver };
 
 export interface ComponentHealth {
   kind: ComponentKind;
@@ -62,7 +64,7 @@ export class Pipeline {
         join(options.dataDir, 'state', s.name),
       );
       this.drivers.push(driver);
-      for (const input of s.common.inputs) this.addConsumer(input, { kind: 'sink', driver });
+      for (const input of s.common.inputs) this.addConsumer(input, { kind: 'sink', name: s.name, driver });
     }
     for (const t of plan.transforms) {
       for (const input of t.inputs) this.addConsumer(input, { kind: 'transform', name: t.name, instance: t.instance });
@@ -128,11 +130,15 @@ export class Pipeline {
   private async deliver(from: string, events: Envelope[], token: AckToken): Promise<void> {
     const consumers = this.consumers.get(from) ?? [];
     for (const consumer of consumers) {
-      token.retain();
       if (consumer.kind === 'sink') {
-        await consumer.driver.enqueue(events, token);
+        // Routed events go only to the sinks they name; not sending one to this sink counts as handled here.
+        const routed = routedTo(consumer.name, events);
+        if (routed.length === 0) continue;
+        token.retain();
+        await consumer.driver.enqueue(routed, token);
         continue;
       }
+      token.retain();
       try {
         // Branches must not see each other's changes: a transform that shares its input with another consumer
         // works on a copy.
@@ -189,3 +195,15 @@ export class Pipeline {
 }
 
 function noop(): void {}
+
+/** The events a sink receives: unrouted ones, and those whose route names it. */
+function routedTo(sink: string, events: Envelope[]): Envelope[] {
+  let out: Envelope[] | undefined;
+  for (let i = 0; i < events.length; i++) {
+    const route = events[i]!.route;
+    const wanted = route === undefined || route.includes(sink);
+    if (wanted) out?.push(events[i]!);
+    else out ??= events.slice(0, i);
+  }
+  return out ?? events;
+}

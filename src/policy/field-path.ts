@@ -40,14 +40,3 @@ function step(
   }
   visitPath((parent as Record<string | number, unknown>)[key], segments, visit, index + 1, path);
 }
-
-/** Every value the path reaches (arrays on the way fan out; a final array is returned as its elements). */
-export function valuesAt(root: unknown, segments: readonly string[]): unknown[] {
-  const out: unknown[] = [];
-  visitPath(root, segments, (parent, key) => {
-    const value = (parent as Record<string | number, unknown>)[key];
-    if (Array.isArray(value)) out.push(...value);
-    else if (value !== undefined) out.push(value);
-  });
-  return out;
-}
