@@ -5,4 +5,5 @@ export const SUITES: Array<() => Promise<BenchSuite>> = [
   () => import('./enrichment.ts').then((m) => m.default()),
   () => import('./normalise.ts').then((m) => m.default()),
   () => import('./sinks.ts').then((m) => m.default()),
+  () => import('./rules.ts').then((m) => m.default()),
 ];
