@@ -151,12 +151,37 @@ export function compileCondition(c: Condition): Predicate {
     return (e) => !inner(e);
   }
   const segments = parseFieldSelector(c.field!);
-  const test = compileOperator(c);
   if (c.exists !== undefined) {
     const wanted = c.exists;
-    return (e) => selectValues(e, segments).length > 0 === wanted;
+    return (e) => anyValue(e, segments, 0, present) === wanted;
   }
-  return (e) => selectValues(e, segments).some(test);
+  const test = compileOperator(c);
+  return (e) => anyValue(e, segments, 0, test);
+}
+
+const present = () => true;
+
+/** Whether any value the selector reaches satisfies `test` (the allocation-free form of selectValues). */
+function anyValue(node: unknown, segments: readonly Segment[], index: number, test: (v: unknown) => boolean): boolean {
+  if (node === null || typeof node !== 'object') return false;
+  if (Array.isArray(node)) {
+    for (const item of node) if (anyValue(item, segments, index, test)) return true;
+    return false;
+  }
+  const segment = segments[index]!;
+  let value = (node as Record<string, unknown>)[segment.key];
+  if (value === undefined) return false;
+  if (segment.tag !== undefined) {
+    if (!Array.isArray(value)) return false;
+    const tag = value.find(
+      (t) => t !== null && typeof t === 'object' && (t as { name?: unknown }).name === segment.tag,
+    );
+    value = (tag as { value?: unknown } | undefined)?.value;
+    if (value === undefined) return false;
+  }
+  if (index < segments.length - 1) return anyValue(value, segments, index + 1, test);
+  if (Array.isArray(value)) return value.some(test);
+  return test(value);
 }
 
 function compileOperator(c: Condition): (value: unknown) => boolean {
@@ -201,5 +226,5 @@ function compileOperator(c: Condition): (value: unknown) => boolean {
     const n = c.lte;
     return (v) => num(v) <= n;
   }
-  return () => true; // exists: handled by the caller
+  throw new Error('condition without an operator'); // prevented by the schema
 }
