@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { OcsfEvent } from '../ocsf/event.ts';
 
 /** What Outrider knows of the container an event came from, at the time it was read (or, for enriched events,
@@ -40,9 +41,40 @@ export interface Envelope {
   encoded?: string;
 }
 
+/** JSON of container objects, which are shared by every event of their container (built once per file by the
+ * container-log decoder, once per container by docker_metadata) and never mutated once attached. */
+const containerJson = new WeakMap<object, string>();
+/** Stands in for `device.container` while the rest of the event is stringified; unguessable, so no input holds it. */
+const CONTAINER_SLOT = `"\\u0000outrider-container-${randomBytes(12).toString('hex')}"`;
+const CONTAINER_SLOT_VALUE = JSON.parse(CONTAINER_SLOT) as string;
+
 export function encodeEvent(envelope: Envelope): string {
-  if (envelope.encoded === undefined) envelope.encoded = JSON.stringify(envelope.event);
+  if (envelope.encoded === undefined) envelope.encoded = stringifyEvent(envelope.event);
   return envelope.encoded;
+}
+
+/**
+ * JSON.stringify of an event, with its `device.container` spliced in from a cache: most events of a busy container
+ * share one container object, and serialising it again for every event was most of what enrichment cost.
+ */
+function stringifyEvent(event: OcsfEvent): string {
+  const device = event.device as { container?: unknown } | undefined;
+  const container = device?.container;
+  if (container === null || typeof container !== 'object') return JSON.stringify(event);
+  let json = containerJson.get(container);
+  if (json === undefined) {
+    json = JSON.stringify(container);
+    containerJson.set(container, json);
+  }
+  device!.container = CONTAINER_SLOT_VALUE;
+  let text: string;
+  try {
+    text = JSON.stringify(event);
+  } finally {
+    device!.container = container;
+  }
+  const at = text.indexOf(CONTAINER_SLOT);
+  return `${text.slice(0, at)}${json}${text.slice(at + CONTAINER_SLOT.length)}`;
 }
 
 /** Events as NDJSON text (one JSON object per line, newline-terminated), for sinks that write lines. */
