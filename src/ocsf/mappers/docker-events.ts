@@ -63,7 +63,7 @@ export function mapDockerEvent(ev: DockerEngineEvent, ctx: DockerEventContext): 
   const verb = actionVerb(ev.Action);
   const attrs = ev.Actor.Attributes;
   let event: OcsfEvent;
-  if (ev.Type === 'container' && verb.startsWith('exec_')) event = execEvent(ev, verb, ctx);
+  if (ev.Type === 'container' && verb.startsWith('exec_')) event = execEvent(ev, verb);
   else if (ev.Type === 'container') event = containerLifecycleEvent(ev, verb, ctx);
   else if (ev.Type === 'image') event = imageEvent(ev, verb);
   else if (ev.Type === 'volume' && (verb === 'mount' || verb === 'unmount') && attrs.destination)
@@ -167,7 +167,7 @@ function containerLifecycleEvent(ev: DockerEngineEvent, verb: string, ctx: Docke
   return event;
 }
 
-function execEvent(ev: DockerEngineEvent, verb: string, ctx: DockerEventContext): OcsfEvent {
+function execEvent(ev: DockerEngineEvent, verb: string): OcsfEvent {
   const attrs = ev.Actor.Attributes;
   const execId = attrs.execID;
   const cmdLine = actionArgument(ev.Action);
