@@ -81,9 +81,14 @@ describe.skipIf(!ok)('baseline on the real engine', () => {
     expect(unexpected.finding_info.analytic.type).toBe('Behavioral');
     expect(unexpected.evidences[0].container.uid).toBe(id);
     const launch = readNdjson<Json>(outFile).find(
-      (e) => e.class_uid === 1007 && e.process?.name === 'id' && e.device?.container?.uid === id,
+      (e) => e.class_uid === 1007 && e.activity_id === 1 && e.process?.name === 'id' && e.device?.container?.uid === id,
     );
-    expect(unexpected.evidences[0].uid).toBe(launch?.metadata.uid);
+    expect(launch).toBeDefined();
+    expect(unexpected.evidences[0].data.event).toMatchObject({
+      class_uid: 1007,
+      time: launch!.time,
+      original_time: launch!.metadata.original_time,
+    });
     expect(got.find((f) => f.unmapped.baseline.kind === 'known_bad_start')!.severity_id).toBe(4);
   });
 

@@ -95,7 +95,7 @@ export class BaselineTransform implements Transform {
       return this.finding(envelope, workload, 'known_bad_start', bad.join(', '), {
         title: 'Container started with host-level privileges',
         severity: severityId(this.config.known_bad_severity),
-        evidence: { data: (event.unmapped?.docker as { security?: unknown } | undefined)?.security ?? {} },
+        evidence: { data: { security: (event.unmapped?.docker as { security?: unknown } | undefined)?.security } },
       });
     const observed = observe(event, this.config.sensitive_paths);
     if (!observed) return undefined;
@@ -175,7 +175,7 @@ export class BaselineTransform implements Transform {
         },
         types: [kind],
         ...(event.metadata.uid
-          ? { related_events: [{ uid: event.metadata.uid, class_uid: event.class_uid, type_uid: event.type_uid }] }
+          ? { related_events: [{ uid: event.metadata.uid, type_uid: event.type_uid, severity_id: event.severity_id }] }
           : {}),
       },
       evidences: [
@@ -185,6 +185,7 @@ export class BaselineTransform implements Transform {
           ...(event.device ? { device: { ...event.device } } : {}),
           ...(event.metadata.uid ? { uid: event.metadata.uid } : {}),
           name: workload,
+          data: { ...(f.evidence.data as Record<string, unknown> | undefined), event: eventReference(event) },
         },
       ],
       unmapped: { baseline: { workload, kind, value, event_uid: event.metadata.uid } },
@@ -237,6 +238,18 @@ export class BaselineTransform implements Transform {
       this.ctx.logger.error('baseline state not saved', { error: err });
     }
   }
+}
+
+/** What identifies the event a finding is about: its uid, or (engine events have none) its correlation and time. */
+function eventReference(event: OcsfEvent): Record<string, unknown> {
+  const { uid, correlation_uid, original_time } = event.metadata;
+  return {
+    ...(uid ? { uid } : {}),
+    ...(correlation_uid ? { correlation_uid } : {}),
+    ...(original_time ? { original_time } : {}),
+    class_uid: event.class_uid,
+    time: event.time,
+  };
 }
 
 function emptyItems(): Record<Kind, Set<string>> {
