@@ -8,10 +8,11 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ComponentContext, Transform, TransformFactory } from '../../core/component.ts';
 import type { Envelope } from '../../core/envelope.ts';
-import { classify, Severity } from '../../ocsf/catalog.ts';
+import { classify } from '../../ocsf/catalog.ts';
 import { baseMetadata, type OcsfEvent } from '../../ocsf/event.ts';
 import { parseFieldSelector, selectValues } from '../../policy/conditions.ts';
 import { writeFileAtomic } from '../../state/atomic-file.ts';
+import { severityId } from '../rules/config.ts';
 import { type BaselineConfig, baselineSchema } from './config.ts';
 
 const KINDS = ['executable', 'destination', 'file_write', 'user'] as const;
@@ -45,9 +46,6 @@ type SecurityFacts = {
   cap_add?: string[];
   host_mounts?: Array<{ source: string; destination: string; sensitive?: boolean }>;
 };
-
-const severityId = (v: string | number) => (typeof v === 'number' ? v : Severity[v as keyof typeof Severity]);
-const captionOf = new Map<number, string>(Object.entries(Severity).map(([name, id]) => [id, name]));
 
 export class BaselineTransform implements Transform {
   private readonly workloads = new Map<string, Workload>();
@@ -150,7 +148,6 @@ export class BaselineTransform implements Transform {
       .slice(0, 32);
     const finding: OcsfEvent = {
       ...classify('detection_finding', 1, f.severity),
-      severity: captionOf.get(f.severity) ?? 'Other',
       time: event.time,
       metadata: {
         ...baseMetadata(PRODUCT, 'baseline'),

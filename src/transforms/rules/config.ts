@@ -14,6 +14,18 @@ export const severitySchema = z.union([
     .refine((n) => Object.values(Severity).includes(n as never), 'not an OCSF severity_id (0-6 or 99)'),
 ]);
 
+const CAPTIONS = new Map<number, string>(Object.entries(Severity).map(([name, id]) => [id, name]));
+
+/** The severity_id of a configured severity (caption or id). */
+export function severityId(value: string | number): number {
+  return typeof value === 'number' ? value : Severity[value as keyof typeof Severity];
+}
+
+/** The OCSF caption (`severity`) of a severity_id. */
+export function severityCaption(id: number): string {
+  return CAPTIONS.get(id) ?? 'Other';
+}
+
 export const ruleSchema = z.strictObject({
   name: z
     .string()

@@ -1,19 +1,12 @@
 // Evaluates a rules transform's rules, in order, on one event: sample, severity, labels, route, then the action.
 import type { Envelope } from '../../core/envelope.ts';
-import { Severity } from '../../ocsf/catalog.ts';
 import { compileCondition, type Predicate, parseFieldSelector, selectValues } from '../../policy/conditions.ts';
-import type { RuleConfig } from './config.ts';
+import { type RuleConfig, severityCaption, severityId } from './config.ts';
 
 /** What one rule did to an event (for `outrider test-rules`). */
 export interface RuleTrace {
   rule: string;
   effects: string[];
-}
-
-const SEVERITY_CAPTION = new Map<number, string>(Object.entries(Severity).map(([name, id]) => [id, name]));
-
-function severityId(value: string | number): number {
-  return typeof value === 'number' ? value : Severity[value as keyof typeof Severity];
 }
 
 interface CompiledRule {
@@ -57,7 +50,7 @@ export class RuleSet {
       if (severity !== undefined && (rule.setSeverity !== undefined || event.severity_id < severity)) {
         if (event.severity_id !== severity) {
           event.severity_id = severity;
-          event.severity = SEVERITY_CAPTION.get(severity);
+          event.severity = severityCaption(severity);
           envelope.encoded = undefined;
           effects?.push(`severity → ${event.severity}`);
         }
