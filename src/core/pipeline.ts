@@ -119,7 +119,11 @@ export class Pipeline {
     this.options.metrics.eventsEmitted.inc({ component: source }, events.length);
     // Secrets are masked before any transform or sink sees an event, whatever the config routes where.
     const redactor = this.redactor;
-    if (redactor) for (const e of events) redactor.redactEnvelope(e);
+    if (redactor) {
+      for (const e of events)
+        for (const r of redactor.redactEnvelope(e))
+          this.options.metrics.secretsRedacted.inc({ component: source, rule: r.rule });
+    }
     try {
       if (events.length > 0) await this.deliver(source, events, token);
     } finally {

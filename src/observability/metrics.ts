@@ -34,6 +34,12 @@ export class Metrics {
     labelNames: ['component', 'reason'] as const,
     registers: [this.registry],
   });
+  readonly secretsRedacted = new Counter({
+    name: 'outrider_secrets_redacted_total',
+    help: 'Fields in which a redaction rule masked a secret, by the source of the event and rule name.',
+    labelNames: ['component', 'rule'] as const,
+    registers: [this.registry],
+  });
   readonly queueDepth = new Gauge({
     name: 'outrider_queue_depth_events',
     help: 'Events waiting in a sink input queue.',

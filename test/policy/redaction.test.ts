@@ -232,6 +232,8 @@ describe('secrets corpus', () => {
       expect(redacted.length).toBeGreaterThanOrEqual(expected - 1);
       const result = validateOcsf(recordOutput('policy/redaction-pipeline', events));
       if (result) expect(result.failed, result.output).toBe(0);
+      const metrics = await o.metrics.registry.getSingleMetricAsString('outrider_secrets_redacted_total');
+      expect(metrics).toMatch(/outrider_secrets_redacted_total\{component="auditd",rule="mysql_password"\} [1-9]/);
       // The rules that fired are named, the values never.
       const rules = new Set(
         redacted.flatMap((e) =>
