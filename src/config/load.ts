@@ -101,10 +101,7 @@ export function parseConfig(
     }
   }
   problems.push(...checkGraph(declared));
-  const policy = lintRules(
-    components.transform,
-    declared.sink.map((s) => s.name),
-  );
+  const policy = lintRules(components.transform, declared.sink);
   problems.push(...policy.errors);
   if (!top.success || problems.length > 0) throw new ConfigError(problems);
   const { sources: _s, transforms: _t, sinks: _k, ...rest } = top.data;

@@ -157,6 +157,20 @@ describe('rules config', () => {
     ]);
   });
 
+  it('warns about a route to a sink that does not take the transform events', () => {
+    const config = parseConfig(
+      configText(
+        '      - {name: r, route: [raw]}',
+        'siem: {type: stdout, inputs: [policy]}, raw: {type: stdout, inputs: [web]}',
+      ),
+      findFactory,
+      factoryTypes,
+    );
+    expect(config.warnings.map((w) => `${w.path}: ${w.message}`)).toEqual([
+      'transforms.policy.rules[0].route[0]: sink "raw" does not receive this transform\'s events: routed events never reach it',
+    ]);
+  });
+
   it('warns about unreachable and shadowed rules', () => {
     const config = parseConfig(
       configText(`      - {name: noisy, when: {field: class_uid, in: [4002]}, action: drop}
