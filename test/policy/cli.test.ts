@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ensureBuilt } from '../support/build.ts';
 import { tempDir } from '../support/outrider.ts';
-import { SECRETS } from './secrets-corpus.ts';
+import { rulesConfigText, SECRETS } from './secrets-corpus.ts';
 
 let cli: string;
 beforeAll(() => {
@@ -19,15 +19,7 @@ function config(rules: string): string {
   const file = join(tempDir(), 'outrider.yaml');
   writeFileSync(
     file,
-    `sources: {web: {type: file, format: nginx, include: [/tmp/none.log]}}
-transforms:
-  policy:
-    type: rules
-    inputs: [web]
-    rules:
-${rules}
-sinks: {siem: {type: stdout, inputs: [policy]}, archive: {type: stdout, inputs: [policy]}}
-`,
+    rulesConfigText(rules, 'siem: {type: stdout, inputs: [policy]}, archive: {type: stdout, inputs: [policy]}'),
   );
   return file;
 }

@@ -21,6 +21,7 @@ import { rulesTransformSchema } from '../../src/transforms/rules/config.ts';
 import { RuleSet } from '../../src/transforms/rules/engine.ts';
 import { CORPORA, recordOutput, validateOcsf } from '../support/output.ts';
 import { readNdjson, startTestOutrider, tempDir, waitFor } from '../support/outrider.ts';
+import { rulesConfigText } from './secrets-corpus.ts';
 
 function event(fields: Partial<OcsfEvent> & Record<string, unknown> = {}, uid = '1'): OcsfEvent {
   return {
@@ -113,17 +114,6 @@ describe('rule actions', () => {
   });
 });
 
-const configText = (rules: string, sinks = 'siem: {type: stdout, inputs: [policy]}') => `
-sources: {web: {type: file, format: nginx, include: [/tmp/none.log]}}
-transforms:
-  policy:
-    type: rules
-    inputs: [web]
-    rules:
-${rules}
-sinks: {${sinks}}
-`;
-
 function configProblems(text: string): string[] {
   try {
     parseConfig(text, findFactory, factoryTypes);
@@ -137,7 +127,7 @@ function configProblems(text: string): string[] {
 describe('rules config', () => {
   it('errors name the rule and key', () => {
     const problems = configProblems(
-      configText(`      - {name: a, when: {field: class_uid, equals: 1}, action: drop}
+      rulesConfigText(`      - {name: a, when: {field: class_uid, equals: 1}, action: drop}
       - {name: b, when: {field: class_uid, gte: 1, lt: 3}}
       - {name: c, when: {field: message, regex: "(unclosed"}}
       - {name: d, when: {all: [{field: x, prefix: 1}]}, set_severity: Huge}`),
@@ -152,14 +142,14 @@ describe('rules config', () => {
     ).toBe(true);
     expect(problems.some((p) => p.startsWith('transforms.policy.rules[3].when.all[0].prefix:'))).toBe(true);
     expect(problems.some((p) => p.startsWith('transforms.policy.rules[3].set_severity:'))).toBe(true);
-    expect(configProblems(configText('      - {name: e, route: [siem, nowhere]}'))).toEqual([
+    expect(configProblems(rulesConfigText('      - {name: e, route: [siem, nowhere]}'))).toEqual([
       'transforms.policy.rules[0].route[1]: no sink named "nowhere"',
     ]);
   });
 
   it('warns about a route to a sink that does not take the transform events', () => {
     const config = parseConfig(
-      configText(
+      rulesConfigText(
         '      - {name: r, route: [raw]}',
         'siem: {type: stdout, inputs: [policy]}, raw: {type: stdout, inputs: [web]}',
       ),
@@ -173,7 +163,7 @@ describe('rules config', () => {
 
   it('warns about unreachable and shadowed rules', () => {
     const config = parseConfig(
-      configText(`      - {name: noisy, when: {field: class_uid, in: [4002]}, action: drop}
+      rulesConfigText(`      - {name: noisy, when: {field: class_uid, in: [4002]}, action: drop}
       - {name: same, when: {in: [4002], field: class_uid}, labels: [x]}
       - {name: all-out, action: keep}
       - {name: never, labels: [y]}`),
@@ -319,7 +309,7 @@ describe('outrider test-rules', () => {
       ].join('\n'),
     );
     const config = parseConfig(
-      configText(
+      rulesConfigText(
         `      - {name: health, when: {field: http_request.url.path, equals: /healthz}, action: drop}
       - {name: denied, when: {field: http_response.code, in: [401, 403]}, set_severity: High, route: [siem]}`,
         'siem: {type: stdout, inputs: [policy]}, archive: {type: stdout, inputs: [policy]}',

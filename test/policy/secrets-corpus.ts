@@ -1,4 +1,5 @@
-// Secrets planted in every input family Outrider reads. The tests search every output for SECRETS: none may appear.
+// Secrets planted in every input family Outrider reads (the tests search every output for SECRETS: none may
+// appear), and the small config the policy tests build rules into.
 
 export const SECRETS = {
   mysql: 'S3cretMysql',
@@ -150,3 +151,17 @@ export const SECURITY_INPUTS: Array<{ format: string; text: () => string }> = [
   { format: 'nginx', text: nginxLines },
   { format: 'falco', text: falcoLines },
 ];
+
+/** A config with an nginx file source, a rules transform `policy` holding `rules` (YAML lines), and `sinks`. */
+export function rulesConfigText(rules: string, sinks = 'siem: {type: stdout, inputs: [policy]}'): string {
+  return `
+sources: {web: {type: file, format: nginx, include: [/tmp/none.log]}}
+transforms:
+  policy:
+    type: rules
+    inputs: [web]
+    rules:
+${rules}
+sinks: {${sinks}}
+`;
+}
