@@ -2,8 +2,9 @@
 import type { BenchSuite } from './types.ts';
 
 export const SUITES: Array<() => Promise<BenchSuite>> = [
-  () => import('./enrichment.ts').then((m) => m.default()),
+  () => import('./pipeline.ts').then((m) => m.default()),
   () => import('./normalise.ts').then((m) => m.default()),
+  () => import('./enrichment.ts').then((m) => m.default()),
   () => import('./sinks.ts').then((m) => m.default()),
   () => import('./rules.ts').then((m) => m.default()),
 ];
