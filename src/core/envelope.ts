@@ -73,8 +73,14 @@ function stringifyEvent(event: OcsfEvent): string {
   } finally {
     device!.container = container;
   }
-  const at = text.indexOf(CONTAINER_SLOT);
-  return `${text.slice(0, at)}${json}${text.slice(at + CONTAINER_SLOT.length)}`;
+  // The same device object may be referenced twice in one event (a finding's evidence): fill every slot.
+  let out = '';
+  let from = 0;
+  for (let at = text.indexOf(CONTAINER_SLOT); at >= 0; at = text.indexOf(CONTAINER_SLOT, from)) {
+    out += text.slice(from, at) + json;
+    from = at + CONTAINER_SLOT.length;
+  }
+  return out + text.slice(from);
 }
 
 /** Events as NDJSON text (one JSON object per line, newline-terminated), for sinks that write lines. */

@@ -29,6 +29,10 @@ describe('event encoding', () => {
       // The event is left as it was.
       expect((e.event.device as { container?: unknown }).container).toBe(container);
     }
+    // One device object referenced twice in the same event (as a finding's evidence may do).
+    const twice = envelope(shared);
+    twice.event.evidences = [{ device: twice.event.device }];
+    expect(encodeEvent(twice)).toBe(JSON.stringify(twice.event));
     expect(encodeNdjson([envelope(shared, 'x'), envelope(shared, 'y')])).toBe(
       `${JSON.stringify(envelope(shared, 'x').event)}\n${JSON.stringify(envelope(shared, 'y').event)}\n`,
     );
