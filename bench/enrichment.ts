@@ -27,7 +27,7 @@ const BATCH = 512;
 const ROUNDS = 5;
 const PIPELINE_ROUNDS = 2;
 /** The test image (test/support/docker.ts builds it; any local image would do). */
-const TEST_IMAGE = process.env.BENCH_IMAGE ?? 'outrider-test/busybox:1';
+const TEST_IMAGE = process.env.BENCH_IMAGE ?? 'outrider-test/busybox:2';
 
 const containerId = (i: number) => i.toString(16).padStart(2, '0').repeat(32);
 

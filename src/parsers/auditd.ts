@@ -88,7 +88,9 @@ export function parseAuditLine(line: string): AuditRecord | undefined {
     serial = i[8]!;
     interpreted = true;
   }
-  const body = line.slice(m.index + m[0].length);
+  // auditd's ENRICHED log format (the default since auditd 3) appends the interpreted fields (ARCH=, SYSCALL=,
+  // UID=, SADDR={…}) after a \x1d group separator: a separator like a space, or the last raw value swallows it.
+  const body = line.slice(m.index + m[0].length).replaceAll('\x1d', ' ');
   const record: AuditRecord = { type, stamp, time, serial, interpreted, fields: {}, raw: line };
   if (node) record.node = node;
   parseFields(body, record, interpreted);

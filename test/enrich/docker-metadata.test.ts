@@ -12,7 +12,7 @@ import { Metrics } from '../../src/observability/metrics.ts';
 import { mapContainerLine } from '../../src/ocsf/mappers/container-log.ts';
 import { dockerMetadataSchema } from '../../src/transforms/docker_metadata/config.ts';
 import { DockerMetadataTransform } from '../../src/transforms/docker_metadata/index.ts';
-import { docker, ensureTestImage } from '../support/docker.ts';
+import { docker, ensureTestImage, TEST_IMAGE } from '../support/docker.ts';
 import { recordOutput, validateOcsf } from '../support/output.ts';
 import { readNdjson, startTestOutrider, type TestOutrider, tempDir, waitFor } from '../support/outrider.ts';
 import { requireComponents } from '../support/requirements.ts';
@@ -160,7 +160,11 @@ describe.skipIf(!ok)('docker_metadata transform on the real engine', () => {
     for (const e of events) {
       const c = e.device.container;
       expect(c.name).toMatch(/^[a-z]+_[a-z]+$/);
-      expect(c.image).toEqual({ uid: imageId, name: 'outrider-test/busybox', tags: [{ name: 'tag', value: '1' }] });
+      expect(c.image).toEqual({
+        uid: imageId,
+        name: 'outrider-test/busybox',
+        tags: [{ name: 'tag', value: TEST_IMAGE.split(':')[1]! }],
+      });
       expect(c.runtime).toBe('docker');
       // Allow-listed labels only: a label outside the list (which might hold a secret) is not copied.
       expect(c.labels).toEqual(['outrider.test.case=short-lived']);

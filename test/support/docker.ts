@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
-export const TEST_IMAGE = 'outrider-test/busybox:1';
+// Bump the tag when the root filesystem changes: an image built by an older version is then not reused.
+export const TEST_IMAGE = 'outrider-test/busybox:2';
 const APPLETS = [
   'sh',
   'echo',

@@ -103,6 +103,25 @@ describe('auditd', () => {
     }
   });
 
+  it("reads auditd 3's ENRICHED format: interpreted fields after a \\x1d separator (a live connect record)", () => {
+    // Captured from this project's auditd (log_format = ENRICHED) during the baseline test.
+    const GS = '\x1d';
+    const text = [
+      `type=SYSCALL msg=audit(1795431131.858:1194): arch=c000003e syscall=42 success=yes exit=0 a0=3 a1=1f7ce714 a2=10 a3=7fff232c0f7c items=0 ppid=4048 pid=4055 auid=4294967295 uid=4243 gid=0 euid=4243 suid=4243 fsuid=4243 egid=0 sgid=0 fsgid=0 tty=(none) ses=4294967295 comm="nc" exe="/bin/busybox" key="outrider-baseline-3850"${GS}ARCH=x86_64 SYSCALL=connect AUID="unset" UID="unknown(4243)" GID="root" EUID="unknown(4243)" SUID="unknown(4243)" FSUID="unknown(4243)" EGID="root" SGID="root" FSGID="root"`,
+      `type=SOCKADDR msg=audit(1795431131.858:1194): saddr=02001F907F0000010000000000000000${GS}SADDR={ saddr_fam=inet laddr=127.0.0.1 lport=8080 }`,
+      'type=PROCTITLE msg=audit(1795431131.858:1194): proctitle=6E63003132372E302E302E310038303830',
+      'type=EOE msg=audit(1795431131.858:1194): ',
+    ].join('\n');
+    const { events } = decodeText('auditd', text, '/var/log/audit/audit.log');
+    expect(events).toHaveLength(1);
+    const e = events[0]! as OcsfEvent & { dst_endpoint?: unknown; connection_info?: { direction_id?: number } };
+    expect([e.class_uid, e.activity_id]).toEqual([4001, 1]);
+    expect(e.dst_endpoint).toEqual({ ip: '127.0.0.1', port: 8080 });
+    expect(e.connection_info?.direction_id).toBe(2);
+    const v = validateOcsf(recordOutput('unit/auditd-enriched-format', events));
+    if (v) expect(v.failed, v.output).toBe(0);
+  });
+
   it('decodes hex EXECVE arguments into the command line (EXECVE alone: Base Event, flagged)', () => {
     const [only] = byName(results, 'auditd-execve-hex-arg.log').events;
     expect(only!.class_uid).toBe(0);
