@@ -3,7 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { analystMapping, replaceSection } from './readme.mjs';
+import { DOCS_SECTIONS, docsSection, replaceSection } from './readme.mjs';
 
 const root = join(import.meta.dirname, '..');
 const reference = execFileSync(process.execPath, [join(root, 'dist', 'src', 'cli', 'main.js'), 'config-reference'], {
@@ -11,6 +11,6 @@ const reference = execFileSync(process.execPath, [join(root, 'dist', 'src', 'cli
 });
 let readme = readFileSync(join(root, 'README.md'), 'utf8');
 readme = replaceSection(readme, 'config-reference', reference);
-readme = replaceSection(readme, 'analyst-mapping', analystMapping());
+for (const name of DOCS_SECTIONS) readme = replaceSection(readme, name, docsSection(name));
 writeFileSync(join(root, 'README.md'), readme);
 console.log('README.md generated sections updated');
