@@ -1,22 +1,20 @@
 // Host audit records attributed to containers end to end: a real auditd rule (our own key, removed afterwards)
 // sees a process started in a real container; the `file` source attributes its pid to the container through
 // /proc/<pid>/cgroup, and the docker_metadata transform adds the container's name and image.
-import { execFile } from 'node:child_process';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OcsfEvent } from '../../src/ocsf/event.ts';
+import { addAuditRule, auditRule, deleteAuditRule, liveAuditSource } from '../support/audit.ts';
 import { docker, ensureTestImage } from '../support/docker.ts';
 import { recordOutput, validateOcsf } from '../support/output.ts';
 import { readNdjson, startTestOutrider, type TestOutrider, tempDir, waitFor } from '../support/outrider.ts';
 import { requireComponents } from '../support/requirements.ts';
 
-const run = promisify(execFile);
 const ok = await requireComponents('docker', 'auditd');
 const KEY = `outrider-lead-${process.pid}`;
 // Only processes of a uid no one else uses: the rule sees our container's process and nothing else.
 const UID = '4242';
-const RULE = ['always,exit', '-F', 'arch=b64', '-S', 'execve', '-F', `uid=${UID}`, '-k', KEY];
+const RULE = auditRule(KEY, UID, ['execve']);
 
 describe.skipIf(!ok)('auditd records of container processes', () => {
   let outrider: TestOutrider;
@@ -25,19 +23,13 @@ describe.skipIf(!ok)('auditd records of container processes', () => {
 
   beforeAll(async () => {
     const image = await ensureTestImage();
-    await run('auditctl', ['-a', ...RULE]);
+    await addAuditRule(RULE);
     const dir = tempDir();
     out = join(dir, 'out.ndjson');
     outrider = await startTestOutrider(
       {
         sources: {
-          audit: {
-            type: 'file',
-            format: 'auditd',
-            include: ['/var/log/audit/audit.log'],
-            read_from: 'end',
-            poll_interval: '50ms',
-          },
+          audit: liveAuditSource,
         },
         transforms: { audit_enriched: { type: 'docker_metadata', inputs: ['audit'] } },
         sinks: { out: { type: 'file', inputs: ['audit_enriched'], path: out, batch: { timeout: '20ms' } } },
@@ -49,7 +41,7 @@ describe.skipIf(!ok)('auditd records of container processes', () => {
   });
 
   afterAll(async () => {
-    await run('auditctl', ['-d', ...RULE]).catch(() => undefined);
+    await deleteAuditRule(RULE);
     if (container) await docker('rm', '-f', container).catch(() => undefined);
     await outrider?.stop();
   });

@@ -2,14 +2,19 @@
 // must arrive once, in order per container, with the right container id — including a container that lives for
 // well under a second and is removed (--rm), Docker's own json-file rotation under load, and kill -9 mid-stream.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
 import { ensureBuilt } from '../support/build.ts';
 import { docker, ensureTestImage } from '../support/docker.ts';
 import { recordOutput, validateOcsf } from '../support/output.ts';
-import { readNdjson, startTestOutrider, type TestOutrider, tempDir, waitFor } from '../support/outrider.ts';
+import {
+  readNdjson,
+  startTestOutrider,
+  type TestOutrider,
+  tempDir,
+  waitFor,
+  writeTestConfig,
+} from '../support/outrider.ts';
 import { requireComponents } from '../support/requirements.ts';
 
 const ok = await requireComponents('docker', 'root');
@@ -160,18 +165,14 @@ describe.skipIf(!ok)('kill -9 of Outrider mid-stream', () => {
     const image = await ensureTestImage();
     const dir = tempDir();
     const out = join(dir, 'out', 'events.ndjson');
-    mkdirSync(join(dir, 'data'), { recursive: true });
-    const config = join(dir, 'outrider.yaml');
-    writeFileSync(
-      config,
-      stringify({
-        data_dir: join(dir, 'data'),
-        admin: { enabled: false },
+    const config = writeTestConfig(
+      {
         sources: { containers: containerSource({ checkpoint_interval: '100ms' }) },
         sinks: {
           out: { type: 'file', inputs: ['containers'], path: out, batch: { timeout: '20ms', max_events: 200 } },
         },
-      }),
+      },
+      join(dir, 'data'),
     );
     const startChild = () => {
       const c = spawn(process.execPath, [cli, 'run', '--config', config], { stdio: ['ignore', 'ignore', 'ignore'] });

@@ -2,10 +2,9 @@
 // what the container runs and connects to while learned is normal; afterwards a binary dropped in /tmp and a new
 // destination are exactly the two findings. Processes stay alive a few seconds so their pids can still be
 // attributed to the container when their records are read.
-import { execFile } from 'node:child_process';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { addAuditRule, auditRule, deleteAuditRule, liveAuditSource } from '../support/audit.ts';
 import { docker, ensureTestImage } from '../support/docker.ts';
 import { recordOutput, validateOcsf } from '../support/output.ts';
 import { readNdjson, startTestOutrider, type TestOutrider, tempDir, waitFor } from '../support/outrider.ts';
@@ -14,12 +13,11 @@ import { requireComponents } from '../support/requirements.ts';
 // biome-ignore lint/suspicious/noExplicitAny: assertions walk arbitrary OCSF JSON.
 type Json = Record<string, any>;
 
-const run = promisify(execFile);
 const ok = await requireComponents('docker', 'auditd');
 const KEY = `outrider-baseline-${process.pid}`;
 // Only a uid nobody else uses: the rule sees our container's processes and nothing else.
 const UID = '4243';
-const RULE = ['always,exit', '-F', 'arch=b64', '-S', 'execve', '-S', 'connect', '-F', `uid=${UID}`, '-k', KEY];
+const RULE = auditRule(KEY, UID, ['execve', 'connect']);
 
 describe.skipIf(!ok)('baseline on auditd records of a real container', () => {
   let outrider: TestOutrider | undefined;
@@ -35,19 +33,13 @@ describe.skipIf(!ok)('baseline on auditd records of a real container', () => {
     await docker('exec', '-d', container, 'sh', '-c', 'sleep 30 | nc -l -p 8080; sleep 60 | nc -l -p 8080');
     await docker('exec', '-d', container, 'sh', '-c', 'sleep 60 | nc -l -p 9090');
     await docker('exec', container, 'busybox', 'cp', '/bin/busybox', '/tmp/sleep');
-    await run('auditctl', ['-a', ...RULE]);
+    await addAuditRule(RULE);
     const dir = tempDir();
     out = join(dir, 'out.ndjson');
     outrider = await startTestOutrider(
       {
         sources: {
-          audit: {
-            type: 'file',
-            format: 'auditd',
-            include: ['/var/log/audit/audit.log'],
-            read_from: 'end',
-            poll_interval: '50ms',
-          },
+          audit: liveAuditSource,
         },
         transforms: {
           meta: { type: 'docker_metadata', inputs: ['audit'] },
@@ -61,7 +53,7 @@ describe.skipIf(!ok)('baseline on auditd records of a real container', () => {
   });
 
   afterAll(async () => {
-    await run('auditctl', ['-d', ...RULE]).catch(() => undefined);
+    await deleteAuditRule(RULE);
     if (container) await docker('rm', '-f', container).catch(() => undefined);
     await outrider?.stop();
     const events = readNdjson<Json>(out);

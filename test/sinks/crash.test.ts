@@ -2,13 +2,12 @@
 // the receiver is down: killed with -9, restarted, killed again, restarted — once the receiver is back, every line
 // arrives, in order.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
 import { ensureBuilt } from '../support/build.ts';
 import { recordOutput, validateOcsf } from '../support/output.ts';
-import { tempDir, waitFor } from '../support/outrider.ts';
+import { tempDir, waitFor, writeTestConfig } from '../support/outrider.ts';
 import { ndjsonReceived, seqs, TestReceiver } from './support.ts';
 
 const CONTAINER_ID = 'd'.repeat(64);
@@ -44,12 +43,8 @@ describe('disk buffer across kill -9', () => {
     appendLines(logFile, 0, 1500);
     const receiver = await new TestReceiver(() => ({ status: 200 })).listen();
     await receiver.down();
-    const config = join(dir, 'outrider.yaml');
-    writeFileSync(
-      config,
-      stringify({
-        data_dir: join(dir, 'data'),
-        admin: { enabled: false },
+    const config = writeTestConfig(
+      {
         sources: { containers: { type: 'container_logs', include: [join(dir, 'containers', '*', '*-json.log')] } },
         sinks: {
           siem: {
@@ -61,7 +56,8 @@ describe('disk buffer across kill -9', () => {
             buffer: { type: 'disk', max_bytes: '64MiB' },
           },
         },
-      }),
+      },
+      join(dir, 'data'),
     );
     const bufferDir = join(dir, 'data', 'state', 'siem', 'buffer');
     const run = () => {

@@ -15,15 +15,22 @@ export interface TestOutrider extends RunningOutrider {
   logs: string[];
 }
 
-/** Starts Outrider with `config` (data_dir and admin defaults filled in); logs are captured, not printed. */
+/** Writes a config file for a test (data_dir and admin defaults filled in) and returns its path: for Outrider run
+ * in-process (startTestOutrider) or as a separate process (kill -9 tests). */
+export function writeTestConfig(config: Record<string, unknown>, dataDir: string): string {
+  mkdirSync(dataDir, { recursive: true });
+  const file = join(dataDir, 'outrider.yaml');
+  writeFileSync(file, stringify({ data_dir: dataDir, admin: { enabled: false }, shutdown_timeout: '5s', ...config }));
+  return file;
+}
+
+/** Starts Outrider with `config` (see writeTestConfig); logs are captured, not printed. */
 export async function startTestOutrider(
   config: Record<string, unknown>,
   dataDir = tempDir(),
   level: LogLevel = 'debug',
 ): Promise<TestOutrider> {
-  mkdirSync(dataDir, { recursive: true });
-  const file = join(dataDir, 'outrider.yaml');
-  writeFileSync(file, stringify({ data_dir: dataDir, admin: { enabled: false }, shutdown_timeout: '5s', ...config }));
+  const file = writeTestConfig(config, dataDir);
   const logs: string[] = [];
   const running = await startOutrider(
     loadConfig(file),
