@@ -36,7 +36,6 @@ export class AckToken {
  */
 export class OrderedCommitTracker<P> {
   private readonly pending: Array<{ position: P; acked: boolean }> = [];
-  private committedPosition: P | undefined;
 
   constructor(private readonly onCommit: (position: P) => void) {}
 
@@ -53,17 +52,6 @@ export class OrderedCommitTracker<P> {
   private advance(): void {
     let last: P | undefined;
     while (this.pending.length > 0 && this.pending[0]!.acked) last = this.pending.shift()!.position;
-    if (last !== undefined) {
-      this.committedPosition = last;
-      this.onCommit(last);
-    }
-  }
-
-  get committed(): P | undefined {
-    return this.committedPosition;
-  }
-
-  get inFlight(): number {
-    return this.pending.length;
+    if (last !== undefined) this.onCommit(last);
   }
 }

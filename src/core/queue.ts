@@ -18,10 +18,6 @@ export class BoundedQueue<T> {
     return this.weight;
   }
 
-  get length(): number {
-    return this.items.length;
-  }
-
   get isClosed(): boolean {
     return this.closed;
   }

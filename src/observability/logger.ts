@@ -11,7 +11,6 @@ export interface Logger {
   warn(msg: string, fields?: Record<string, unknown>): void;
   error(msg: string, fields?: Record<string, unknown>): void;
   child(fields: Record<string, unknown>): Logger;
-  isEnabled(level: LogLevel): boolean;
 }
 
 type Write = (line: string) => void;
@@ -49,7 +48,6 @@ export function createLogger(
     warn: (m, f) => log('warn', m, f),
     error: (m, f) => log('error', m, f),
     child: (fields) => createLogger(level, { ...bound, ...fields }, write),
-    isEnabled: (lvl) => LEVELS[lvl] >= min,
   };
 }
 

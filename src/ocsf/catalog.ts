@@ -86,10 +86,6 @@ export function classify(
   return { ...result };
 }
 
-export function classFacts(className: OcsfClassName): Readonly<ClassFacts> {
-  return classes[className];
-}
-
 export function statusCaption(statusId: number): string {
   return statuses[String(statusId)] ?? 'Other';
 }

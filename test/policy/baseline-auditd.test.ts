@@ -27,9 +27,9 @@ describe.skipIf(!ok)('baseline on auditd records of a real container', () => {
   beforeAll(async () => {
     const image = await ensureTestImage();
     container = await docker('run', '-d', image, 'sleep', '120');
-    // Listeners and a copy of a binary, made as root: not audited (the rule watches uid 4243 only).
-    // Listeners that keep a connection open (their stdin stays open), so the connecting client lives on too; 8080
-    // takes two connections one after the other.
+    // Made as root, so not audited (the rule watches uid 4243 only): listeners that keep a connection open (their
+    // stdin stays open, so the connecting client lives on too; 8080 takes two connections one after the other), and a
+    // copy of a binary.
     await docker('exec', '-d', container, 'sh', '-c', 'sleep 30 | nc -l -p 8080; sleep 60 | nc -l -p 8080');
     await docker('exec', '-d', container, 'sh', '-c', 'sleep 60 | nc -l -p 9090');
     await docker('exec', container, 'busybox', 'cp', '/bin/busybox', '/tmp/sleep');
