@@ -1,7 +1,7 @@
 // Masks secrets in every string of an event (message, raw_data and unmapped included) and records the fact on the
 // event: `metadata.labels` gets "redacted", `unmapped.outrider_redactions` lists rule names and field paths (never
 // the values). Runs on every event a source emits, so the common case (nothing to mask) is one combined keyword
-// scan per string and no allocation.
+// scan per string and no allocation; a string that hits the scan gets only the rules whose keywords it holds.
 import type { Envelope } from '../core/envelope.ts';
 import type { OcsfEvent } from '../ocsf/event.ts';
 import { visitPath } from './field-path.ts';
@@ -29,6 +29,13 @@ export class Redactor {
   private readonly maskedFields: string[][];
   private readonly secretFieldNames: boolean;
   private readonly precheck: RegExp | undefined;
+  /** Lower-cased keyword → bit mask of the walk rules (by index) that need it. */
+  private readonly keywordRules = new Map<string, number>();
+  /** Keywords by their first (lower-case) character, to see every keyword starting where the scan hit. */
+  private readonly keywordsByFirst = new Map<string, string[]>();
+  /** Walk rules without keywords (config rules): tried on every string the scan hits. */
+  private readonly keywordlessRules: number;
+  private readonly scan: RegExp | undefined;
   private readonly found: Redaction[] = [];
   private readonly path: Array<string | number> = [];
   private readonly secretKeyCache = new Map<string, boolean>();
@@ -61,6 +68,24 @@ export class Redactor {
       ...this.walkRules.filter((r) => r.keywords.length === 0).map((r) => `(?:${r.pattern.source})`),
     ];
     this.precheck = alternatives.length > 0 ? new RegExp(alternatives.join('|'), 'i') : undefined;
+    this.scan = alternatives.length > 0 ? new RegExp(alternatives.join('|'), 'gi') : undefined;
+    // A mask per keyword keeps rule order (rules apply in sequence) without sorting per string.
+    if (this.walkRules.length > 30) this.keywordlessRules = -1;
+    else {
+      let keywordless = 0;
+      this.walkRules.forEach((rule, i) => {
+        if (rule.keywords.length === 0) keywordless |= 1 << i;
+        for (const word of rule.keywords) {
+          const lower = word.toLowerCase();
+          this.keywordRules.set(lower, (this.keywordRules.get(lower) ?? 0) | (1 << i));
+          const first = lower[0]!;
+          const list = this.keywordsByFirst.get(first) ?? [];
+          if (!list.includes(lower)) list.push(lower);
+          this.keywordsByFirst.set(first, list);
+        }
+      });
+      this.keywordlessRules = keywordless;
+    }
   }
 
   /** True when no rule is active (redaction disabled): callers may skip the call. */
@@ -130,6 +155,22 @@ export class Redactor {
     return text.length >= MIN_LENGTH && this.precheck !== undefined && this.precheck.test(text);
   }
 
+  /** Bit mask of the walk rules a string that hit the scan may need (-1: all of them). */
+  private candidateRules(text: string): number {
+    const scan = this.scan;
+    if (this.keywordlessRules === -1 || scan === undefined) return -1;
+    let mask = this.keywordlessRules;
+    scan.lastIndex = 0;
+    for (let m = scan.exec(text); m !== null; m = scan.exec(text)) {
+      // Every keyword starting here counts, not only the alternative the scan reported (`sig=` / `signature=`).
+      for (const word of this.keywordsByFirst.get(m[0].charAt(0).toLowerCase()) ?? [])
+        if (text.substr(m.index, word.length).toLowerCase() === word) mask |= this.keywordRules.get(word)!;
+      // Overlapping keywords (`…akiasia…`) are found by resuming right after the start of this one.
+      scan.lastIndex = m.index + 1;
+    }
+    return mask;
+  }
+
   private apply(rule: CompiledRule, text: string): string {
     if (rule.hint && !rule.hint.test(text)) return text;
     const replace = rule.replace;
@@ -142,11 +183,8 @@ export class Redactor {
       for (let i = 0; i < node.length; i++) this.visit(node, i, node[i]);
       return;
     }
-    const keys = Object.keys(node);
-    for (let i = 0; i < keys.length; i++) {
-      const key = keys[i]!;
-      this.visit(node, key, node[key]);
-    }
+    // for…in over plain objects (events are built from literals and JSON.parse) allocates no key array.
+    for (const key in node) this.visit(node, key, node[key]);
   }
 
   private visit(parent: Record<string, unknown> | unknown[], key: string | number, value: unknown): void {
@@ -157,8 +195,12 @@ export class Redactor {
         return;
       }
       if (!this.mayHoldSecret(value)) return;
+      const candidates = this.candidateRules(value);
       let out = value;
-      for (const rule of this.walkRules) {
+      const rules = this.walkRules;
+      for (let i = 0; i < rules.length; i++) {
+        if (candidates !== -1 && !(candidates & (1 << i))) continue;
+        const rule = rules[i]!;
         const next = this.apply(rule, out);
         if (next !== out) {
           this.found.push({ rule: rule.name, field: this.pathTo(key) });
