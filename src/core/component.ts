@@ -4,6 +4,7 @@
 import type { z } from 'zod';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
+import type { RedactionConfig } from '../policy/redaction-config.ts';
 import type { Envelope } from './envelope.ts';
 
 export type ComponentKind = 'source' | 'transform' | 'sink';
@@ -22,6 +23,9 @@ export interface ComponentContext {
 }
 
 export interface SourceContext extends ComponentContext {
+  /** The redaction settings, for a source that masks secrets where it builds events (decode workers); the
+   * pipeline masks every other event itself. Absent: the defaults. */
+  readonly redaction?: RedactionConfig;
   /**
    * Hands a batch to every consumer of this source. Resolves once the batch is queued everywhere (waiting while a
    * downstream queue is full: backpressure). `onAcknowledged` runs once every sink that must receive the events

@@ -39,6 +39,81 @@ export interface Envelope {
   route?: string[];
   /** Memoised JSON encoding of `event`, shared by every sink that writes JSON. */
   encoded?: string;
+  /** Secrets already masked where the event was built (a decode worker): the pipeline does not scan it again. */
+  redacted?: boolean;
+}
+
+/**
+ * An event that arrives already encoded (from a decode worker): its JSON bytes, with the object built only when a
+ * transform or sink asks for `event`. Reading `event` drops the bytes, as the caller may change the object.
+ */
+export class EncodedEnvelope implements Envelope {
+  readonly redacted = true;
+  route?: string[];
+  container?: ContainerRef;
+  private parsed: OcsfEvent | undefined;
+  private encodedText: string | undefined;
+  private rawText: string | undefined;
+
+  constructor(
+    readonly source: string,
+    /** The event's JSON followed by a newline (a view into the worker's batch), until the event is read. */
+    public line: Buffer | undefined,
+    container: ContainerRef | undefined,
+  ) {
+    if (container) this.container = container;
+  }
+
+  get event(): OcsfEvent {
+    if (this.parsed === undefined) this.parsed = JSON.parse(this.encodedNow()) as OcsfEvent;
+    this.line = undefined;
+    this.encodedText = undefined;
+    return this.parsed;
+  }
+
+  set event(event: OcsfEvent) {
+    this.parsed = event;
+    this.line = undefined;
+    this.encodedText = undefined;
+  }
+
+  get encoded(): string | undefined {
+    return this.line !== undefined || this.encodedText !== undefined ? this.encodedNow() : undefined;
+  }
+
+  set encoded(text: string | undefined) {
+    this.encodedText = text;
+    if (text === undefined) this.line = undefined;
+  }
+
+  /** The input text: the event's raw_data (dead-letter files, rules' keys); read without giving up the bytes. */
+  get raw(): string {
+    if (this.rawText === undefined) {
+      const event = this.parsed ?? (JSON.parse(this.encodedNow()) as OcsfEvent);
+      this.rawText = typeof event.raw_data === 'string' ? event.raw_data : '';
+    }
+    return this.rawText;
+  }
+
+  set raw(text: string) {
+    this.rawText = text;
+  }
+
+  private encodedNow(): string {
+    if (this.encodedText === undefined) {
+      const line = this.line;
+      this.encodedText = line ? line.toString('utf8', 0, line.length - 1) : stringifyEvent(this.parsed!);
+    }
+    return this.encodedText;
+  }
+
+  /** A plain copy (for a transform branch that must not see another branch's changes). */
+  toPlain(): Envelope {
+    const copy: Envelope = { event: structuredClone(this.event), source: this.source, raw: this.raw, redacted: true };
+    if (this.container) copy.container = structuredClone(this.container);
+    if (this.route) copy.route = [...this.route];
+    return copy;
+  }
 }
 
 /** JSON of container objects, which are shared by every event of their container (built once per file by the
@@ -49,8 +124,18 @@ const CONTAINER_SLOT = `"\\u0000outrider-container-${randomBytes(12).toString('h
 const CONTAINER_SLOT_VALUE = JSON.parse(CONTAINER_SLOT) as string;
 
 export function encodeEvent(envelope: Envelope): string {
-  if (envelope.encoded === undefined) envelope.encoded = stringifyEvent(envelope.event);
-  return envelope.encoded;
+  let text = envelope.encoded;
+  if (text === undefined) {
+    text = stringifyEvent(envelope.event);
+    envelope.encoded = text;
+  }
+  return text;
+}
+
+/** Bytes (or, for events not encoded yet, characters: close enough for batch limits) of an event's NDJSON line. */
+export function encodedSize(envelope: Envelope): number {
+  if (envelope instanceof EncodedEnvelope && envelope.line) return envelope.line.length;
+  return encodeEvent(envelope).length + 1;
 }
 
 /**
@@ -81,6 +166,44 @@ function stringifyEvent(event: OcsfEvent): string {
     from = at + CONTAINER_SLOT.length;
   }
   return out + text.slice(from);
+}
+
+/**
+ * Events as NDJSON bytes, for sinks that write lines: encoded events' bytes are used as they are (neighbours from one
+ * worker batch as one view), the others encoded here.
+ */
+export function encodeNdjsonBuffers(envelopes: Envelope[]): Buffer[] {
+  const out: Buffer[] = [];
+  let text: string[] = [];
+  let view: Buffer | undefined;
+  const flushText = () => {
+    if (text.length === 0) return;
+    text.push('');
+    out.push(Buffer.from(text.join('\n')));
+    text = [];
+  };
+  const flushView = () => {
+    if (view) out.push(view);
+    view = undefined;
+  };
+  for (const e of envelopes) {
+    const line = e instanceof EncodedEnvelope ? e.line : undefined;
+    if (line === undefined) {
+      flushView();
+      text.push(encodeEvent(e));
+      continue;
+    }
+    flushText();
+    if (view && view.buffer === line.buffer && view.byteOffset + view.length === line.byteOffset)
+      view = Buffer.from(view.buffer, view.byteOffset, view.length + line.length);
+    else {
+      flushView();
+      view = line;
+    }
+  }
+  flushView();
+  flushText();
+  return out;
 }
 
 /** Events as NDJSON text (one JSON object per line, newline-terminated), for sinks that write lines. */

@@ -7,7 +7,7 @@ import { Redactor } from '../policy/redactor.ts';
 import { AckToken } from './ack.ts';
 import type { SinkCommonConfig } from './common-config.ts';
 import type { ComponentContext, ComponentKind, Sink, Source, SourceContext, Transform } from './component.ts';
-import type { Envelope } from './envelope.ts';
+import { EncodedEnvelope, type Envelope } from './envelope.ts';
 import { SinkDriver } from './sink-driver.ts';
 
 /** A component as the pipeline builds it: its instance plus the names of its inputs. */
@@ -108,7 +108,11 @@ export class Pipeline {
     for (const s of this.plan.sources) {
       const base = this.context(s.name, 'source');
       await mkdir(base.stateDir, { recursive: true });
-      const ctx: SourceContext = { ...base, emit: (events, onAck) => this.emitFromSource(s.name, events, onAck) };
+      const ctx: SourceContext = {
+        ...base,
+        redaction: this.options.redaction ?? DEFAULT_REDACTION,
+        emit: (events, onAck) => this.emitFromSource(s.name, events, onAck),
+      };
       await s.instance.start(ctx);
     }
     this.started = true;
@@ -120,9 +124,11 @@ export class Pipeline {
     // Secrets are masked before any transform or sink sees an event, whatever the config routes where.
     const redactor = this.redactor;
     if (redactor) {
-      for (const e of events)
+      for (const e of events) {
+        if (e.redacted) continue;
         for (const r of redactor.redactEnvelope(e))
           this.options.metrics.secretsRedacted.inc({ component: source, rule: r.rule });
+      }
     }
     try {
       if (events.length > 0) await this.deliver(source, events, token);
@@ -146,7 +152,7 @@ export class Pipeline {
       try {
         // Branches must not see each other's changes: a transform that shares its input with another consumer
         // works on a copy.
-        const input = consumers.length > 1 ? structuredClone(events) : events;
+        const input = consumers.length > 1 ? events.map(copyEnvelope) : events;
         const output = await this.runTransform(consumer.name, consumer.instance, input);
         if (output.length > 0) await this.deliver(consumer.name, output, token);
       } finally {
@@ -199,6 +205,10 @@ export class Pipeline {
 }
 
 function noop(): void {}
+
+function copyEnvelope(e: Envelope): Envelope {
+  return e instanceof EncodedEnvelope ? e.toPlain() : structuredClone(e);
+}
 
 /** The events a sink receives: unrouted ones, and those whose route names it. */
 function routedTo(sink: string, events: Envelope[]): Envelope[] {

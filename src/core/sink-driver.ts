@@ -9,7 +9,7 @@ import type { AckToken } from './ack.ts';
 import { backoffDelay, sleep } from './backoff.ts';
 import type { SinkCommonConfig } from './common-config.ts';
 import type { Sink } from './component.ts';
-import { type Envelope, encodeEvent } from './envelope.ts';
+import { type Envelope, encodedSize } from './envelope.ts';
 import { BoundedQueue } from './queue.ts';
 
 interface QueuedBatch {
@@ -259,6 +259,6 @@ export class SinkDriver {
 
 function byteLength(events: Envelope[]): number {
   let n = 0;
-  for (const e of events) n += encodeEvent(e).length + 1;
+  for (const e of events) n += encodedSize(e);
   return n;
 }

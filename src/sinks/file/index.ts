@@ -1,7 +1,7 @@
 import { type FileHandle, mkdir, open, readdir, rename, unlink } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import type { ComponentContext, Sink, SinkFactory } from '../../core/component.ts';
-import { type Envelope, encodeNdjson } from '../../core/envelope.ts';
+import { type Envelope, encodeNdjsonBuffers } from '../../core/envelope.ts';
 import { type FileSinkConfig, fileSinkSchema } from './config.ts';
 
 /** Appends events as NDJSON; a batch is acknowledged only once written (and fsynced, by default). */
@@ -51,12 +51,18 @@ export class FileSink implements Sink {
   }
 
   async write(events: Envelope[]): Promise<void> {
-    const data = encodeNdjson(events);
-    const bytes = Buffer.byteLength(data);
+    const data = encodeNdjsonBuffers(events);
+    let bytes = 0;
+    for (const b of data) bytes += b.length;
     if (this.size > 0 && this.size + bytes > this.config.rotate.max_bytes) await this.rotate();
     const fh = this.fh!;
     try {
-      await fh.appendFile(data);
+      // The file is opened for appending: every write lands at the end. A short write goes on with the rest.
+      let written = (await fh.writev(data)).bytesWritten;
+      if (written < bytes) {
+        const all = Buffer.concat(data);
+        while (written < bytes) written += (await fh.write(all, written)).bytesWritten;
+      }
       if (this.config.fsync) await fh.datasync();
     } catch (err) {
       // Leave no half-written batch behind: it would be duplicated, or leave a broken line, on retry.

@@ -3,13 +3,12 @@ import { type FileHandle, open, readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { OrderedCommitTracker } from '../../core/ack.ts';
 import type { SourceContext } from '../../core/component.ts';
-import type { Envelope } from '../../core/envelope.ts';
-import type { DecodedEvent, LineDecoder, LineInfo } from '../../formats/decoder.ts';
+import type { LineDecoder } from '../../formats/decoder.ts';
 import { RateLimitedLog } from '../../observability/logger.ts';
 import { CheckpointStore, type FileCheckpoint, fileKey } from './checkpoints.ts';
 import { FileDiscovery } from './discovery.ts';
+import { type DecodedBatch, type FileDecoding, LocalFileDecoding } from './file-decoding.ts';
 import { FINGERPRINT_BYTES, type Fingerprint, fingerprintOf } from './fingerprint.ts';
-import { LineSplitter } from './line-splitter.ts';
 
 export interface TailOptions {
   include: string[];
@@ -27,6 +26,8 @@ export interface TailOptions {
   checkpointInterval: number;
   /** A decoder per file (the path tells CRI decoders the pod, and `auto` formats sniff the first line). */
   createDecoder(path: string, firstLine: string): LineDecoder;
+  /** Decoding off the main thread (decode workers), used instead of `createDecoder` when set. */
+  createDecoding?(path: string): FileDecoding;
 }
 
 type FileState = 'live' | 'rotated' | 'deleted';
@@ -41,8 +42,7 @@ class TailedFile {
   committed: number;
   lastDataAt = Date.now();
   fingerprint: Fingerprint | undefined;
-  decoder: LineDecoder | undefined;
-  readonly splitter: LineSplitter;
+  readonly decoding: FileDecoding;
   readonly tracker: OrderedCommitTracker<number>;
   closed = false;
   private drainedResolve!: () => void;
@@ -59,14 +59,14 @@ class TailedFile {
     readonly dev: number,
     readonly ino: number,
     offset: number,
-    maxLineBytes: number,
+    decoding: FileDecoding,
     readonly predecessor: TailedFile | undefined,
     onCommit: (file: TailedFile, offset: number) => void,
   ) {
     this.key = fileKey(dev, ino);
     this.offset = offset;
     this.committed = offset;
-    this.splitter = new LineSplitter(maxLineBytes);
+    this.decoding = decoding;
     this.tracker = new OrderedCommitTracker<number>((o) => onCommit(this, o));
   }
 
@@ -94,12 +94,8 @@ class TailedFile {
 
   /** Where reading may resume once everything emitted so far is acknowledged. */
   resumePosition(): number {
-    let p = this.offset;
-    const pending = this.splitter.pendingStart;
-    if (pending !== undefined && pending < p) p = pending;
-    const held = this.decoder?.heldFrom();
-    if (held !== undefined && held < p) p = held;
-    return p;
+    const held = this.decoding.heldFrom();
+    return held !== undefined && held < this.offset ? held : this.offset;
   }
 }
 
@@ -431,7 +427,10 @@ export class TailEngine {
       st.dev,
       st.ino,
       start,
-      this.options.maxLineBytes,
+      this.options.createDecoding?.(path) ??
+        new LocalFileDecoding(this.options.maxLineBytes, this.ctx.name, (line) =>
+          this.options.createDecoder(path, line),
+        ),
       predecessor,
       (f, o) => this.onCommitted(f, o),
     );
@@ -494,6 +493,8 @@ export class TailEngine {
         if (this.readBuffers.length < MAX_POOLED_READ_BUFFERS) this.readBuffers.push(buf);
       }
       if (bytesRead > 0) continue;
+      // At the end of the data, what is still being decoded goes out before the file waits or is handed over.
+      await this.emitBatches(file, await file.decoding.drain());
       if (stateAtRead === 'live' && file.state !== 'live') continue;
       if (file.state !== 'live') {
         if (!file.isDrained) {
@@ -511,42 +512,28 @@ export class TailEngine {
           continue;
         }
       }
-      const expired: DecodedEvent[] = [];
-      file.decoder?.flushExpired(Date.now(), expired);
-      if (expired.length > 0) await this.emit(file, expired);
+      await this.emitBatches(file, await file.decoding.flush('expired', Date.now()));
       await file.sleep(this.options.pollInterval);
     }
   }
 
   private async consume(file: TailedFile, chunk: Buffer): Promise<void> {
-    const out: DecodedEvent[] = [];
-    let lines = 0;
-    const onLine = (line: string, info: LineInfo) => {
-      lines++;
-      file.decoder ??= this.options.createDecoder(file.path, line);
-      file.decoder.push(line, info, out);
-    };
-    file.splitter.feed(chunk, file.offset, onLine);
-    file.offset += chunk.length;
+    const { consumed, batches } = await file.decoding.decode(chunk, file.offset);
+    file.offset += consumed;
     file.lastDataAt = Date.now();
     if (!file.fingerprint || file.fingerprint.bytes < FINGERPRINT_BYTES)
       file.fingerprint = await fingerprintOf(file.fh);
-    this.ctx.metrics.bytesRead.inc({ component: this.ctx.name }, chunk.length);
-    this.ctx.metrics.eventsRead.inc({ component: this.ctx.name }, lines);
-    await this.emit(file, out);
+    this.ctx.metrics.bytesRead.inc({ component: this.ctx.name }, consumed);
+    await this.emitBatches(file, batches);
   }
 
-  private async emit(file: TailedFile, decoded: DecodedEvent[]): Promise<void> {
-    const source = this.ctx.name;
-    const envelopes: Envelope[] = new Array(decoded.length);
-    for (let i = 0; i < decoded.length; i++) {
-      const d = decoded[i]!;
-      envelopes[i] = d.container
-        ? { event: d.event, source, raw: d.raw, container: d.container }
-        : { event: d.event, source, raw: d.raw };
+  private async emitBatches(file: TailedFile, batches: DecodedBatch[], always = false): Promise<void> {
+    for (const batch of batches) {
+      if (batch.lines > 0) this.ctx.metrics.eventsRead.inc({ component: this.ctx.name }, batch.lines);
+      if (batch.envelopes.length === 0 && batch.resume === undefined && !always) continue;
+      const ack = file.tracker.track(batch.resume ?? file.resumePosition());
+      await this.ctx.emit(batch.envelopes, ack);
     }
-    const ack = file.tracker.track(file.resumePosition());
-    await this.ctx.emit(envelopes, ack);
   }
 
   /** copytruncate: first read what the copy holds beyond our offset (written after our last read, before the
@@ -583,14 +570,10 @@ export class TailEngine {
    * overtake them), and close. `beforeEmit` changes the file's state before its resume position is taken.
    */
   private async flushHeld(file: TailedFile, beforeEmit?: () => void): Promise<void> {
-    const out: DecodedEvent[] = [];
-    file.splitter.finish((line, info) => {
-      file.decoder ??= this.options.createDecoder(file.path, line);
-      file.decoder.push(line, info, out);
-    });
-    file.decoder?.flush(out);
+    await this.emitBatches(file, await file.decoding.drain());
+    const held = await file.decoding.flush('all', Date.now());
     beforeEmit?.();
-    if (out.length > 0 || beforeEmit) await this.emit(file, out);
+    await this.emitBatches(file, held, beforeEmit !== undefined);
   }
 
   /** An untracked file next to `path` that starts like it did (same fingerprint) and is at least `minSize` long:
@@ -618,6 +601,7 @@ export class TailEngine {
       file.closed = true;
     });
     await file.fh.close().catch(() => undefined);
+    file.decoding.close();
     this.tracked.delete(file.key);
     const group = this.groups.get(file.group);
     if (group) group.files = group.files.filter((f) => f !== file);
