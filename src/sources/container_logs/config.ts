@@ -43,6 +43,12 @@ export const containerLogsSchema = z.strictObject({
     .default(5000)
     .describe('A partial line whose end never comes is emitted (flagged) after this long.'),
   multiline: multilineSchema.optional(),
+  decode_threads: z
+    .union([z.literal('auto'), z.number().int().min(0).max(64)])
+    .default('auto')
+    .describe(
+      'Worker threads that parse, map, mask and encode lines beside the main thread (which reads, writes and acknowledges). auto: 2 on a machine with more than one core, else 0; 0 decodes on the main thread.',
+    ),
   content: z
     .enum(['auto', 'none', ...CONTENT_FORMATS])
     .default('auto')

@@ -11,6 +11,7 @@ import {
 import type { ContentMode } from '../../ocsf/mappers/container-content.ts';
 import { type ContainerLogFormat, mapContainerLine } from '../../ocsf/mappers/container-log.ts';
 import { parseRfc3339 } from '../../ocsf/time.ts';
+import { containerFromPath } from './path-meta.ts';
 
 export interface MultilineOptions {
   /** continue_through: lines matching `condition_pattern` continue the previous message.
@@ -52,6 +53,37 @@ interface Pending {
   lines: number;
   untruncatedSize?: number;
   problems?: string[];
+}
+
+/** What a container-log decoder needs from the source config (plain data: decode workers get a copy). */
+export interface ContainerDecoderSettings {
+  format: 'auto' | ContainerLogFormat;
+  max_line_bytes: number;
+  partial_timeout: number;
+  multiline?: MultilineOptions;
+  content: ContentMode;
+}
+
+/** Sniffs the log format from a file's first line: json-file records are JSON objects, CRI lines start with a time. */
+export function sniffContainerFormat(firstLine: string): ContainerLogFormat {
+  return firstLine.trimStart().startsWith('{') ? 'docker-json' : 'cri';
+}
+
+/** The decoder for one container log file (its path names the container, CRI paths the pod too). */
+export function createContainerDecoder(
+  settings: ContainerDecoderSettings,
+  ctx: DecodeContext,
+  firstLine: string,
+): ContainerLogDecoder {
+  const format = settings.format === 'auto' ? sniffContainerFormat(firstLine) : settings.format;
+  const container = ctx.path ? containerFromPath(ctx.path) : undefined;
+  return new ContainerLogDecoder(format, ctx, {
+    maxMessageBytes: settings.max_line_bytes,
+    partialTimeout: settings.partial_timeout,
+    ...(settings.multiline ? { multiline: settings.multiline } : {}),
+    ...(container ? { container } : {}),
+    content: settings.content,
+  });
 }
 
 export class ContainerLogDecoder implements LineDecoder {

@@ -1,12 +1,17 @@
 import type { SourceFactory } from '../../core/component.ts';
 import { TailingSource } from '../tail/source.ts';
 import { type ContainerLogsConfig, containerLogsSchema } from './config.ts';
-import { ContainerLogDecoder } from './decoder.ts';
-import { containerFromPath } from './path-meta.ts';
+import { autoDecodeThreads, DecodePool } from './decode-pool.ts';
+import { type ContainerDecoderSettings, createContainerDecoder } from './decoder.ts';
 
-/** Sniffs the log format from a file's first line: json-file records are JSON objects, CRI lines start with a time. */
-export function sniffContainerFormat(firstLine: string): 'docker-json' | 'cri' {
-  return firstLine.trimStart().startsWith('{') ? 'docker-json' : 'cri';
+function decoderSettings(c: ContainerLogsConfig): ContainerDecoderSettings {
+  return {
+    format: c.format,
+    max_line_bytes: c.max_line_bytes,
+    partial_timeout: c.partial_timeout,
+    ...(c.multiline ? { multiline: c.multiline } : {}),
+    content: c.content,
+  };
 }
 
 export const containerLogsFactory: SourceFactory<ContainerLogsConfig> = {
@@ -15,16 +20,15 @@ export const containerLogsFactory: SourceFactory<ContainerLogsConfig> = {
   description:
     'Tails container log files (Docker json-file, CRI), reassembling split lines, surviving rotation and restarts.',
   configSchema: containerLogsSchema,
-  create: (c) =>
-    new TailingSource(c, (decodeCtx, firstLine) => {
-      const format = c.format === 'auto' ? sniffContainerFormat(firstLine) : c.format;
-      const container = decodeCtx.path ? containerFromPath(decodeCtx.path) : undefined;
-      return new ContainerLogDecoder(format, decodeCtx, {
-        maxMessageBytes: c.max_line_bytes,
-        partialTimeout: c.partial_timeout,
-        ...(c.multiline ? { multiline: c.multiline } : {}),
-        ...(container ? { container } : {}),
-        content: c.content,
-      });
-    }),
+  create: (c) => {
+    const settings = decoderSettings(c);
+    return new TailingSource(
+      c,
+      (decodeCtx, firstLine) => createContainerDecoder(settings, decodeCtx, firstLine),
+      (ctx) => {
+        const threads = c.decode_threads === 'auto' ? autoDecodeThreads() : c.decode_threads;
+        return threads > 0 ? new DecodePool(threads, settings, ctx) : undefined;
+      },
+    );
+  },
 };

@@ -26,8 +26,6 @@ export interface TailOptions {
   checkpointInterval: number;
   /** A decoder per file (the path tells CRI decoders the pod, and `auto` formats sniff the first line). */
   createDecoder(path: string, firstLine: string): LineDecoder;
-  /** Decoding off the main thread (decode workers), used instead of `createDecoder` when set. */
-  createDecoding?(path: string): FileDecoding;
 }
 
 type FileState = 'live' | 'rotated' | 'deleted';
@@ -192,6 +190,13 @@ export class TailEngine {
   async commit(): Promise<void> {
     await this.store.save();
     for (const f of this.tracked.values()) await f.fh.close().catch(() => undefined);
+  }
+
+  private createDecoding: ((path: string) => FileDecoding) | undefined;
+
+  /** Decodes files off the main thread (decode workers) instead of with `createDecoder`. */
+  useDecoding(create: (path: string) => FileDecoding): void {
+    this.createDecoding = create;
   }
 
   /** Problem reporter for decoders: counted per reason, logged at most once per interval. */
@@ -427,7 +432,7 @@ export class TailEngine {
       st.dev,
       st.ino,
       start,
-      this.options.createDecoding?.(path) ??
+      this.createDecoding?.(path) ??
         new LocalFileDecoding(this.options.maxLineBytes, this.ctx.name, (line) =>
           this.options.createDecoder(path, line),
         ),

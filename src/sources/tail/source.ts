@@ -4,16 +4,27 @@ import type { Source, SourceContext } from '../../core/component.ts';
 import type { DecodeContext, LineDecoder } from '../../formats/decoder.ts';
 import { type TailConfig, tailOptions } from './config.ts';
 import { TailEngine } from './engine.ts';
+import type { FileDecoding } from './file-decoding.ts';
 
 /** A decoder for one file; `decodeCtx` carries the source name, host, path and the engine's problem counter. */
 export type FileDecoderFactory = (decodeCtx: DecodeContext, firstLine: string, ctx: SourceContext) => LineDecoder;
 
+/** Decoding off the main thread, when the source has it (decode workers). */
+export interface RemoteDecoding {
+  fileDecoding(path: string): FileDecoding;
+  /** Where the workers' bad-input reports go (the engine's counter). */
+  onProblem: (reason: string, detail: string) => void;
+  close(): Promise<void>;
+}
+
 export class TailingSource implements Source {
   private engine: TailEngine | undefined;
+  private remote: RemoteDecoding | undefined;
 
   constructor(
     private readonly config: TailConfig,
     private readonly createDecoder: FileDecoderFactory,
+    private readonly createRemote?: (ctx: SourceContext) => RemoteDecoding | undefined,
   ) {}
 
   async start(ctx: SourceContext): Promise<void> {
@@ -27,12 +38,19 @@ export class TailingSource implements Source {
       ),
       ctx,
     );
+    const remote = this.createRemote?.(ctx);
+    if (remote) {
+      remote.onProblem = engine.onProblem;
+      engine.useDecoding((path) => remote.fileDecoding(path));
+    }
+    this.remote = remote;
     this.engine = engine;
     await engine.start();
   }
 
   async stop(): Promise<void> {
     await this.engine?.stop();
+    await this.remote?.close();
   }
 
   async commit(): Promise<void> {

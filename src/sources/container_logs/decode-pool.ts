@@ -1,0 +1,293 @@
+// Decode workers for container logs, and the per-file FileDecoding that uses them. A file's chunks are decoded
+// ahead of the read loop and their batches handed back strictly in file order. Consecutive chunks of one file may
+// go to different workers: a chunk that starts where the previous one ended cleanly (at a line end, with no partial
+// record or multiline group held) decodes the same anywhere. Whether it did end cleanly is known only when that
+// chunk's result arrives; if it did not, the chunks sent on that assumption are decoded again after it, on the
+// worker that holds its state. Nothing is emitted from a chunk until every earlier chunk is settled.
+import { availableParallelism } from 'node:os';
+import { extname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { SourceContext } from '../../core/component.ts';
+import { type ContainerRef, EncodedEnvelope } from '../../core/envelope.ts';
+import { DEFAULT_REDACTION } from '../../policy/redaction-config.ts';
+import type { DecodedBatch, FileDecoding } from '../tail/file-decoding.ts';
+import type { DecodeReply, DecodeRequest, DecodeWorkerData } from './decode-worker.ts';
+import type { ContainerDecoderSettings } from './decoder.ts';
+import { containerFromPath } from './path-meta.ts';
+
+/** Chunks of one file decoded ahead of the one being emitted. */
+const MAX_AHEAD = 4;
+
+/** Worker threads to start for `decode_threads: auto`: none on a single core, where they only add overhead. */
+export function autoDecodeThreads(): number {
+  const cores = availableParallelism();
+  return cores > 1 ? Math.min(2, cores) : 0;
+}
+
+interface PooledWorker {
+  worker: Worker;
+  /** Jobs sent and not answered. */
+  busy: number;
+}
+
+export class DecodePool {
+  private readonly workers: PooledWorker[] = [];
+  private readonly pending = new Map<number, { resolve: (r: DecodeReply) => void; reject: (e: Error) => void }>();
+  private nextJob = 1;
+  private nextFile = 1;
+  private failure: Error | undefined;
+  private closing = false;
+
+  constructor(
+    threads: number,
+    private readonly settings: ContainerDecoderSettings,
+    private readonly ctx: SourceContext,
+  ) {
+    // The worker is a sibling module: .js when built, .ts when the sources run directly (tests).
+    const here = fileURLToPath(import.meta.url);
+    const script = new URL(`./decode-worker${extname(here)}`, import.meta.url);
+    const data: DecodeWorkerData = {
+      settings,
+      source: ctx.name,
+      hostname: ctx.hostname,
+      redaction: ctx.redaction ?? DEFAULT_REDACTION,
+    };
+    for (let i = 0; i < threads; i++) {
+      const worker = new Worker(script, {
+        workerData: data,
+        ...(extname(here) === '.ts'
+          ? { execArgv: [...process.execArgv, '--experimental-transform-types', '--no-warnings'] }
+          : {}),
+        // Each batch's garbage dies young; a modest young generation keeps a worker's footprint small.
+        resourceLimits: { maxYoungGenerationSizeMb: 48 },
+      });
+      const pooled: PooledWorker = { worker, busy: 0 };
+      worker.on('message', (reply: DecodeReply) => {
+        if (--pooled.busy === 0) worker.unref();
+        const waiter = this.pending.get(reply.id);
+        this.pending.delete(reply.id);
+        if (reply.error) waiter?.reject(new Error(`decode worker failed: ${reply.error}`));
+        else waiter?.resolve(reply);
+      });
+      worker.on('error', (err) => this.fail(err));
+      worker.on('exit', (code) => {
+        if (!this.closing) this.fail(new Error(`decode worker exited with code ${code}`));
+      });
+      // Idle workers must not keep the process alive; one with work does (see send).
+      worker.unref();
+      this.workers.push(pooled);
+    }
+  }
+
+  get size(): number {
+    return this.workers.length;
+  }
+
+  fileDecoding(path: string): FileDecoding {
+    return new RemoteFileDecoding(this, this.nextFile++, path, this.settings.multiline === undefined);
+  }
+
+  /** The least busy worker. */
+  pick(): number {
+    let best = 0;
+    for (let i = 1; i < this.workers.length; i++) if (this.workers[i]!.busy < this.workers[best]!.busy) best = i;
+    return best;
+  }
+
+  send(worker: number, request: Exclude<DecodeRequest, { kind: 'close' }>): Promise<DecodeReply> {
+    if (this.failure) return Promise.reject(this.failure);
+    const pooled = this.workers[worker]!;
+    return new Promise((resolve, reject) => {
+      this.pending.set(request.id, { resolve, reject });
+      if (pooled.busy++ === 0) pooled.worker.ref();
+      pooled.worker.postMessage(request);
+    });
+  }
+
+  closeFile(file: number): void {
+    if (this.failure) return;
+    for (const w of this.workers) w.worker.postMessage({ kind: 'close', file } satisfies DecodeRequest);
+  }
+
+  jobId(): number {
+    return this.nextJob++;
+  }
+
+  /** Turns a worker's answer into envelopes; counts its problems and redactions. */
+  batch(reply: DecodeReply, container: ContainerRef | undefined, resume: number | undefined): DecodedBatch {
+    const source = this.ctx.name;
+    for (const [reason, detail] of reply.problems) this.onProblem(reason, detail);
+    for (const [rule, count] of reply.redactions)
+      this.ctx.metrics.secretsRedacted.inc({ component: source, rule }, count);
+    const envelopes: EncodedEnvelope[] = new Array(reply.events);
+    if (reply.ndjson) {
+      const all = Buffer.from(reply.ndjson.buffer, reply.ndjson.byteOffset, reply.ndjson.byteLength);
+      let from = 0;
+      for (let i = 0; i < reply.events; i++) {
+        const end = all.indexOf(10, from) + 1;
+        envelopes[i] = new EncodedEnvelope(source, all.subarray(from, end), container);
+        from = end;
+      }
+    }
+    const batch: DecodedBatch = { envelopes, lines: reply.lines };
+    if (resume !== undefined) batch.resume = resume;
+    return batch;
+  }
+
+  /** A chunk's assumed clean start was wrong: its chunks are decoded again (expected now and then; cheap). */
+  onRedo(path: string, chunks: number): void {
+    this.ctx.logger.debug('chunks decoded again after a line or record continued across them', { path, chunks });
+  }
+
+  /** Set by the engine: counts and logs bad input the workers kept raw. */
+  onProblem: (reason: string, detail: string) => void = () => {};
+
+  async close(): Promise<void> {
+    this.closing = true;
+    await Promise.all(this.workers.map((w) => w.worker.terminate()));
+  }
+
+  private fail(err: Error): void {
+    this.failure ??= err;
+    this.ctx.logger.error('decode worker failed', { error: err });
+    for (const waiter of this.pending.values()) waiter.reject(err);
+    this.pending.clear();
+  }
+}
+
+interface Job {
+  id: number;
+  worker: number;
+  bytes: Uint8Array;
+  offset: number;
+  /** Decoded on the assumption that the previous job ended cleanly (on another worker, from a fresh state). */
+  assumedClean: boolean;
+  /** The chunk ends with a newline (a precondition of the next job's clean start). */
+  endsAtNewline: boolean;
+  reply: Promise<DecodeReply>;
+}
+
+/** One file's decoding in the pool. */
+class RemoteFileDecoding implements FileDecoding {
+  private readonly jobs: Job[] = [];
+  /** The newest job sent: the next one continues its state (or, when it may be clean, starts fresh elsewhere). */
+  private last: { id: number; worker: number; endsAtNewline: boolean; settled?: { clean: boolean } } | undefined;
+  private held: number | undefined;
+  private readonly container: ContainerRef | undefined;
+
+  constructor(
+    private readonly pool: DecodePool,
+    private readonly file: number,
+    private readonly path: string,
+    /** Multiline groups stay open across chunks: such files are decoded in sequence on one worker. */
+    private readonly mayStartClean: boolean,
+  ) {
+    this.container = containerFromPath(path);
+  }
+
+  async decode(chunk: Buffer, offset: number): Promise<{ consumed: number; batches: DecodedBatch[] }> {
+    // Cut after the last newline so that the next chunk starts a line; the rest is read again with it. A chunk
+    // without any newline (a very long line) goes whole.
+    const lastNewline = chunk.lastIndexOf(10);
+    const consumed = lastNewline >= 0 ? lastNewline + 1 : chunk.length;
+    // A copy: the read buffer is reused, and the bytes are kept until the job is settled (it may be re-sent).
+    this.dispatch(new Uint8Array(chunk.subarray(0, consumed)), offset, lastNewline >= 0);
+    const batches: DecodedBatch[] = [];
+    while (this.jobs.length > MAX_AHEAD) batches.push(await this.settleOldest());
+    return { consumed, batches };
+  }
+
+  async drain(): Promise<DecodedBatch[]> {
+    const batches: DecodedBatch[] = [];
+    while (this.jobs.length > 0) batches.push(await this.settleOldest());
+    return batches;
+  }
+
+  async flush(mode: 'all' | 'expired', now: number): Promise<DecodedBatch[]> {
+    const batches = await this.drain();
+    const last = this.last;
+    // Nothing held: nothing to flush (and no message to a worker on every idle poll).
+    if (last?.settled?.clean !== false) return mode === 'all' ? [...batches, this.emptyBatch()] : batches;
+    const id = this.pool.jobId();
+    const reply = await this.pool.send(last!.worker, {
+      kind: 'flush',
+      id,
+      file: this.file,
+      after: last.id,
+      path: this.path,
+      mode,
+      now,
+    });
+    this.held = reply.heldFrom;
+    this.last = { id, worker: last.worker, endsAtNewline: true, settled: { clean: reply.heldFrom === undefined } };
+    if (reply.events === 0 && mode === 'expired') return batches;
+    return [...batches, this.pool.batch(reply, this.container, undefined)];
+  }
+
+  heldFrom(): number | undefined {
+    return this.held;
+  }
+
+  close(): void {
+    this.pool.closeFile(this.file);
+  }
+
+  private emptyBatch(): DecodedBatch {
+    return { envelopes: [], lines: 0 };
+  }
+
+  private dispatch(bytes: Uint8Array, offset: number, endsAtNewline: boolean): void {
+    const prev = this.last;
+    const id = this.pool.jobId();
+    let worker: number;
+    let after: number | undefined;
+    let assumedClean = false;
+    if (!prev) {
+      worker = this.pool.pick();
+    } else if (this.mayStartClean && prev.endsAtNewline && prev.settled?.clean !== false && this.pool.size > 1) {
+      worker = this.pool.pick();
+      if (worker === prev.worker) after = prev.id;
+      else assumedClean = prev.settled === undefined;
+    } else {
+      worker = prev.worker;
+      after = prev.id;
+    }
+    // A job sent to a new worker when the previous one is known clean starts clean: no assumption to check.
+    const reply = this.pool.send(worker, {
+      kind: 'decode',
+      id,
+      file: this.file,
+      ...(after !== undefined ? { after } : {}),
+      path: this.path,
+      offset,
+      bytes,
+    });
+    // Settled (or re-sent) in order by settleOldest; a rejection is seen there.
+    reply.catch(() => undefined);
+    this.jobs.push({ id, worker, bytes, offset, assumedClean, endsAtNewline, reply });
+    this.last = { id, worker, endsAtNewline };
+  }
+
+  private async settleOldest(): Promise<DecodedBatch> {
+    const job = this.jobs.shift()!;
+    const reply = await job.reply;
+    const clean = reply.heldFrom === undefined;
+    if (this.last?.id === job.id) this.last.settled = { clean };
+    const next = this.jobs[0];
+    if (!clean && next?.assumedClean) {
+      // The assumption failed: every later job is decoded again, continuing from this one's state.
+      const redo = this.jobs.splice(0);
+      this.pool.onRedo(this.path, redo.length);
+      this.last = { id: job.id, worker: job.worker, endsAtNewline: job.endsAtNewline, settled: { clean } };
+      for (const j of redo) this.dispatch(j.bytes, j.offset, j.endsAtNewline);
+    }
+    this.held = reply.heldFrom;
+    const end = job.offset + job.bytes.length;
+    return this.pool.batch(
+      reply,
+      this.container,
+      reply.heldFrom !== undefined && reply.heldFrom < end ? reply.heldFrom : end,
+    );
+  }
+}

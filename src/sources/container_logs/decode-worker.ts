@@ -1,0 +1,161 @@
+// A decode worker: container log bytes in, NDJSON of redacted OCSF events out. Splitting, parsing, mapping, masking
+// and encoding are the CPU-heavy part of tailing; here they run beside the main thread, which only reads files,
+// orders results, writes sinks and acknowledges. Only bytes and plain data cross the thread boundary.
+import { parentPort, workerData } from 'node:worker_threads';
+import { type Envelope, encodeEvent } from '../../core/envelope.ts';
+import type { DecodeContext, DecodedEvent, LineDecoder, LineInfo } from '../../formats/decoder.ts';
+import type { RedactionConfig } from '../../policy/redaction-config.ts';
+import { Redactor } from '../../policy/redactor.ts';
+import { LineSplitter } from '../tail/line-splitter.ts';
+import { type ContainerDecoderSettings, createContainerDecoder } from './decoder.ts';
+
+export interface DecodeWorkerData {
+  settings: ContainerDecoderSettings;
+  source: string;
+  hostname: string;
+  redaction: RedactionConfig;
+}
+
+/** `after`: the job whose end state this one continues (absent: the file's bytes start clean here). */
+export type DecodeRequest =
+  | { kind: 'decode'; id: number; file: number; after?: number; path: string; offset: number; bytes: Uint8Array }
+  | { kind: 'flush'; id: number; file: number; after?: number; path: string; mode: 'all' | 'expired'; now: number }
+  | { kind: 'close'; file: number };
+
+export interface DecodeReply {
+  id: number;
+  /** The events' JSON, each followed by a newline. */
+  ndjson?: Uint8Array;
+  events: number;
+  lines: number;
+  /** Offset of the oldest byte held back at the end of the job (a partial line or record); absent: nothing held. */
+  heldFrom?: number;
+  problems: Array<[reason: string, detail: string]>;
+  redactions: Array<[rule: string, count: number]>;
+  error?: string;
+}
+
+/** What one file's decoding holds between jobs when it ended inside a line or a record. */
+interface FileState {
+  splitter: LineSplitter;
+  decoder: LineDecoder | undefined;
+  ctx: DecodeContext;
+  problems: Array<[string, string]>;
+}
+
+// End states of one file's jobs, by job id: kept only for jobs that ended holding something, and only the newest
+// few (a state is picked up by the very next job of the file, or dropped when the main thread re-plans).
+const MAX_STATES_PER_FILE = 16;
+
+const data = workerData as DecodeWorkerData;
+const redactor = new Redactor(data.redaction);
+const activeRedactor = redactor.inactive ? undefined : redactor;
+const states = new Map<number, Map<number, FileState>>();
+
+function freshState(path: string): FileState {
+  const state: FileState = {
+    splitter: new LineSplitter(data.settings.max_line_bytes),
+    decoder: undefined,
+    problems: [],
+    ctx: {
+      source: data.source,
+      hostname: data.hostname,
+      path,
+      onProblem: (reason, detail) => state.problems.push([reason, detail]),
+    },
+  };
+  return state;
+}
+
+function takeState(file: number, after: number | undefined, path: string): FileState {
+  const saved = after === undefined ? undefined : states.get(file)?.get(after);
+  if (saved) states.get(file)!.delete(after!);
+  return saved ?? freshState(path);
+}
+
+function keepState(file: number, id: number, state: FileState): void {
+  let byJob = states.get(file);
+  if (!byJob) {
+    byJob = new Map();
+    states.set(file, byJob);
+  }
+  byJob.set(id, state);
+  if (byJob.size > MAX_STATES_PER_FILE) byJob.delete(byJob.keys().next().value!);
+}
+
+function heldFrom(state: FileState): number | undefined {
+  const pending = state.splitter.pendingStart;
+  const held = state.decoder?.heldFrom();
+  if (pending === undefined) return held;
+  return held !== undefined && held < pending ? held : pending;
+}
+
+function run(request: Exclude<DecodeRequest, { kind: 'close' }>): { reply: DecodeReply; transfer: ArrayBuffer[] } {
+  const state = takeState(request.file, request.after, request.path);
+  state.problems = [];
+  const out: DecodedEvent[] = [];
+  let lines = 0;
+  const push = (line: string, info: LineInfo) => {
+    state.decoder ??= createContainerDecoder(data.settings, state.ctx, line);
+    state.decoder.push(line, info, out);
+  };
+  if (request.kind === 'decode') {
+    const bytes = Buffer.from(request.bytes.buffer, request.bytes.byteOffset, request.bytes.byteLength);
+    state.splitter.feed(bytes, request.offset, (line, info) => {
+      lines++;
+      push(line, info);
+    });
+  } else if (request.mode === 'expired') {
+    state.decoder?.flushExpired(request.now, out);
+  } else {
+    state.splitter.finish(push);
+    state.decoder?.flush(out);
+  }
+  const held = heldFrom(state);
+  if (held !== undefined) keepState(request.file, request.id, state);
+
+  const redactions = new Map<string, number>();
+  const json = new Array<string>(out.length + 1);
+  for (let i = 0; i < out.length; i++) {
+    const d = out[i]!;
+    const envelope: Envelope = { event: d.event, source: data.source, raw: d.raw };
+    if (activeRedactor)
+      for (const r of activeRedactor.redactEnvelope(envelope))
+        redactions.set(r.rule, (redactions.get(r.rule) ?? 0) + 1);
+    json[i] = encodeEvent(envelope);
+  }
+  json[out.length] = '';
+  const reply: DecodeReply = {
+    id: request.id,
+    events: out.length,
+    lines,
+    problems: state.problems,
+    redactions: [...redactions],
+  };
+  if (held !== undefined) reply.heldFrom = held;
+  const transfer: ArrayBuffer[] = [];
+  if (out.length > 0) {
+    const ndjson = Buffer.from(json.join('\n'));
+    // A large Buffer owns its memory and moves to the main thread without a copy; a small one lives in Node's
+    // shared pool and is copied.
+    const owned = ndjson.byteOffset === 0 && ndjson.byteLength === ndjson.buffer.byteLength;
+    reply.ndjson = owned ? ndjson : new Uint8Array(ndjson);
+    transfer.push(reply.ndjson.buffer as ArrayBuffer);
+  }
+  return { reply, transfer };
+}
+
+parentPort!.on('message', (request: DecodeRequest) => {
+  if (request.kind === 'close') {
+    states.delete(request.file);
+    return;
+  }
+  try {
+    const { reply, transfer } = run(request);
+    parentPort!.postMessage(reply, transfer);
+  } catch (err) {
+    const reply: DecodeReply = { id: request.id, events: 0, lines: 0, problems: [], redactions: [] };
+    reply.error = err instanceof Error ? (err.stack ?? err.message) : String(err);
+    parentPort!.postMessage(reply);
+  }
+});
