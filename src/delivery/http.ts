@@ -2,9 +2,12 @@
 // from HTTP_PROXY / HTTPS_PROXY / NO_PROXY (EnvHttpProxyAgent), a timeout per request, and gzip.
 import { promisify } from 'node:util';
 import { gzip as gzipCallback } from 'node:zlib';
-import { EnvHttpProxyAgent, request } from 'undici';
+import type { EnvHttpProxyAgent } from 'undici';
+import { lazyModule } from '../core/lazy-module.ts';
 import type { HttpAuth, TlsConfig } from './config.ts';
 import { tlsConnectionOptions } from './tls.ts';
+
+const undici = lazyModule<typeof import('undici')>('undici');
 
 const gzip = promisify(gzipCallback);
 
@@ -29,7 +32,7 @@ export class HttpTransport {
 
   constructor(private readonly options: HttpTransportOptions) {
     const tls = tlsConnectionOptions(options.tls);
-    this.dispatcher = new EnvHttpProxyAgent({
+    this.dispatcher = new (undici().EnvHttpProxyAgent)({
       connect: tls,
       requestTls: tls,
       keepAliveTimeout: 30_000,
@@ -48,7 +51,7 @@ export class HttpTransport {
   ): Promise<HttpResponse> {
     const gzipped = compress && this.options.compression === 'gzip';
     const payload = gzipped ? await gzip(body) : body;
-    const res = await request(url, {
+    const res = await undici().request(url, {
       method,
       headers: { ...this.options.headers, ...headers, ...(gzipped ? { 'content-encoding': 'gzip' } : {}) },
       body: payload,

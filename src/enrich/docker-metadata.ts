@@ -4,9 +4,10 @@
 // (read after it was removed) are still described. Removed containers stay as tombstones for a while; the whole
 // cache is bounded (least recently used entries go first). Outrider only reads from the Docker API: list, inspect,
 // events, ping (see docs/enrichment.md, "Least privilege").
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
 import { backoffDelay, sleep } from '../core/backoff.ts';
 import type { ContainerRef } from '../core/envelope.ts';
+import { lazyModule } from '../core/lazy-module.ts';
 import { type DockerEngineEvent, parseEngineEvent } from '../formats/docker-events.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
@@ -23,6 +24,8 @@ import {
   securityFactsFromInspect,
 } from './docker-inspect.ts';
 import type { ContainerLookup } from './pid-attribution.ts';
+
+const dockerode = lazyModule<typeof import('dockerode')>('dockerode');
 
 export interface DockerMetadataOptions {
   socketPath: string;
@@ -97,9 +100,9 @@ export class DockerMetadataCache implements ContainerLookup {
     private readonly options: DockerMetadataOptions,
     private readonly hooks: DockerMetadataHooks,
   ) {
-    this.api = new Docker({ socketPath: options.socketPath, timeout: options.requestTimeoutMs });
+    this.api = new (dockerode())({ socketPath: options.socketPath, timeout: options.requestTimeoutMs });
     // The events stream is idle for as long as nothing happens: no socket timeout on it (pings watch liveness).
-    this.streamClient = new Docker({ socketPath: options.socketPath });
+    this.streamClient = new (dockerode())({ socketPath: options.socketPath });
   }
 
   /** Connects (waiting at most one request timeout for the first listing) and keeps the cache fresh until stop. */

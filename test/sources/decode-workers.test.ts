@@ -5,6 +5,12 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { SourceContext } from '../../src/core/component.ts';
+import type { EncodedEnvelope } from '../../src/core/envelope.ts';
+import { createLogger } from '../../src/observability/logger.ts';
+import { Metrics } from '../../src/observability/metrics.ts';
+import { DecodePool } from '../../src/sources/container_logs/decode-pool.ts';
+import { type DecodedBatch, DecodingLost } from '../../src/sources/tail/file-decoding.ts';
 import { recordOutput, validateOcsf } from '../support/output.ts';
 import { readNdjson, startTestOutrider, type TestOutrider, tempDir, waitFor } from '../support/outrider.ts';
 
@@ -165,5 +171,65 @@ describe('decode workers', () => {
     const joined = workers.filter((e) => String(e.message).startsWith('part-a-'));
     expect(joined).toHaveLength(75);
     for (const e of joined) expect(String(e.message)).toMatch(/^part-a-\d+-y{3000}-part-b-end$/);
+  });
+});
+
+describe('a decode worker that dies', () => {
+  it('is replaced, and its files are read again from the last settled position: every line once, in order', async () => {
+    const logs: string[] = [];
+    const ctx = {
+      name: 'containers',
+      hostname: 'test',
+      stateDir: tempDir(),
+      logger: createLogger('debug', {}, (l) => logs.push(l)),
+      metrics: new Metrics(),
+      setHealthy: () => undefined,
+      emit: async () => undefined,
+    } satisfies SourceContext;
+    const pool = new DecodePool(
+      2,
+      { format: 'docker-json', max_line_bytes: 1 << 20, partial_timeout: 5000, content: 'none' },
+      ctx,
+    );
+    try {
+      let text = '';
+      for (let i = 0; i < 3000; i++)
+        text += `${JSON.stringify({ log: `line ${i}\n`, stream: 'stdout', time: time(i) })}\n`;
+      const file = Buffer.from(text);
+      const decoding = pool.fileDecoding(`/x/${ID}/${ID}-json.log`);
+      const messages: string[] = [];
+      const take = (batches: DecodedBatch[]) => {
+        for (const b of batches)
+          for (const e of b.envelopes) messages.push(String((e as EncodedEnvelope).event.message));
+      };
+      let offset = 0;
+      let killed = false;
+      let restarts = 0;
+      while (offset < file.length || !killed) {
+        try {
+          if (offset >= file.length) {
+            take(await decoding.drain());
+            break;
+          }
+          const { consumed, batches } = await decoding.decode(file.subarray(offset, offset + 2048), offset);
+          offset += consumed;
+          take(batches);
+          if (!killed && messages.length > 500) {
+            killed = true;
+            await pool.workerIn(0).terminate();
+          }
+        } catch (err) {
+          if (!(err instanceof DecodingLost)) throw err;
+          restarts++;
+          offset = err.resumeAt;
+        }
+      }
+      take(await decoding.drain());
+      expect(restarts).toBe(1);
+      expect(messages).toEqual(Array.from({ length: 3000 }, (_, i) => `line ${i}`));
+      expect(logs.some((l) => l.includes('decode worker failed; starting a new one'))).toBe(true);
+    } finally {
+      await pool.close();
+    }
   });
 });

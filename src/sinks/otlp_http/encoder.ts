@@ -1,10 +1,13 @@
 // OCSF event → OpenTelemetry log record (as the OTel SDK's ReadableLogRecord, so the otlp-transformer serializers
 // encode it). One log record per event; body = the OCSF event; routing attributes beside it.
 import type { AnyValue, HrTime } from '@opentelemetry/api';
-import { type Resource, resourceFromAttributes } from '@opentelemetry/resources';
+import type { Resource } from '@opentelemetry/resources';
 import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import type { Envelope } from '../../core/envelope.ts';
+import { lazyModule } from '../../core/lazy-module.ts';
 import { otelResourceAttributes } from '../../enrich/resource-attributes.ts';
+
+const otelResources = lazyModule<typeof import('@opentelemetry/resources')>('@opentelemetry/resources');
 
 /** Log record attribute names, so a collector can route on the OCSF class without parsing the body. */
 export const OCSF_ATTRIBUTES = {
@@ -48,7 +51,7 @@ export class LogRecordBuilder {
     let resource = this.resources.get(key);
     if (!resource) {
       if (this.resources.size >= RESOURCE_CACHE_LIMIT) this.resources.clear();
-      resource = resourceFromAttributes(attrs);
+      resource = otelResources().resourceFromAttributes(attrs);
       this.resources.set(key, resource);
     }
     return resource;

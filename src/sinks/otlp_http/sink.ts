@@ -1,12 +1,14 @@
-import { JsonLogsSerializer, ProtobufLogsSerializer } from '@opentelemetry/otlp-transformer';
 import type { ComponentContext, Sink } from '../../core/component.ts';
 import type { Envelope } from '../../core/envelope.ts';
+import { lazyModule } from '../../core/lazy-module.ts';
 import { HttpTransport } from '../../delivery/http.ts';
 import { errorForStatus } from '../../delivery/outcome.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { Metrics } from '../../observability/metrics.ts';
 import type { OtlpHttpSinkConfig } from './config.ts';
 import { LogRecordBuilder } from './encoder.ts';
+
+const otlpTransformer = lazyModule<typeof import('@opentelemetry/otlp-transformer')>('@opentelemetry/otlp-transformer');
 
 /**
  * OTLP/HTTP logs (protobuf or JSON). A partial success (the receiver took the request but refused N records) cannot be
@@ -39,6 +41,7 @@ export class OtlpHttpSink implements Sink {
   }
 
   private get serializer() {
+    const { ProtobufLogsSerializer, JsonLogsSerializer } = otlpTransformer();
     return this.config.encoding === 'protobuf' ? ProtobufLogsSerializer : JsonLogsSerializer;
   }
 

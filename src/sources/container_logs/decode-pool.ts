@@ -11,7 +11,7 @@ import { Worker } from 'node:worker_threads';
 import type { SourceContext } from '../../core/component.ts';
 import { type ContainerRef, EncodedEnvelope } from '../../core/envelope.ts';
 import { DEFAULT_REDACTION } from '../../policy/redaction-config.ts';
-import type { DecodedBatch, FileDecoding } from '../tail/file-decoding.ts';
+import { type DecodedBatch, DecodingLost, type FileDecoding } from '../tail/file-decoding.ts';
 import type { DecodeReply, DecodeRequest, DecodeWorkerData } from './decode-worker.ts';
 import type { ContainerDecoderSettings } from './decoder.ts';
 import { containerFromPath } from './path-meta.ts';
@@ -27,16 +27,23 @@ export function autoDecodeThreads(): number {
 
 interface PooledWorker {
   worker: Worker;
-  /** Jobs sent and not answered. */
-  busy: number;
+  /** Jobs sent to this worker and not answered. */
+  pending: Map<number, { resolve: (r: DecodeReply) => void; reject: (e: Error) => void }>;
 }
+
+/** How a job fails when its worker died (as opposed to a decoder error, which is not retried). */
+class DecodeWorkerDied extends Error {}
+
+/** Times one file is read again from the same position after losing its worker before tailing it gives up. */
+const MAX_RESTARTS_AT_ONE_POSITION = 3;
 
 export class DecodePool {
   private readonly workers: PooledWorker[] = [];
-  private readonly pending = new Map<number, { resolve: (r: DecodeReply) => void; reject: (e: Error) => void }>();
+  private readonly script: URL;
+  private readonly execArgv: string[] | undefined;
+  private readonly data: DecodeWorkerData;
   private nextJob = 1;
   private nextFile = 1;
-  private failure: Error | undefined;
   private closing = false;
 
   constructor(
@@ -46,38 +53,45 @@ export class DecodePool {
   ) {
     // The worker is a sibling module: .js when built, .ts when the sources run directly (tests).
     const here = fileURLToPath(import.meta.url);
-    const script = new URL(`./decode-worker${extname(here)}`, import.meta.url);
-    const data: DecodeWorkerData = {
-      settings,
-      source: ctx.name,
-      hostname: ctx.hostname,
-      redaction: ctx.redaction ?? DEFAULT_REDACTION,
+    this.script = new URL(`./decode-worker${extname(here)}`, import.meta.url);
+    this.execArgv =
+      extname(here) === '.ts' ? [...process.execArgv, '--experimental-transform-types', '--no-warnings'] : undefined;
+    this.data = { settings, source: ctx.name, hostname: ctx.hostname, redaction: ctx.redaction ?? DEFAULT_REDACTION };
+    for (let i = 0; i < threads; i++) this.workers.push(this.spawn(i));
+  }
+
+  private spawn(slot: number): PooledWorker {
+    const worker = new Worker(this.script, {
+      workerData: this.data,
+      ...(this.execArgv ? { execArgv: this.execArgv } : {}),
+      // Each event's garbage dies young; a modest young generation keeps a worker's footprint small.
+      resourceLimits: { maxYoungGenerationSizeMb: 32 },
+    });
+    const pooled: PooledWorker = { worker, pending: new Map() };
+    worker.on('message', (reply: DecodeReply) => {
+      const waiter = pooled.pending.get(reply.id);
+      pooled.pending.delete(reply.id);
+      if (pooled.pending.size === 0) worker.unref();
+      if (reply.error) waiter?.reject(new Error(`decode worker failed: ${reply.error}`));
+      else waiter?.resolve(reply);
+    });
+    let failed = false;
+    const fail = (err: Error) => {
+      if (failed || this.closing) return;
+      failed = true;
+      // A worker that dies (out of memory, a bug) takes its files' decoding state with it: those files are read
+      // again from their last settled position (DecodingLost), by a new worker in its place.
+      this.ctx.logger.error('decode worker failed; starting a new one', { error: err, jobs: pooled.pending.size });
+      for (const waiter of pooled.pending.values()) waiter.reject(new DecodeWorkerDied(err.message, { cause: err }));
+      pooled.pending.clear();
+      worker.terminate().catch(() => undefined);
+      this.workers[slot] = this.spawn(slot);
     };
-    for (let i = 0; i < threads; i++) {
-      const worker = new Worker(script, {
-        workerData: data,
-        ...(extname(here) === '.ts'
-          ? { execArgv: [...process.execArgv, '--experimental-transform-types', '--no-warnings'] }
-          : {}),
-        // Each batch's garbage dies young; a modest young generation keeps a worker's footprint small.
-        resourceLimits: { maxYoungGenerationSizeMb: 48 },
-      });
-      const pooled: PooledWorker = { worker, busy: 0 };
-      worker.on('message', (reply: DecodeReply) => {
-        if (--pooled.busy === 0) worker.unref();
-        const waiter = this.pending.get(reply.id);
-        this.pending.delete(reply.id);
-        if (reply.error) waiter?.reject(new Error(`decode worker failed: ${reply.error}`));
-        else waiter?.resolve(reply);
-      });
-      worker.on('error', (err) => this.fail(err));
-      worker.on('exit', (code) => {
-        if (!this.closing) this.fail(new Error(`decode worker exited with code ${code}`));
-      });
-      // Idle workers must not keep the process alive; one with work does (see send).
-      worker.unref();
-      this.workers.push(pooled);
-    }
+    worker.on('error', fail);
+    worker.on('exit', (code) => fail(new Error(`decode worker exited with code ${code}`)));
+    // Idle workers must not keep the process alive; one with work does (see send).
+    worker.unref();
+    return pooled;
   }
 
   get size(): number {
@@ -91,22 +105,26 @@ export class DecodePool {
   /** The least busy worker. */
   pick(): number {
     let best = 0;
-    for (let i = 1; i < this.workers.length; i++) if (this.workers[i]!.busy < this.workers[best]!.busy) best = i;
+    for (let i = 1; i < this.workers.length; i++)
+      if (this.workers[i]!.pending.size < this.workers[best]!.pending.size) best = i;
     return best;
   }
 
-  send(worker: number, request: Exclude<DecodeRequest, { kind: 'close' }>): Promise<DecodeReply> {
-    if (this.failure) return Promise.reject(this.failure);
-    const pooled = this.workers[worker]!;
+  /** The worker now in a slot (a replacement after a failure: it holds no state of earlier jobs). */
+  workerIn(slot: number): Worker {
+    return this.workers[slot]!.worker;
+  }
+
+  send(slot: number, request: Exclude<DecodeRequest, { kind: 'close' }>): Promise<DecodeReply> {
+    const pooled = this.workers[slot]!;
     return new Promise((resolve, reject) => {
-      this.pending.set(request.id, { resolve, reject });
-      if (pooled.busy++ === 0) pooled.worker.ref();
+      if (pooled.pending.size === 0) pooled.worker.ref();
+      pooled.pending.set(request.id, { resolve, reject });
       pooled.worker.postMessage(request);
     });
   }
 
   closeFile(file: number): void {
-    if (this.failure) return;
     for (const w of this.workers) w.worker.postMessage({ kind: 'close', file } satisfies DecodeRequest);
   }
 
@@ -147,13 +165,6 @@ export class DecodePool {
     this.closing = true;
     await Promise.all(this.workers.map((w) => w.worker.terminate()));
   }
-
-  private fail(err: Error): void {
-    this.failure ??= err;
-    this.ctx.logger.error('decode worker failed', { error: err });
-    for (const waiter of this.pending.values()) waiter.reject(err);
-    this.pending.clear();
-  }
 }
 
 interface Job {
@@ -174,6 +185,10 @@ class RemoteFileDecoding implements FileDecoding {
   /** The newest job sent: the next one continues its state (or, when it may be clean, starts fresh elsewhere). */
   private last: { id: number; worker: number; endsAtNewline: boolean; settled?: { clean: boolean } } | undefined;
   private held: number | undefined;
+  /** Where reading starts again if a worker dies: the resume position of the last settled batch (absent: the
+   * oldest unsettled job's start, which began clean). */
+  private restartAt: number | undefined;
+  private restartsAt: { position: number; count: number } | undefined;
   private readonly container: ContainerRef | undefined;
 
   constructor(
@@ -269,9 +284,27 @@ class RemoteFileDecoding implements FileDecoding {
     this.last = { id, worker, endsAtNewline };
   }
 
+  /** A job failed: when its worker died, everything in flight is dropped and the engine reads again from the last
+   * settled position; a decoder error is not retried. */
+  private lost(err: unknown, fallback: number): never {
+    if (!(err instanceof DecodeWorkerDied)) throw err;
+    const position = this.restartAt ?? fallback;
+    this.restartsAt =
+      this.restartsAt?.position === position ? { position, count: this.restartsAt.count + 1 } : { position, count: 1 };
+    if (this.restartsAt.count > MAX_RESTARTS_AT_ONE_POSITION)
+      throw new Error(`decode workers died ${MAX_RESTARTS_AT_ONE_POSITION} times at offset ${position}`, {
+        cause: err,
+      });
+    this.jobs.length = 0;
+    this.last = undefined;
+    this.held = undefined;
+    this.restartAt = undefined;
+    throw new DecodingLost(position, err);
+  }
+
   private async settleOldest(): Promise<DecodedBatch> {
     const job = this.jobs.shift()!;
-    const reply = await job.reply;
+    const reply = await job.reply.catch((err: unknown) => this.lost(err, job.offset));
     const clean = reply.heldFrom === undefined;
     if (this.last?.id === job.id) this.last.settled = { clean };
     const next = this.jobs[0];

@@ -47,10 +47,41 @@ interface FileState {
 // few (a state is picked up by the very next job of the file, or dropped when the main thread re-plans).
 const MAX_STATES_PER_FILE = 16;
 
+/** Events' JSON written as UTF-8 as soon as each is encoded: no string of a job outlives its event. One writer
+ * serves every job of the worker; each job's bytes leave as an exact-size copy. */
+class NdjsonWriter {
+  private buf = Buffer.allocUnsafeSlow(2 * 1024 * 1024);
+  private length = 0;
+  count = 0;
+
+  reset(): void {
+    this.length = 0;
+    this.count = 0;
+  }
+
+  add(json: string): void {
+    // A UTF-16 code unit takes at most 3 bytes in UTF-8 (a surrogate pair 4 for two units), plus the newline.
+    const worst = json.length * 3 + 1;
+    if (this.length + worst > this.buf.length) {
+      const grown = Buffer.allocUnsafeSlow(Math.max(this.buf.length * 2, this.length + worst));
+      this.buf.copy(grown, 0, 0, this.length);
+      this.buf = grown;
+    }
+    this.length += this.buf.write(json, this.length);
+    this.buf[this.length++] = 10;
+    this.count++;
+  }
+
+  bytes(): Uint8Array {
+    return new Uint8Array(this.buf.subarray(0, this.length));
+  }
+}
+
 const data = workerData as DecodeWorkerData;
 const redactor = new Redactor(data.redaction);
 const activeRedactor = redactor.inactive ? undefined : redactor;
 const states = new Map<number, Map<number, FileState>>();
+const ndjson = new NdjsonWriter();
 
 function freshState(path: string): FileState {
   const state: FileState = {
@@ -93,11 +124,26 @@ function heldFrom(state: FileState): number | undefined {
 function run(request: Exclude<DecodeRequest, { kind: 'close' }>): { reply: DecodeReply; transfer: ArrayBuffer[] } {
   const state = takeState(request.file, request.after, request.path);
   state.problems = [];
+  // Each event is masked and encoded as soon as it is decoded: its objects die young, only its JSON is kept.
   const out: DecodedEvent[] = [];
+  ndjson.reset();
+  const redactions = new Map<string, number>();
+  const encodeOut = () => {
+    for (let i = 0; i < out.length; i++) {
+      const d = out[i]!;
+      const envelope: Envelope = { event: d.event, source: data.source, raw: d.raw };
+      if (activeRedactor)
+        for (const r of activeRedactor.redactEnvelope(envelope))
+          redactions.set(r.rule, (redactions.get(r.rule) ?? 0) + 1);
+      ndjson.add(encodeEvent(envelope));
+    }
+    out.length = 0;
+  };
   let lines = 0;
   const push = (line: string, info: LineInfo) => {
     state.decoder ??= createContainerDecoder(data.settings, state.ctx, line);
     state.decoder.push(line, info, out);
+    if (out.length > 0) encodeOut();
   };
   if (request.kind === 'decode') {
     const bytes = Buffer.from(request.bytes.buffer, request.bytes.byteOffset, request.bytes.byteLength);
@@ -111,35 +157,21 @@ function run(request: Exclude<DecodeRequest, { kind: 'close' }>): { reply: Decod
     state.splitter.finish(push);
     state.decoder?.flush(out);
   }
+  encodeOut();
   const held = heldFrom(state);
   if (held !== undefined) keepState(request.file, request.id, state);
-
-  const redactions = new Map<string, number>();
-  const json = new Array<string>(out.length + 1);
-  for (let i = 0; i < out.length; i++) {
-    const d = out[i]!;
-    const envelope: Envelope = { event: d.event, source: data.source, raw: d.raw };
-    if (activeRedactor)
-      for (const r of activeRedactor.redactEnvelope(envelope))
-        redactions.set(r.rule, (redactions.get(r.rule) ?? 0) + 1);
-    json[i] = encodeEvent(envelope);
-  }
-  json[out.length] = '';
+  const events = ndjson.count;
   const reply: DecodeReply = {
     id: request.id,
-    events: out.length,
+    events,
     lines,
     problems: state.problems,
     redactions: [...redactions],
   };
   if (held !== undefined) reply.heldFrom = held;
   const transfer: ArrayBuffer[] = [];
-  if (out.length > 0) {
-    const ndjson = Buffer.from(json.join('\n'));
-    // A large Buffer owns its memory and moves to the main thread without a copy; a small one lives in Node's
-    // shared pool and is copied.
-    const owned = ndjson.byteOffset === 0 && ndjson.byteLength === ndjson.buffer.byteLength;
-    reply.ndjson = owned ? ndjson : new Uint8Array(ndjson);
+  if (events > 0) {
+    reply.ndjson = ndjson.bytes();
     transfer.push(reply.ndjson.buffer as ArrayBuffer);
   }
   return { reply, transfer };

@@ -9,11 +9,12 @@
 // back, or emitted before an engine restart while Outrider was down, cannot be replayed by anyone.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
 import { OrderedCommitTracker } from '../../core/ack.ts';
 import { backoffDelay, sleep } from '../../core/backoff.ts';
 import type { Source, SourceContext, SourceFactory } from '../../core/component.ts';
 import type { Envelope } from '../../core/envelope.ts';
+import { lazyModule } from '../../core/lazy-module.ts';
 import { metadataCacheOptions } from '../../enrich/docker-config.ts';
 import { containerRefFromEventAttributes } from '../../enrich/docker-inspect.ts';
 import { DockerMetadataCache, errorText, nanoToSince } from '../../enrich/docker-metadata.ts';
@@ -32,6 +33,8 @@ import {
 } from '../../ocsf/mappers/docker-events.ts';
 import { writeFileAtomic } from '../../state/atomic-file.ts';
 import { type DockerEventsConfig, dockerEventsSchema } from './config.ts';
+
+const dockerode = lazyModule<typeof import('dockerode')>('dockerode');
 
 /** Where the stream resumes: the newest event time delivered, and the events delivered at exactly that time. */
 export interface EventCursor {
@@ -73,8 +76,8 @@ export class DockerEventsSource implements Source {
       this.committed = c;
       this.dirty = true;
     });
-    this.client = new Docker({ socketPath: this.config.socket_path });
-    this.api = new Docker({ socketPath: this.config.socket_path, timeout: this.config.request_timeout });
+    this.client = new (dockerode())({ socketPath: this.config.socket_path });
+    this.api = new (dockerode())({ socketPath: this.config.socket_path, timeout: this.config.request_timeout });
     this.cache = new DockerMetadataCache(metadataCacheOptions(this.config, false), {
       logger: ctx.logger,
       metrics: ctx.metrics,

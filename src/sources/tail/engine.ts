@@ -7,7 +7,7 @@ import type { LineDecoder } from '../../formats/decoder.ts';
 import { RateLimitedLog } from '../../observability/logger.ts';
 import { CheckpointStore, type FileCheckpoint, fileKey } from './checkpoints.ts';
 import { FileDiscovery } from './discovery.ts';
-import { type DecodedBatch, type FileDecoding, LocalFileDecoding } from './file-decoding.ts';
+import { type DecodedBatch, DecodingLost, type FileDecoding, LocalFileDecoding } from './file-decoding.ts';
 import { FINGERPRINT_BYTES, type Fingerprint, fingerprintOf } from './fingerprint.ts';
 
 export interface TailOptions {
@@ -484,41 +484,53 @@ export class TailEngine {
   private async follow(file: TailedFile): Promise<void> {
     if (file.predecessor) await Promise.race([file.predecessor.drained, this.stopped]);
     while (!this.stopping) {
-      // Only a read that started after the rotation was noticed proves the old file is complete (the writer
-      // finishes with a file before renaming it); a read in flight while it was noticed may have missed the end.
-      const stateAtRead = file.state;
-      // Read buffers come from a small shared pool and are held only while a read is consumed: thousands of idle
-      // files must not each pin a chunk of memory.
-      const buf = this.readBuffers.pop() ?? Buffer.allocUnsafe(this.options.readChunkBytes);
-      let bytesRead: number;
       try {
-        ({ bytesRead } = await file.fh.read(buf, 0, buf.length, file.offset));
-        if (bytesRead > 0) await this.consume(file, buf.subarray(0, bytesRead));
-      } finally {
-        if (this.readBuffers.length < MAX_POOLED_READ_BUFFERS) this.readBuffers.push(buf);
+        // Only a read that started after the rotation was noticed proves the old file is complete (the writer
+        // finishes with a file before renaming it); a read in flight while it was noticed may have missed the end.
+        const stateAtRead = file.state;
+        // Read buffers come from a small shared pool and are held only while a read is consumed: thousands of idle
+        // files must not each pin a chunk of memory.
+        const buf = this.readBuffers.pop() ?? Buffer.allocUnsafe(this.options.readChunkBytes);
+        let bytesRead: number;
+        try {
+          ({ bytesRead } = await file.fh.read(buf, 0, buf.length, file.offset));
+          if (bytesRead > 0) await this.consume(file, buf.subarray(0, bytesRead));
+        } finally {
+          if (this.readBuffers.length < MAX_POOLED_READ_BUFFERS) this.readBuffers.push(buf);
+        }
+        if (bytesRead > 0) continue;
+        // At the end of the data, what is still being decoded goes out before the file waits or is handed over.
+        await this.emitBatches(file, await file.decoding.drain());
+        if (stateAtRead === 'live' && file.state !== 'live') continue;
+        if (file.state !== 'live') {
+          if (!file.isDrained) {
+            await this.flushHeld(file);
+            file.markDrained();
+          }
+          if (Date.now() - file.lastDataAt >= this.options.rotateWait) {
+            await this.finish(file);
+            return;
+          }
+        } else {
+          const st = await file.fh.stat();
+          if (st.size < file.offset) {
+            await this.truncated(file, st);
+            continue;
+          }
+        }
+        await this.emitBatches(file, await file.decoding.flush('expired', Date.now()));
+        await file.sleep(this.options.pollInterval);
+      } catch (err) {
+        if (!(err instanceof DecodingLost)) throw err;
+        // Nothing past the last settled position was emitted: reading it again loses and duplicates nothing.
+        this.ctx.logger.warn('decoding state lost; reading the file again from the last settled position', {
+          path: file.path,
+          from: err.resumeAt,
+          was_at: file.offset,
+          error: err,
+        });
+        file.offset = err.resumeAt;
       }
-      if (bytesRead > 0) continue;
-      // At the end of the data, what is still being decoded goes out before the file waits or is handed over.
-      await this.emitBatches(file, await file.decoding.drain());
-      if (stateAtRead === 'live' && file.state !== 'live') continue;
-      if (file.state !== 'live') {
-        if (!file.isDrained) {
-          await this.flushHeld(file);
-          file.markDrained();
-        }
-        if (Date.now() - file.lastDataAt >= this.options.rotateWait) {
-          await this.finish(file);
-          return;
-        }
-      } else {
-        const st = await file.fh.stat();
-        if (st.size < file.offset) {
-          await this.truncated(file, st);
-          continue;
-        }
-      }
-      await this.emitBatches(file, await file.decoding.flush('expired', Date.now()));
-      await file.sleep(this.options.pollInterval);
     }
   }
 

@@ -15,6 +15,16 @@ export interface DecodedBatch {
   resume?: number;
 }
 
+/** The decoding state of a file was lost (its decode worker died): the engine reads again from `resumeAt`. */
+export class DecodingLost extends Error {
+  constructor(
+    readonly resumeAt: number,
+    cause: unknown,
+  ) {
+    super(`decoding state lost: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+  }
+}
+
 export interface FileDecoding {
   /**
    * Decodes `chunk`, read at `offset`. Returns how many bytes it took (the engine reads on from there) and the
