@@ -75,7 +75,7 @@ export default async function suite(): Promise<BenchSuite> {
             '    rotate: {max_bytes: 10GiB}',
           ].join('\n'),
         );
-        const child = spawn(process.execPath, ['--max-semi-space-size=32', CLI, 'run', '--config', config], {
+        const child = spawn(process.execPath, ['--max-semi-space-size=8', CLI, 'run', '--config', config], {
           stdio: ['ignore', 'ignore', 'inherit'],
         });
         const started = performance.now();

@@ -64,7 +64,7 @@ case "${1:-}" in
   run)
     ensure_node
     ensure_deps
-    exec node --max-semi-space-size=32 dist/src/cli/main.js run "${@:2}"
+    exec node --max-semi-space-size=8 dist/src/cli/main.js run "${@:2}"
     ;;
   test)
     ensure_node

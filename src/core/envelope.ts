@@ -86,6 +86,23 @@ export class EncodedEnvelope implements Envelope {
     if (text === undefined) this.line = undefined;
   }
 
+  /**
+   * Puts another container object where the event's only container is, in its JSON, without decoding the event:
+   * `from` is the object the event holds, `to` the one that replaces it (both shared objects, see containerJson).
+   * False when that cannot be done safely (event already decoded, a process event, the object not found exactly
+   * once): the caller then changes the decoded event.
+   */
+  swapContainer(from: object, to: object): boolean {
+    const line = this.line;
+    if (line === undefined || line.subarray(0, PROCESS_EVENT_PREFIX.length).equals(PROCESS_EVENT_PREFIX)) return false;
+    const fromBytes = containerBytes(from);
+    const at = line.indexOf(fromBytes);
+    if (at < 0 || line.indexOf(fromBytes, at + fromBytes.length) >= 0) return false;
+    this.line = Buffer.concat([line.subarray(0, at), containerBytes(to), line.subarray(at + fromBytes.length)]);
+    this.encodedText = undefined;
+    return true;
+  }
+
   /** The input text: the event's raw_data (dead-letter files, rules' keys); read without giving up the bytes. */
   get raw(): string {
     if (this.rawText === undefined) {
@@ -118,7 +135,29 @@ export class EncodedEnvelope implements Envelope {
 
 /** JSON of container objects, which are shared by every event of their container (built once per file by the
  * container-log decoder, once per container by docker_metadata) and never mutated once attached. */
-const containerJson = new WeakMap<object, string>();
+const containerJsonCache = new WeakMap<object, string>();
+const containerBytesCache = new WeakMap<object, Buffer>();
+
+function containerJson(container: object): string {
+  let json = containerJsonCache.get(container);
+  if (json === undefined) {
+    json = JSON.stringify(container);
+    containerJsonCache.set(container, json);
+  }
+  return json;
+}
+
+function containerBytes(container: object): Buffer {
+  let bytes = containerBytesCache.get(container);
+  if (bytes === undefined) {
+    bytes = Buffer.from(containerJson(container));
+    containerBytesCache.set(container, bytes);
+  }
+  return bytes;
+}
+
+/** Process Activity events carry the container in process objects too (see attachContainer): never swapped. */
+const PROCESS_EVENT_PREFIX = Buffer.from('{"class_uid":1007,');
 /** Stands in for `device.container` while the rest of the event is stringified; unguessable, so no input holds it. */
 const CONTAINER_SLOT = `"\\u0000outrider-container-${randomBytes(12).toString('hex')}"`;
 const CONTAINER_SLOT_VALUE = JSON.parse(CONTAINER_SLOT) as string;
@@ -146,11 +185,7 @@ function stringifyEvent(event: OcsfEvent): string {
   const device = event.device as { container?: unknown } | undefined;
   const container = device?.container;
   if (container === null || typeof container !== 'object') return JSON.stringify(event);
-  let json = containerJson.get(container);
-  if (json === undefined) {
-    json = JSON.stringify(container);
-    containerJson.set(container, json);
-  }
+  const json = containerJson(container);
   device!.container = CONTAINER_SLOT_VALUE;
   let text: string;
   try {
@@ -173,7 +208,7 @@ function stringifyEvent(event: OcsfEvent): string {
  * worker batch as one view), the others encoded here.
  */
 export function encodeNdjsonBuffers(envelopes: Envelope[]): Buffer[] {
-  const out: Buffer[] = [];
+  let out: Buffer[] = [];
   let text: string[] = [];
   let view: Buffer | undefined;
   const flushText = () => {
@@ -203,6 +238,8 @@ export function encodeNdjsonBuffers(envelopes: Envelope[]): Buffer[] {
   }
   flushView();
   flushText();
+  // Events changed one by one (a container swapped in) are separate buffers: one copy beats a long writev list.
+  if (out.length > 64) out = [Buffer.concat(out)];
   return out;
 }
 

@@ -4,7 +4,7 @@
 
 import { sleep } from '../../core/backoff.ts';
 import type { ComponentContext, Transform, TransformFactory } from '../../core/component.ts';
-import type { ContainerRef, Envelope } from '../../core/envelope.ts';
+import { type ContainerRef, EncodedEnvelope, type Envelope } from '../../core/envelope.ts';
 import { metadataCacheOptions } from '../../enrich/docker-config.ts';
 import { type ContainerMetadata, DockerMetadataCache } from '../../enrich/docker-metadata.ts';
 import { attachContainer, containerObject, flagEnrichmentMissing } from '../../ocsf/mappers/container.ts';
@@ -17,6 +17,7 @@ type LookupResult = 'hit' | 'tombstone' | 'miss' | 'unavailable';
 export class DockerMetadataTransform implements Transform {
   private cache: DockerMetadataCache | undefined;
   private ctx: ComponentContext | undefined;
+  private readonly bareObjects = new WeakMap<ContainerRef, object>();
 
   constructor(private readonly config: DockerMetadataConfig) {}
 
@@ -114,9 +115,24 @@ export class DockerMetadataTransform implements Transform {
       ref = { ...ref, k8s: fromPath.k8s };
       ocsf = containerObject(ref);
     }
+    // An event from a decode worker holds the path's bare container: its JSON is swapped without decoding it.
+    if (ocsf && fromPath && envelope instanceof EncodedEnvelope && envelope.swapContainer(this.bare(fromPath), ocsf)) {
+      envelope.container = ref;
+      return;
+    }
     envelope.container = ref;
     if (ocsf) attachContainer(envelope.event, ocsf, this.ctx!.hostname);
     envelope.encoded = undefined;
+  }
+
+  /** The container object an event was built with from its path's reference (one object per reference). */
+  private bare(ref: ContainerRef): object {
+    let ocsf = this.bareObjects.get(ref);
+    if (ocsf === undefined) {
+      ocsf = containerObject(ref) ?? {};
+      this.bareObjects.set(ref, ocsf);
+    }
+    return ocsf;
   }
 
   private missing(envelope: Envelope, reason: string): void {

@@ -1,0 +1,115 @@
+// docker_metadata on events that arrive encoded from decode workers swaps the container's JSON in place instead of
+// decoding the event: the result must be exactly what enriching the decoded event gives.
+import { tmpdir } from 'node:os';
+import { describe, expect, it } from 'vitest';
+import type { ComponentContext } from '../../src/core/component.ts';
+import { EncodedEnvelope, type Envelope, encodeEvent } from '../../src/core/envelope.ts';
+import { metadataCacheOptions } from '../../src/enrich/docker-config.ts';
+import { DockerMetadataCache } from '../../src/enrich/docker-metadata.ts';
+import type { DecodedEvent } from '../../src/formats/decoder.ts';
+import { createLogger } from '../../src/observability/logger.ts';
+import { Metrics } from '../../src/observability/metrics.ts';
+import { createContainerDecoder } from '../../src/sources/container_logs/decoder.ts';
+import { containerFromPath } from '../../src/sources/container_logs/path-meta.ts';
+import { dockerMetadataSchema } from '../../src/transforms/docker_metadata/config.ts';
+import { DockerMetadataTransform } from '../../src/transforms/docker_metadata/index.ts';
+
+const PLAIN = 'ab'.repeat(32);
+const POD = 'cd'.repeat(32);
+
+function transform(): DockerMetadataTransform {
+  const metrics = new Metrics(false);
+  const ctx: ComponentContext = {
+    name: 'meta',
+    logger: createLogger('error'),
+    metrics,
+    stateDir: tmpdir(),
+    hostname: 'test-host',
+    setHealthy: () => undefined,
+  };
+  const config = dockerMetadataSchema.parse({ inputs: ['logs'], socket_path: '/nonexistent/docker.sock' });
+  const cache = new DockerMetadataCache(metadataCacheOptions(config, false), {
+    logger: ctx.logger,
+    metrics,
+    component: 'meta',
+    onHealth: () => undefined,
+  });
+  const image = { Id: `sha256:${'ef'.repeat(32)}`, RepoDigests: [`shop/app@sha256:${'01'.repeat(32)}`] };
+  cache.remember({ Id: PLAIN, Name: '/web', Image: image.Id, Config: { Image: 'shop/app:1.2', Labels: {} } }, image);
+  cache.remember(
+    {
+      Id: POD,
+      Name: '/k8s_app_pod',
+      Image: image.Id,
+      Config: {
+        Image: 'shop/app:1.2',
+        Labels: {},
+      },
+    },
+    image,
+  );
+  const t = new DockerMetadataTransform(config);
+  t.useCache(cache, ctx);
+  return t;
+}
+
+/** The events of `lines` as a container-log decoder builds them for a file at `path`. */
+function decode(path: string, lines: string[]): DecodedEvent[] {
+  const ctx = { source: 'logs', hostname: 'test-host', path, onProblem: () => undefined };
+  const decoder = createContainerDecoder(
+    { format: 'auto', max_line_bytes: 1 << 20, partial_timeout: 5000, content: 'auto' },
+    ctx,
+    lines[0]!,
+  );
+  const out: DecodedEvent[] = [];
+  for (const [i, line] of lines.entries()) decoder.push(line, { start: i * 1000, flags: 0 }, out);
+  return out;
+}
+
+const record = (log: string) => JSON.stringify({ log: `${log}\n`, stream: 'stdout', time: '2026-11-23T00:00:00.5Z' });
+const LINES = [
+  record('{"level":"info","msg":"ready","user":"bob"}'),
+  record('203.0.113.7 - - [23/Nov/2026:00:00:00 +0000] "GET /x HTTP/1.1" 200 5 "-" "curl/8.5.0"'),
+  record('plain text line with "quotes" and ünïcode'),
+  record('Nov 23 00:00:01 host sshd[42]: Accepted publickey for bob from 10.0.0.2 port 5555 ssh2'),
+];
+
+describe('docker_metadata on encoded events', () => {
+  for (const [name, path] of [
+    ['a docker json-file log', `/var/lib/docker/containers/${PLAIN}/${PLAIN}-json.log`],
+    ['a kubelet container log (pod identity merged from the path)', `/var/log/containers/app-7d9f_shop_app-${POD}.log`],
+  ] as const)
+    it(`gives the same JSON as enriching the decoded event: ${name}`, async () => {
+      const cri = path.startsWith('/var/log/containers/');
+      const lines = cri
+        ? LINES.map((l) => {
+            const r = JSON.parse(l) as { log: string };
+            return `2026-11-23T00:00:00.5Z stdout F ${r.log.slice(0, -1)}`;
+          })
+        : LINES;
+      const ref = containerFromPath(path)!;
+      const decodedA = decode(path, lines);
+      const decodedB = decode(path, lines);
+      const plain: Envelope[] = decodedA.map((d) => ({ event: d.event, source: 'logs', raw: d.raw, container: ref }));
+      const encoded = decodedB.map(
+        (d) =>
+          new EncodedEnvelope(
+            'logs',
+            Buffer.from(`${encodeEvent({ event: d.event, source: 'logs', raw: d.raw })}\n`),
+            ref,
+          ),
+      );
+      const t = transform();
+      await t.process(plain);
+      await t.process(encoded);
+      // The swap happened without decoding: the bytes are still there.
+      for (const e of encoded) expect(e.line).toBeDefined();
+      for (let i = 0; i < plain.length; i++) {
+        expect(JSON.parse(encoded[i]!.encoded!)).toEqual(JSON.parse(encodeEvent(plain[i]!)));
+        expect(encoded[i]!.container).toEqual(plain[i]!.container);
+      }
+      const container = (JSON.parse(encoded[0]!.encoded!) as { device: { container: { name?: string } } }).device
+        .container;
+      expect(container.name).toBe(cri ? 'k8s_app_pod' : 'web');
+    });
+});
