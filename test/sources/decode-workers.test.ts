@@ -193,7 +193,7 @@ describe('a decode worker that dies', () => {
     );
     try {
       let text = '';
-      for (let i = 0; i < 3000; i++)
+      for (let i = 0; i < 6000; i++)
         text += `${JSON.stringify({ log: `line ${i}\n`, stream: 'stdout', time: time(i) })}\n`;
       const file = Buffer.from(text);
       const decoding = pool.fileDecoding(`/x/${ID}/${ID}-json.log`);
@@ -205,18 +205,20 @@ describe('a decode worker that dies', () => {
       let offset = 0;
       let killed = false;
       let restarts = 0;
-      while (offset < file.length || !killed) {
+      for (;;) {
         try {
           if (offset >= file.length) {
             take(await decoding.drain());
             break;
           }
-          const { consumed, batches } = await decoding.decode(file.subarray(offset, offset + 2048), offset);
+          // Small chunks, then (once) one big chunk whose job is surely still running when both workers die.
+          const size = !killed && messages.length > 500 ? 200_000 : 2048;
+          const { consumed, batches } = await decoding.decode(file.subarray(offset, offset + size), offset);
           offset += consumed;
           take(batches);
-          if (!killed && messages.length > 500) {
+          if (size > 2048) {
             killed = true;
-            await pool.workerIn(0).terminate();
+            await Promise.all([pool.workerIn(0).terminate(), pool.workerIn(1).terminate()]);
           }
         } catch (err) {
           if (!(err instanceof DecodingLost)) throw err;
@@ -224,9 +226,9 @@ describe('a decode worker that dies', () => {
           offset = err.resumeAt;
         }
       }
-      take(await decoding.drain());
+      expect(killed).toBe(true);
       expect(restarts).toBe(1);
-      expect(messages).toEqual(Array.from({ length: 3000 }, (_, i) => `line ${i}`));
+      expect(messages).toEqual(Array.from({ length: 6000 }, (_, i) => `line ${i}`));
       expect(logs.some((l) => l.includes('decode worker failed; starting a new one'))).toBe(true);
     } finally {
       await pool.close();

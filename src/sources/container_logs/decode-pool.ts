@@ -185,9 +185,11 @@ class RemoteFileDecoding implements FileDecoding {
   /** The newest job sent: the next one continues its state (or, when it may be clean, starts fresh elsewhere). */
   private last: { id: number; worker: number; endsAtNewline: boolean; settled?: { clean: boolean } } | undefined;
   private held: number | undefined;
-  /** Where reading starts again if a worker dies: the resume position of the last settled batch (absent: the
-   * oldest unsettled job's start, which began clean). */
+  /** Where reading starts again if a worker dies: the resume position of the last batch handed to the engine (or,
+   * before the first, where decoding started). */
   private restartAt: number | undefined;
+  /** End of the last settled chunk. */
+  private lastEnd = 0;
   private restartsAt: { position: number; count: number } | undefined;
   private readonly container: ContainerRef | undefined;
 
@@ -210,31 +212,40 @@ class RemoteFileDecoding implements FileDecoding {
     this.dispatch(new Uint8Array(chunk.subarray(0, consumed)), offset, lastNewline >= 0);
     const batches: DecodedBatch[] = [];
     while (this.jobs.length > MAX_AHEAD) batches.push(await this.settleOldest());
-    return { consumed, batches };
+    return { consumed, batches: this.handOver(batches) };
   }
 
   async drain(): Promise<DecodedBatch[]> {
+    return this.handOver(await this.settleAll());
+  }
+
+  private async settleAll(): Promise<DecodedBatch[]> {
     const batches: DecodedBatch[] = [];
     while (this.jobs.length > 0) batches.push(await this.settleOldest());
     return batches;
   }
 
+  /** Batches go to the engine: a worker lost from now on restarts reading after them (settled batches not yet
+   * handed over when a worker dies are dropped and read again). */
+  private handOver(batches: DecodedBatch[]): DecodedBatch[] {
+    const resume = batches.at(-1)?.resume;
+    if (resume !== undefined) this.restartAt = resume;
+    return batches;
+  }
+
   async flush(mode: 'all' | 'expired', now: number): Promise<DecodedBatch[]> {
-    const batches = await this.drain();
+    const batches = await this.settleAll();
     const last = this.last;
     // Nothing held: nothing to flush (and no message to a worker on every idle poll).
-    if (last?.settled?.clean !== false) return mode === 'all' ? [...batches, this.emptyBatch()] : batches;
+    if (last?.settled?.clean !== false)
+      return this.handOver(mode === 'all' ? [...batches, this.emptyBatch()] : batches);
     const id = this.pool.jobId();
-    const reply = await this.pool.send(last!.worker, {
-      kind: 'flush',
-      id,
-      file: this.file,
-      after: last.id,
-      path: this.path,
-      mode,
-      now,
-    });
+    const reply = await this.pool
+      .send(last.worker, { kind: 'flush', id, file: this.file, after: last.id, path: this.path, mode, now })
+      .catch((err: unknown) => this.lost(err));
+    this.handOver(batches);
     this.held = reply.heldFrom;
+    this.restartAt = reply.heldFrom ?? this.lastEnd;
     this.last = { id, worker: last.worker, endsAtNewline: true, settled: { clean: reply.heldFrom === undefined } };
     if (reply.events === 0 && mode === 'expired') return batches;
     return [...batches, this.pool.batch(reply, this.container, undefined)];
@@ -253,6 +264,7 @@ class RemoteFileDecoding implements FileDecoding {
   }
 
   private dispatch(bytes: Uint8Array, offset: number, endsAtNewline: boolean): void {
+    this.restartAt ??= offset;
     const prev = this.last;
     const id = this.pool.jobId();
     let worker: number;
@@ -286,9 +298,10 @@ class RemoteFileDecoding implements FileDecoding {
 
   /** A job failed: when its worker died, everything in flight is dropped and the engine reads again from the last
    * settled position; a decoder error is not retried. */
-  private lost(err: unknown, fallback: number): never {
+  private lost(err: unknown): never {
     if (!(err instanceof DecodeWorkerDied)) throw err;
-    const position = this.restartAt ?? fallback;
+    // Set since the first chunk was sent (no job can fail before): 0 would only re-read, never skip.
+    const position = this.restartAt ?? 0;
     this.restartsAt =
       this.restartsAt?.position === position ? { position, count: this.restartsAt.count + 1 } : { position, count: 1 };
     if (this.restartsAt.count > MAX_RESTARTS_AT_ONE_POSITION)
@@ -304,7 +317,7 @@ class RemoteFileDecoding implements FileDecoding {
 
   private async settleOldest(): Promise<DecodedBatch> {
     const job = this.jobs.shift()!;
-    const reply = await job.reply.catch((err: unknown) => this.lost(err, job.offset));
+    const reply = await job.reply.catch((err: unknown) => this.lost(err));
     const clean = reply.heldFrom === undefined;
     if (this.last?.id === job.id) this.last.settled = { clean };
     const next = this.jobs[0];
@@ -317,6 +330,7 @@ class RemoteFileDecoding implements FileDecoding {
     }
     this.held = reply.heldFrom;
     const end = job.offset + job.bytes.length;
+    this.lastEnd = end;
     return this.pool.batch(
       reply,
       this.container,
