@@ -1,7 +1,7 @@
 // The top-level `redaction:` config section: the built-in rules (src/policy/redaction-rules.ts) on by default,
 // disabled by name, extended with regular expressions and field paths.
 import { z } from 'zod';
-import { BUILTIN_RULE_NAMES } from './redaction-rules.ts';
+import { BUILTIN_RULE_NAMES, SECRET_FIELD_RULE } from './redaction-rules.ts';
 
 /** A dotted OCSF field path such as `actor.user.name` or `unmapped.docker.env`. */
 export const fieldPath = z
@@ -15,8 +15,6 @@ export const regexSource = z.string().superRefine((source, ctx) => {
     ctx.addIssue({ code: 'custom', message: `invalid regular expression: ${(err as Error).message}` });
   }
 });
-
-export const SECRET_FIELD_RULE = 'secret_field_name';
 
 const ruleNames = [SECRET_FIELD_RULE, ...BUILTIN_RULE_NAMES] as [string, ...string[]];
 

@@ -3,6 +3,9 @@
 // event still says *that* a password was passed, never *which*. docs/policy.md lists them; config can disable any
 // by name (`redaction.disable`) and add its own (`redaction.rules`).
 
+/** The name (for `redaction.disable` and in `outrider_redactions`) of masking values of keys named like secrets. */
+export const SECRET_FIELD_RULE = 'secret_field_name';
+
 /** What replaces a masked secret. */
 export const MASK = '***';
 

@@ -5,8 +5,14 @@
 import type { Envelope } from '../core/envelope.ts';
 import type { OcsfEvent } from '../ocsf/event.ts';
 import { visitPath } from './field-path.ts';
-import { type RedactionConfig, SECRET_FIELD_RULE } from './redaction-config.ts';
-import { BUILTIN_REDACTION_RULES, MASK, type RedactionRule, SECRET_FIELD_NAME } from './redaction-rules.ts';
+import type { RedactionConfig } from './redaction-config.ts';
+import {
+  BUILTIN_REDACTION_RULES,
+  MASK,
+  type RedactionRule,
+  SECRET_FIELD_NAME,
+  SECRET_FIELD_RULE,
+} from './redaction-rules.ts';
 
 /** One masking on an event: which rule, in which field. */
 export interface Redaction {

@@ -26,7 +26,7 @@ export const tailKeys = {
     .describe(
       'Longest line (reassembled message) kept; longer ones are cut at this size and flagged (metadata.is_truncated).',
     ),
-  read_chunk_bytes: byteSize.default(256 * 1024).describe('Bytes read from a file at a time.'),
+  read_chunk_bytes: byteSize.default(128 * 1024).describe('Bytes read from a file at a time.'),
   checkpoint_interval: duration.default(1000).describe('How often acknowledged positions are persisted.'),
 };
 
