@@ -34,7 +34,8 @@ EXPOSE 8686
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:8686/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 # Memory settings (see README "Performance"): with decoding in worker threads the main thread allocates little, so
-# a small young generation; one malloc arena, or buffers freed by one thread keep another thread's arena resident.
-ENV MALLOC_ARENA_MAX=1
+# a small young generation; one malloc arena, or buffers freed by one thread keep another thread's arena resident;
+# a fixed mmap threshold, so that freed event buffers go back to the system instead of fragmenting the heap.
+ENV MALLOC_ARENA_MAX=1 MALLOC_MMAP_THRESHOLD_=131072
 ENTRYPOINT ["node", "--max-semi-space-size=8", "/opt/outrider/dist/src/cli/main.js"]
 CMD ["run", "--config", "/opt/outrider/config/outrider.yaml"]

@@ -77,7 +77,7 @@ export default async function suite(): Promise<BenchSuite> {
         );
         // The same settings as every launcher (bin, npm start, dev.sh, Dockerfile).
         const child = spawn(process.execPath, ['--max-semi-space-size=8', CLI, 'run', '--config', config], {
-          env: { ...process.env, MALLOC_ARENA_MAX: '1' },
+          env: { ...process.env, MALLOC_ARENA_MAX: '1', MALLOC_MMAP_THRESHOLD_: '131072' },
           stdio: ['ignore', 'ignore', 'inherit'],
         });
         const started = performance.now();
