@@ -29,11 +29,11 @@ const PIPELINE_ROUNDS = 2;
 /** The test image (test/support/docker.ts builds it; any local image would do). */
 const TEST_IMAGE = process.env.BENCH_IMAGE ?? 'outrider-test/busybox:2';
 
-const containerId = (i: number) => i.toString(16).padStart(2, '0').repeat(32);
+export const containerId = (i: number) => i.toString(16).padStart(2, '0').repeat(32);
 
 /** A transform whose cache holds 50 containers: plain Docker ones (name, image), or Kubernetes pods (plus pod
  * identity from io.kubernetes.* labels and one app label). */
-function seededTransform(kubernetes: boolean): DockerMetadataTransform {
+export function seededTransform(kubernetes: boolean): DockerMetadataTransform {
   const metrics = new Metrics(false);
   const ctx: ComponentContext = {
     name: 'meta',

@@ -1,57 +1,15 @@
 // docker_metadata on events that arrive encoded from decode workers swaps the container's JSON in place instead of
 // decoding the event: the result must be exactly what enriching the decoded event gives.
-import { tmpdir } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import type { ComponentContext } from '../../src/core/component.ts';
+import { containerId, seededTransform } from '../../bench/enrichment.ts';
 import { EncodedEnvelope, type Envelope, encodeEvent } from '../../src/core/envelope.ts';
-import { metadataCacheOptions } from '../../src/enrich/docker-config.ts';
-import { DockerMetadataCache } from '../../src/enrich/docker-metadata.ts';
 import type { DecodedEvent } from '../../src/formats/decoder.ts';
-import { createLogger } from '../../src/observability/logger.ts';
-import { Metrics } from '../../src/observability/metrics.ts';
 import { createContainerDecoder } from '../../src/sources/container_logs/decoder.ts';
 import { containerFromPath } from '../../src/sources/container_logs/path-meta.ts';
-import { dockerMetadataSchema } from '../../src/transforms/docker_metadata/config.ts';
-import { DockerMetadataTransform } from '../../src/transforms/docker_metadata/index.ts';
 
-const PLAIN = 'ab'.repeat(32);
-const POD = 'cd'.repeat(32);
-
-function transform(): DockerMetadataTransform {
-  const metrics = new Metrics(false);
-  const ctx: ComponentContext = {
-    name: 'meta',
-    logger: createLogger('error'),
-    metrics,
-    stateDir: tmpdir(),
-    hostname: 'test-host',
-    setHealthy: () => undefined,
-  };
-  const config = dockerMetadataSchema.parse({ inputs: ['logs'], socket_path: '/nonexistent/docker.sock' });
-  const cache = new DockerMetadataCache(metadataCacheOptions(config, false), {
-    logger: ctx.logger,
-    metrics,
-    component: 'meta',
-    onHealth: () => undefined,
-  });
-  const image = { Id: `sha256:${'ef'.repeat(32)}`, RepoDigests: [`shop/app@sha256:${'01'.repeat(32)}`] };
-  cache.remember({ Id: PLAIN, Name: '/web', Image: image.Id, Config: { Image: 'shop/app:1.2', Labels: {} } }, image);
-  cache.remember(
-    {
-      Id: POD,
-      Name: '/k8s_app_pod',
-      Image: image.Id,
-      Config: {
-        Image: 'shop/app:1.2',
-        Labels: {},
-      },
-    },
-    image,
-  );
-  const t = new DockerMetadataTransform(config);
-  t.useCache(cache, ctx);
-  return t;
-}
+// Containers of the benchmark's seeded cache: json-file ids without Kubernetes labels (name /checkout-<i>).
+const PLAIN = containerId(1);
+const POD = containerId(2);
 
 /** The events of `lines` as a container-log decoder builds them for a file at `path`. */
 function decode(path: string, lines: string[]): DecodedEvent[] {
@@ -99,7 +57,7 @@ describe('docker_metadata on encoded events', () => {
             ref,
           ),
       );
-      const t = transform();
+      const t = seededTransform(false);
       await t.process(plain);
       await t.process(encoded);
       // The swap happened without decoding: the bytes are still there.
@@ -110,6 +68,6 @@ describe('docker_metadata on encoded events', () => {
       }
       const container = (JSON.parse(encoded[0]!.encoded!) as { device: { container: { name?: string } } }).device
         .container;
-      expect(container.name).toBe(cri ? 'k8s_app_pod' : 'web');
+      expect(container.name).toBe(cri ? 'checkout-2' : 'checkout-1');
     });
 });
