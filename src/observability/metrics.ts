@@ -83,6 +83,12 @@ export class Metrics {
     labelNames: ['component', 'event'] as const,
     registers: [this.registry],
   });
+  readonly decodeWorkerEvents = new Counter({
+    name: 'outrider_decode_worker_events_total',
+    help: 'Decode worker events: restarted (a worker died and was replaced; its files are read again from their last settled position), redone (chunks decoded again because a record or multiline group continued across a chunk boundary).',
+    labelNames: ['component', 'event'] as const,
+    registers: [this.registry],
+  });
   readonly componentUp = new Gauge({
     name: 'outrider_component_up',
     help: '1 when a component is running normally, 0 when it is degraded or stopped.',

@@ -230,6 +230,8 @@ describe('a decode worker that dies', () => {
       expect(restarts).toBe(1);
       expect(messages).toEqual(Array.from({ length: 6000 }, (_, i) => `line ${i}`));
       expect(logs.some((l) => l.includes('decode worker failed; starting a new one'))).toBe(true);
+      const restarted = (await ctx.metrics.decodeWorkerEvents.get()).values.find((v) => v.labels.event === 'restarted');
+      expect(restarted?.value).toBe(2);
     } finally {
       await pool.close();
     }

@@ -82,6 +82,7 @@ export class DecodePool {
       // A worker that dies (out of memory, a bug) takes its files' decoding state with it: those files are read
       // again from their last settled position (DecodingLost), by a new worker in its place.
       this.ctx.logger.error('decode worker failed; starting a new one', { error: err, jobs: pooled.pending.size });
+      this.ctx.metrics.decodeWorkerEvents.inc({ component: this.ctx.name, event: 'restarted' });
       for (const waiter of pooled.pending.values()) waiter.reject(new DecodeWorkerDied(err.message, { cause: err }));
       pooled.pending.clear();
       worker.terminate().catch(() => undefined);
@@ -156,6 +157,7 @@ export class DecodePool {
   /** A chunk's assumed clean start was wrong: its chunks are decoded again (expected now and then; cheap). */
   onRedo(path: string, chunks: number): void {
     this.ctx.logger.debug('chunks decoded again after a line or record continued across them', { path, chunks });
+    this.ctx.metrics.decodeWorkerEvents.inc({ component: this.ctx.name, event: 'redone' }, chunks);
   }
 
   /** Set by the engine: counts and logs bad input the workers kept raw. */
