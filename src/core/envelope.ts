@@ -82,8 +82,9 @@ export class EncodedEnvelope implements Envelope {
   }
 
   set encoded(text: string | undefined) {
+    // Whoever sets the text (or clears it) makes it the truth: the bytes no longer are.
     this.encodedText = text;
-    if (text === undefined) this.line = undefined;
+    this.line = undefined;
   }
 
   /**
