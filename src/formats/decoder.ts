@@ -9,6 +9,9 @@ export interface DecodedEvent {
   /** The input text the event came from (also in event.raw_data unless a mapper has a reason not to). */
   raw: string;
   container?: ContainerRef;
+  /** Every string of the event is a constant of its mapper, a value of the decode context (path, host name, the
+   * file's container) or JSON-unescaped text of one `raw` record: masking may decide on `raw` (Redactor.cleanByRaw). */
+  fromRaw?: boolean;
 }
 
 /** Flags on a line handed to a decoder. */

@@ -42,6 +42,10 @@ export class Redactor {
   /** Walk rules without keywords (config rules): tried on every string the scan hits. */
   private readonly keywordlessRules: number;
   private readonly scan: RegExp | undefined;
+  /** The keyword scan plus the words of secret key names, for cleanByRaw (absent: that shortcut does not apply). */
+  private readonly rawPrecheck: RegExp | undefined;
+  private readonly cleanContext = new WeakMap<object, boolean>();
+  private readonly cleanContextStrings = new Map<string, boolean>();
   private readonly found: Redaction[] = [];
   private readonly path: Array<string | number> = [];
   private readonly secretKeyCache = new Map<string, boolean>();
@@ -75,6 +79,13 @@ export class Redactor {
     ];
     this.precheck = alternatives.length > 0 ? new RegExp(alternatives.join('|'), 'i') : undefined;
     this.scan = alternatives.length > 0 ? new RegExp(alternatives.join('|'), 'gi') : undefined;
+    // Deciding on the raw text holds only when every rule needs a keyword (config rules need not) and no rule is
+    // tied to field paths; secret key names all contain a keyword or `cookie`.
+    const everyRuleHasKeywords = this.walkRules.every((r) => r.keywords.length > 0);
+    this.rawPrecheck =
+      everyRuleHasKeywords && this.fieldRules.length === 0 && this.maskedFields.length === 0
+        ? new RegExp([...keywords, 'cookie'].map(literal).join('|'), 'i')
+        : undefined;
     // A mask per keyword keeps rule order (rules apply in sequence) without sorting per string.
     if (this.walkRules.length > 30) this.keywordlessRules = -1;
     else {
@@ -112,6 +123,39 @@ export class Redactor {
       envelope.encoded = undefined;
     }
     return found;
+  }
+
+  /**
+   * True when an event whose strings all come from `raw` (JSON-unescaped), its mapper's constants or `context`
+   * (DecodedEvent.fromRaw) cannot hold anything to mask: one scan of the raw record instead of a walk of the event.
+   * Unescaping creates no letters except through `\u` escapes (and `/` through `\/`): raw with those is walked.
+   */
+  cleanByRaw(raw: string, context: readonly unknown[]): boolean {
+    const precheck = this.rawPrecheck;
+    if (precheck === undefined) return this.inactive;
+    if (precheck.test(raw) || raw.includes('\\u') || raw.includes('\\/')) return false;
+    for (const value of context) if (!this.contextClean(value)) return false;
+    return true;
+  }
+
+  /** Per-file values (path, host name, container object) checked once each. */
+  private contextClean(value: unknown): boolean {
+    if (typeof value === 'string') {
+      let clean = this.cleanContextStrings.get(value);
+      if (clean === undefined) {
+        clean = !this.rawPrecheck!.test(value) && !value.includes('\\u');
+        if (this.cleanContextStrings.size >= 1000) this.cleanContextStrings.clear();
+        this.cleanContextStrings.set(value, clean);
+      }
+      return clean;
+    }
+    if (value === null || typeof value !== 'object') return true;
+    let clean = this.cleanContext.get(value);
+    if (clean === undefined) {
+      clean = this.contextClean(JSON.stringify(value));
+      this.cleanContext.set(value, clean);
+    }
+    return clean;
   }
 
   /** Masks the event in place; returns what was masked (also recorded on the event). */

@@ -11,14 +11,16 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { normalise } from '../../src/cli/normalise.ts';
 import { ConfigError } from '../../src/config/errors.ts';
 import { parseConfig } from '../../src/config/load.ts';
+import type { DecodedEvent } from '../../src/formats/decoder.ts';
 import type { OcsfEvent } from '../../src/ocsf/event.ts';
 import { DEFAULT_REDACTION, redactionSchema } from '../../src/policy/redaction-config.ts';
 import { MASK } from '../../src/policy/redaction-rules.ts';
 import { Redactor } from '../../src/policy/redactor.ts';
 import { factoryTypes, findFactory } from '../../src/registry.ts';
+import { createContainerDecoder } from '../../src/sources/container_logs/decoder.ts';
 import { recordOutput, validateOcsf } from '../support/output.ts';
 import { readNdjson, startTestOutrider, type TestOutrider, tempDir, waitFor } from '../support/outrider.ts';
-import { containerJsonLines, FORBIDDEN, SECURITY_INPUTS } from './secrets-corpus.ts';
+import { containerJsonLines, containerMessages, FORBIDDEN, SECURITY_INPUTS } from './secrets-corpus.ts';
 
 const running: TestOutrider[] = [];
 afterEach(async () => {
@@ -74,6 +76,45 @@ describe('built-in redaction rules', () => {
       'authorization.k8s.io/decision',
     ])
       expect(redactString(text)).toBe(text);
+  });
+
+  it('clears a plain container line by its raw record only when walking the event would mask nothing', () => {
+    const redactor = new Redactor(DEFAULT_REDACTION);
+    const path = `/var/lib/docker/containers/${'ab'.repeat(32)}/${'ab'.repeat(32)}-json.log`;
+    const decoder = createContainerDecoder(
+      { format: 'docker-json', max_line_bytes: 1 << 20, partial_timeout: 5000, content: 'auto' },
+      { source: 't', hostname: 'host-1', path, onProblem: () => undefined },
+      '{',
+    );
+    const record = (log: string) => JSON.stringify({ log: `${log}\n`, stream: 'stdout', time: '2026-11-23T00:00:00Z' });
+    const raws = [
+      ...containerMessages.map(record),
+      record('{"level":"info","msg":"request handled","user":"bob","path":"/login"}'),
+      record('{"level":"info","Cookie":"sess=abc123","x-api-key":"k1"}'),
+      record('{"set-cookie":"id=42; HttpOnly"}'),
+      record('plain text, nothing to hide'),
+      record('connecting to postgres://app:p4ss@db:5432'),
+      // Escapes that spell a keyword only once unescaped.
+      '{"log":"\\u0070assword=hunter2\\n","stream":"stdout","time":"2026-11-23T00:00:00Z"}',
+      '{"log":"postgres:\\/\\/app:p4ss@db\\n","stream":"stdout","time":"2026-11-23T00:00:00Z"}',
+      '{"log":"{\\"\\\\u0074oken\\":\\"abc123\\"}\\n","stream":"stdout","time":"2026-11-23T00:00:00Z"}',
+    ];
+    let cleared = 0;
+    for (const raw of raws) {
+      const out: DecodedEvent[] = [];
+      decoder.push(raw, { start: 0, flags: 0 }, out);
+      expect(out).toHaveLength(1);
+      const d = out[0]!;
+      if (!d.fromRaw) continue;
+      const container = (d.event.device as { container?: unknown }).container;
+      if (!redactor.cleanByRaw(d.raw, [path, 'host-1', container])) continue;
+      cleared++;
+      const before = structuredClone(d.event);
+      expect(redactor.redactEnvelope({ event: d.event, source: 't', raw: d.raw }), raw).toEqual([]);
+      expect(d.event).toEqual(before);
+    }
+    // The plain lines (request handled, plain text) were cleared; nothing with a secret was.
+    expect(cleared).toBe(2);
   });
 
   it('masks a field named like a secret, config field paths and config rules, recording rule names and paths', () => {

@@ -25,7 +25,7 @@ export const FORBIDDEN: string[] = [...Object.values(SECRETS), hex(SECRETS.mysql
 const S = SECRETS;
 const pem = `-----BEGIN RSA PRIVATE KEY-----\n${S.pemBody}\n-----END RSA PRIVATE KEY-----`;
 
-const containerMessages = [
+export const containerMessages = [
   `connecting with mysql -h db -u app -p${S.mysql} appdb`,
   `starting worker --db-password=${S.passwordArgument} --port 5432`,
   `aws configured: AWS_ACCESS_KEY_ID=${S.awsAccessKeyId} aws_secret_access_key=${S.awsSecretKey}`,

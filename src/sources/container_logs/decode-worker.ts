@@ -132,7 +132,15 @@ function run(request: Exclude<DecodeRequest, { kind: 'close' }>): { reply: Decod
     for (let i = 0; i < out.length; i++) {
       const d = out[i]!;
       const envelope: Envelope = { event: d.event, source: data.source, raw: d.raw };
-      if (activeRedactor)
+      // A plain line of one record is cleared by one scan of that record (and of the file's path, host and container).
+      const clean =
+        d.fromRaw === true &&
+        activeRedactor?.cleanByRaw(d.raw, [
+          state.ctx.path,
+          data.hostname,
+          (d.event.device as { container?: unknown } | undefined)?.container,
+        ]) === true;
+      if (activeRedactor && !clean)
         for (const r of activeRedactor.redactEnvelope(envelope))
           redactions.set(r.rule, (redactions.get(r.rule) ?? 0) + 1);
       ndjson.add(encodeEvent(envelope));

@@ -200,7 +200,11 @@ export class ContainerLogDecoder implements LineDecoder {
     });
     if (p.untruncatedSize !== undefined)
       this.ctx.onProblem('line_too_long', `line of ${p.untruncatedSize} bytes cut at ${this.options.maxMessageBytes}`);
-    out.push(container ? { event, raw, container } : { event, raw });
+    const decoded: DecodedEvent = container ? { event, raw, container } : { event, raw };
+    // A plain line of one record (a line joined from several could spell a word across their boundary).
+    if (event.class_uid === 0 && p.raw.length === 1 && !p.problems && p.untruncatedSize === undefined)
+      decoded.fromRaw = true;
+    out.push(decoded);
   }
 
   /** A record that could not be parsed (or was cut, or not UTF-8): kept whole as its own event, flagged. */
