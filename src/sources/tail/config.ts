@@ -42,8 +42,8 @@ export interface TailConfig {
   checkpoint_interval: number;
 }
 
-/** TailEngine options from the shared keys; the source adds its decoder factory. */
-export function tailOptions(c: TailConfig, createDecoder: TailOptions['createDecoder']): TailOptions {
+/** TailEngine options from the shared keys; the source adds how a file is decoded. */
+export function tailOptions(c: TailConfig, createDecoding: TailOptions['createDecoding']): TailOptions {
   return {
     include: c.include,
     exclude: c.exclude,
@@ -51,9 +51,8 @@ export function tailOptions(c: TailConfig, createDecoder: TailOptions['createDec
     globInterval: c.glob_interval,
     pollInterval: c.poll_interval,
     rotateWait: c.rotate_wait,
-    maxLineBytes: c.max_line_bytes,
     readChunkBytes: c.read_chunk_bytes,
     checkpointInterval: c.checkpoint_interval,
-    createDecoder,
+    createDecoding,
   };
 }

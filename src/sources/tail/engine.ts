@@ -3,11 +3,10 @@ import { type FileHandle, open, readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { OrderedCommitTracker } from '../../core/ack.ts';
 import type { SourceContext } from '../../core/component.ts';
-import type { LineDecoder } from '../../formats/decoder.ts';
 import { RateLimitedLog } from '../../observability/logger.ts';
 import { CheckpointStore, type FileCheckpoint, fileKey } from './checkpoints.ts';
 import { FileDiscovery } from './discovery.ts';
-import { type DecodedBatch, DecodingLost, type FileDecoding, LocalFileDecoding } from './file-decoding.ts';
+import { type DecodedBatch, DecodingLost, type FileDecoding } from './file-decoding.ts';
 import { FINGERPRINT_BYTES, type Fingerprint, fingerprintOf } from './fingerprint.ts';
 
 export interface TailOptions {
@@ -21,11 +20,10 @@ export interface TailOptions {
   pollInterval: number;
   /** How long a rotated or deleted file stays open after its last data, for late writes. */
   rotateWait: number;
-  maxLineBytes: number;
   readChunkBytes: number;
   checkpointInterval: number;
-  /** A decoder per file (the path tells CRI decoders the pod, and `auto` formats sniff the first line). */
-  createDecoder(path: string, firstLine: string): LineDecoder;
+  /** The decoding of one file (on the main thread or in decode workers; the path tells CRI decoders the pod). */
+  createDecoding(path: string): FileDecoding;
 }
 
 type FileState = 'live' | 'rotated' | 'deleted';
@@ -190,13 +188,6 @@ export class TailEngine {
   async commit(): Promise<void> {
     await this.store.save();
     for (const f of this.tracked.values()) await f.fh.close().catch(() => undefined);
-  }
-
-  private createDecoding: ((path: string) => FileDecoding) | undefined;
-
-  /** Decodes files off the main thread (decode workers) instead of with `createDecoder`. */
-  useDecoding(create: (path: string) => FileDecoding): void {
-    this.createDecoding = create;
   }
 
   /** Problem reporter for decoders: counted per reason, logged at most once per interval. */
@@ -432,10 +423,7 @@ export class TailEngine {
       st.dev,
       st.ino,
       start,
-      this.createDecoding?.(path) ??
-        new LocalFileDecoding(this.options.maxLineBytes, this.ctx.name, (line) =>
-          this.options.createDecoder(path, line),
-        ),
+      this.options.createDecoding(path),
       predecessor,
       (f, o) => this.onCommitted(f, o),
     );

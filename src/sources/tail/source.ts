@@ -4,7 +4,7 @@ import type { Source, SourceContext } from '../../core/component.ts';
 import type { DecodeContext, LineDecoder } from '../../formats/decoder.ts';
 import { type TailConfig, tailOptions } from './config.ts';
 import { TailEngine } from './engine.ts';
-import type { FileDecoding } from './file-decoding.ts';
+import { type FileDecoding, LocalFileDecoding } from './file-decoding.ts';
 
 /** A decoder for one file; `decodeCtx` carries the source name, host, path and the engine's problem counter. */
 export type FileDecoderFactory = (decodeCtx: DecodeContext, firstLine: string, ctx: SourceContext) => LineDecoder;
@@ -28,21 +28,23 @@ export class TailingSource implements Source {
   ) {}
 
   async start(ctx: SourceContext): Promise<void> {
+    const remote = this.createRemote?.(ctx);
     const engine: TailEngine = new TailEngine(
-      tailOptions(this.config, (path, firstLine) =>
-        this.createDecoder(
-          { source: ctx.name, hostname: ctx.hostname, path, onProblem: engine.onProblem },
-          firstLine,
-          ctx,
-        ),
+      tailOptions(
+        this.config,
+        (path) =>
+          remote?.fileDecoding(path) ??
+          new LocalFileDecoding(this.config.max_line_bytes, ctx.name, (firstLine) =>
+            this.createDecoder(
+              { source: ctx.name, hostname: ctx.hostname, path, onProblem: engine.onProblem },
+              firstLine,
+              ctx,
+            ),
+          ),
       ),
       ctx,
     );
-    const remote = this.createRemote?.(ctx);
-    if (remote) {
-      remote.onProblem = engine.onProblem;
-      engine.useDecoding((path) => remote.fileDecoding(path));
-    }
+    if (remote) remote.onProblem = engine.onProblem;
     this.remote = remote;
     this.engine = engine;
     await engine.start();
