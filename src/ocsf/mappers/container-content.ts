@@ -11,7 +11,7 @@ import { parseSyslogLine } from '../../parsers/syslog.ts';
 import { addProfiles, type OcsfEvent } from '../event.ts';
 import { mapAuditEvent } from './auditd.ts';
 import { repairTime } from './common.ts';
-import { containerObject } from './container.ts';
+import { sharedContainerObject } from './container.ts';
 import { mapFalcoAlert } from './falco.ts';
 import { mapK8sAuditEvent } from './k8s-audit.ts';
 import { mapWebLog } from './nginx.ts';
@@ -150,7 +150,7 @@ export function promoteContainerLine(line: PromotableLine): OcsfEvent | undefine
   event.raw_data = line.raw;
   if (line.path) event.metadata.log_source = line.path;
   const device = (event.device as Record<string, unknown> | undefined) ?? { type_id: 0, hostname: line.hostname };
-  const container = line.container ? containerObject(line.container) : undefined;
+  const container = line.container ? sharedContainerObject(line.container) : undefined;
   // A Falco alert names the container where the activity happened: that one stays.
   if (container && !device.container) device.container = container;
   event.device = device;

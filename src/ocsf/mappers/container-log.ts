@@ -2,9 +2,9 @@
 // says more (an nginx access line is HTTP Activity); this one keeps every line as a valid event with its text.
 import type { ContainerRef } from '../../core/envelope.ts';
 import { type Classification, classify, Severity } from '../catalog.ts';
-import { baseMetadata, type OcsfContainer, type OcsfEvent } from '../event.ts';
+import { baseMetadata, type OcsfEvent } from '../event.ts';
 import { flagProblem } from '../problems.ts';
-import { containerObject } from './container.ts';
+import { sharedContainerObject } from './container.ts';
 import { type ContentMode, promoteContainerLine } from './container-content.ts';
 
 export type ContainerLogFormat = 'docker-json' | 'cri';
@@ -88,14 +88,6 @@ function severityOf(message: string, fields: Record<string, unknown> | undefined
   }
   const m = LEADING_LEVEL.exec(message);
   return (m && LEVEL_SEVERITY[m[1]!.toLowerCase()]) || Severity.Informational;
-}
-
-/** Every line of one file carries the same ContainerRef: build its OCSF object once. Events share it, so code
- * that changes an event's container replaces the object rather than mutating it. */
-const containerObjects = new WeakMap<ContainerRef, OcsfContainer | undefined>();
-function sharedContainerObject(ref: ContainerRef): OcsfContainer | undefined {
-  if (!containerObjects.has(ref)) containerObjects.set(ref, containerObject(ref));
-  return containerObjects.get(ref);
 }
 
 const logClassifications = new Map<number, Classification>();

@@ -10,6 +10,15 @@ const SHA256 = /^sha256:([0-9a-f]{64})$/;
 /** OCSF fingerprint algorithm_id for SHA-256. */
 const SHA256_ALGORITHM_ID = 3;
 
+/** Every line of one file carries the same ContainerRef: its OCSF object is built once. Events share it, so code
+ * that changes an event's container replaces the object rather than mutating it (and its JSON can be cached and
+ * found again by identity: docker_metadata swaps it inside encoded events). */
+const sharedObjects = new WeakMap<ContainerRef, OcsfContainer | undefined>();
+export function sharedContainerObject(ref: ContainerRef): OcsfContainer | undefined {
+  if (!sharedObjects.has(ref)) sharedObjects.set(ref, containerObject(ref));
+  return sharedObjects.get(ref);
+}
+
 export function containerObject(ref: ContainerRef): OcsfContainer | undefined {
   const k8s = ref.k8s;
   const container: OcsfContainer = {};

@@ -7,7 +7,12 @@ import type { ComponentContext, Transform, TransformFactory } from '../../core/c
 import { type ContainerRef, EncodedEnvelope, type Envelope } from '../../core/envelope.ts';
 import { metadataCacheOptions } from '../../enrich/docker-config.ts';
 import { type ContainerMetadata, DockerMetadataCache } from '../../enrich/docker-metadata.ts';
-import { attachContainer, containerObject, flagEnrichmentMissing } from '../../ocsf/mappers/container.ts';
+import {
+  attachContainer,
+  containerObject,
+  flagEnrichmentMissing,
+  sharedContainerObject,
+} from '../../ocsf/mappers/container.ts';
 import { type DockerMetadataConfig, dockerMetadataSchema } from './config.ts';
 
 const REMOVED_BEFORE_INSPECT = 'container removed before it could be inspected (described from its engine events only)';
@@ -17,7 +22,6 @@ type LookupResult = 'hit' | 'tombstone' | 'miss' | 'unavailable';
 export class DockerMetadataTransform implements Transform {
   private cache: DockerMetadataCache | undefined;
   private ctx: ComponentContext | undefined;
-  private readonly bareObjects = new WeakMap<ContainerRef, object>();
 
   constructor(private readonly config: DockerMetadataConfig) {}
 
@@ -116,23 +120,14 @@ export class DockerMetadataTransform implements Transform {
       ocsf = containerObject(ref);
     }
     // An event from a decode worker holds the path's bare container: its JSON is swapped without decoding it.
-    if (ocsf && fromPath && envelope instanceof EncodedEnvelope && envelope.swapContainer(this.bare(fromPath), ocsf)) {
+    const bare = fromPath && sharedContainerObject(fromPath);
+    if (ocsf && bare && envelope instanceof EncodedEnvelope && envelope.swapContainer(bare, ocsf)) {
       envelope.container = ref;
       return;
     }
     envelope.container = ref;
     if (ocsf) attachContainer(envelope.event, ocsf, this.ctx!.hostname);
     envelope.encoded = undefined;
-  }
-
-  /** The container object an event was built with from its path's reference (one object per reference). */
-  private bare(ref: ContainerRef): object {
-    let ocsf = this.bareObjects.get(ref);
-    if (ocsf === undefined) {
-      ocsf = containerObject(ref) ?? {};
-      this.bareObjects.set(ref, ocsf);
-    }
-    return ocsf;
   }
 
   private missing(envelope: Envelope, reason: string): void {
