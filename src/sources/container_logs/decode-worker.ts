@@ -3,10 +3,10 @@
 // orders results, writes sinks and acknowledges. Only bytes and plain data cross the thread boundary.
 import { parentPort, workerData } from 'node:worker_threads';
 import { type Envelope, encodeEvent } from '../../core/envelope.ts';
-import type { DecodeContext, DecodedEvent, LineDecoder, LineInfo } from '../../formats/decoder.ts';
+import type { DecodeContext, DecodedEvent } from '../../formats/decoder.ts';
 import type { RedactionConfig } from '../../policy/redaction-config.ts';
 import { Redactor } from '../../policy/redactor.ts';
-import { LineSplitter } from '../tail/line-splitter.ts';
+import { LineDecoding } from '../tail/file-decoding.ts';
 import { type ContainerDecoderSettings, createContainerDecoder } from './decoder.ts';
 
 export interface DecodeWorkerData {
@@ -37,8 +37,7 @@ export interface DecodeReply {
 
 /** What one file's decoding holds between jobs when it ended inside a line or a record. */
 interface FileState {
-  splitter: LineSplitter;
-  decoder: LineDecoder | undefined;
+  lines: LineDecoding;
   ctx: DecodeContext;
   problems: Array<[string, string]>;
 }
@@ -84,16 +83,16 @@ const states = new Map<number, Map<number, FileState>>();
 const ndjson = new NdjsonWriter();
 
 function freshState(path: string): FileState {
+  const ctx: DecodeContext = {
+    source: data.source,
+    hostname: data.hostname,
+    path,
+    onProblem: (reason, detail) => state.problems.push([reason, detail]),
+  };
   const state: FileState = {
-    splitter: new LineSplitter(data.settings.max_line_bytes),
-    decoder: undefined,
+    lines: new LineDecoding(data.settings.max_line_bytes, (line) => createContainerDecoder(data.settings, ctx, line)),
     problems: [],
-    ctx: {
-      source: data.source,
-      hostname: data.hostname,
-      path,
-      onProblem: (reason, detail) => state.problems.push([reason, detail]),
-    },
+    ctx,
   };
   return state;
 }
@@ -112,13 +111,6 @@ function keepState(file: number, id: number, state: FileState): void {
   }
   byJob.set(id, state);
   if (byJob.size > MAX_STATES_PER_FILE) byJob.delete(byJob.keys().next().value!);
-}
-
-function heldFrom(state: FileState): number | undefined {
-  const pending = state.splitter.pendingStart;
-  const held = state.decoder?.heldFrom();
-  if (pending === undefined) return held;
-  return held !== undefined && held < pending ? held : pending;
 }
 
 function run(request: Exclude<DecodeRequest, { kind: 'close' }>): { reply: DecodeReply; transfer: ArrayBuffer[] } {
@@ -148,25 +140,14 @@ function run(request: Exclude<DecodeRequest, { kind: 'close' }>): { reply: Decod
     out.length = 0;
   };
   let lines = 0;
-  const push = (line: string, info: LineInfo) => {
-    state.decoder ??= createContainerDecoder(data.settings, state.ctx, line);
-    state.decoder.push(line, info, out);
-    if (out.length > 0) encodeOut();
-  };
   if (request.kind === 'decode') {
     const bytes = Buffer.from(request.bytes.buffer, request.bytes.byteOffset, request.bytes.byteLength);
-    state.splitter.feed(bytes, request.offset, (line, info) => {
-      lines++;
-      push(line, info);
-    });
-  } else if (request.mode === 'expired') {
-    state.decoder?.flushExpired(request.now, out);
+    lines = state.lines.feed(bytes, request.offset, out, encodeOut);
   } else {
-    state.splitter.finish(push);
-    state.decoder?.flush(out);
+    state.lines.flush(request.mode, request.now, out);
   }
   encodeOut();
-  const held = heldFrom(state);
+  const held = state.lines.heldFrom();
   if (held !== undefined) keepState(request.file, request.id, state);
   const events = ndjson.count;
   const reply: DecodeReply = {

@@ -41,26 +41,71 @@ export interface FileDecoding {
   close(): void;
 }
 
-/** Decoding on the main thread, in the read loop: a line splitter and the source's decoder for the file. */
-export class LocalFileDecoding implements FileDecoding {
+/**
+ * The sequential state of decoding one file: its line splitter and its decoder (created at the first line, which
+ * `auto` formats sniff). Shared by the main-thread decoding and the decode workers.
+ */
+export class LineDecoding {
   private readonly splitter: LineSplitter;
   private decoder: LineDecoder | undefined;
 
   constructor(
     maxLineBytes: number,
-    private readonly source: string,
     private readonly createDecoder: (firstLine: string) => LineDecoder,
   ) {
     this.splitter = new LineSplitter(maxLineBytes);
   }
 
-  async decode(chunk: Buffer, offset: number): Promise<{ consumed: number; batches: DecodedBatch[] }> {
-    const out: DecodedEvent[] = [];
+  /** Decodes `chunk`, read at `offset`, into `out`; `afterLine` runs after each line. Returns the lines read. */
+  feed(chunk: Buffer, offset: number, out: DecodedEvent[], afterLine?: () => void): number {
     let lines = 0;
     this.splitter.feed(chunk, offset, (line, info) => {
       lines++;
       this.push(line, info, out);
+      afterLine?.();
     });
+    return lines;
+  }
+
+  /** Emits into `out` what is held back: all of it (end of the file's stream), or what waited too long. */
+  flush(mode: 'all' | 'expired', now: number, out: DecodedEvent[]): void {
+    if (mode === 'expired') {
+      this.decoder?.flushExpired(now, out);
+      return;
+    }
+    this.splitter.finish((line, info) => this.push(line, info, out));
+    this.decoder?.flush(out);
+  }
+
+  /** Offset of the oldest byte held back (a line without its end, records of an unfinished event). */
+  heldFrom(): number | undefined {
+    const pending = this.splitter.pendingStart;
+    const held = this.decoder?.heldFrom();
+    if (pending === undefined) return held;
+    return held !== undefined && held < pending ? held : pending;
+  }
+
+  private push(line: string, info: LineInfo, out: DecodedEvent[]): void {
+    this.decoder ??= this.createDecoder(line);
+    this.decoder.push(line, info, out);
+  }
+}
+
+/** Decoding on the main thread, in the read loop. */
+export class LocalFileDecoding implements FileDecoding {
+  private readonly lines: LineDecoding;
+
+  constructor(
+    maxLineBytes: number,
+    private readonly source: string,
+    createDecoder: (firstLine: string) => LineDecoder,
+  ) {
+    this.lines = new LineDecoding(maxLineBytes, createDecoder);
+  }
+
+  async decode(chunk: Buffer, offset: number): Promise<{ consumed: number; batches: DecodedBatch[] }> {
+    const out: DecodedEvent[] = [];
+    const lines = this.lines.feed(chunk, offset, out);
     const held = this.heldFrom();
     const end = offset + chunk.length;
     return { consumed: chunk.length, batches: [this.batch(out, lines, held !== undefined && held < end ? held : end)] };
@@ -72,28 +117,16 @@ export class LocalFileDecoding implements FileDecoding {
 
   async flush(mode: 'all' | 'expired', now: number): Promise<DecodedBatch[]> {
     const out: DecodedEvent[] = [];
-    if (mode === 'expired') {
-      this.decoder?.flushExpired(now, out);
-      return out.length > 0 ? [this.batch(out, 0)] : [];
-    }
-    this.splitter.finish((line, info) => this.push(line, info, out));
-    this.decoder?.flush(out);
+    this.lines.flush(mode, now, out);
+    if (mode === 'expired') return out.length > 0 ? [this.batch(out, 0)] : [];
     return [this.batch(out, 0)];
   }
 
   heldFrom(): number | undefined {
-    const pending = this.splitter.pendingStart;
-    const held = this.decoder?.heldFrom();
-    if (pending === undefined) return held;
-    return held !== undefined && held < pending ? held : pending;
+    return this.lines.heldFrom();
   }
 
   close(): void {}
-
-  private push(line: string, info: LineInfo, out: DecodedEvent[]): void {
-    this.decoder ??= this.createDecoder(line);
-    this.decoder.push(line, info, out);
-  }
 
   private batch(decoded: DecodedEvent[], lines: number, resume?: number): DecodedBatch {
     const source = this.source;
