@@ -125,9 +125,11 @@ export class EncodedEnvelope implements Envelope {
     return this.encodedText;
   }
 
-  /** A plain copy (for a transform branch that must not see another branch's changes). */
+  /** A plain copy (for a transform branch that must not see another branch's changes), decoded from the JSON: this
+   * envelope keeps its bytes for the other consumers. */
   toPlain(): Envelope {
-    const copy: Envelope = { event: structuredClone(this.event), source: this.source, raw: this.raw, redacted: true };
+    const event = JSON.parse(this.encodedNow()) as OcsfEvent;
+    const copy: Envelope = { event, source: this.source, raw: this.raw, redacted: true };
     if (this.container) copy.container = structuredClone(this.container);
     if (this.route) copy.route = [...this.route];
     return copy;
