@@ -46,13 +46,15 @@ export class Pipeline {
   private readonly health = new Map<string, ComponentHealth>();
   private started = false;
   private stopping = false;
+  private readonly redaction: RedactionConfig;
   private readonly redactor: Redactor | undefined;
 
   constructor(
     private readonly plan: PipelinePlan,
     private readonly options: PipelineOptions,
   ) {
-    const redactor = new Redactor(options.redaction ?? DEFAULT_REDACTION);
+    this.redaction = options.redaction ?? DEFAULT_REDACTION;
+    const redactor = new Redactor(this.redaction);
     this.redactor = redactor.inactive ? undefined : redactor;
     for (const s of plan.sinks) {
       const driver = new SinkDriver(
@@ -110,7 +112,7 @@ export class Pipeline {
       await mkdir(base.stateDir, { recursive: true });
       const ctx: SourceContext = {
         ...base,
-        redaction: this.options.redaction ?? DEFAULT_REDACTION,
+        redaction: this.redaction,
         emit: (events, onAck) => this.emitFromSource(s.name, events, onAck),
       };
       await s.instance.start(ctx);
