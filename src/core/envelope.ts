@@ -54,14 +54,29 @@ export class EncodedEnvelope implements Envelope {
   private parsed: OcsfEvent | undefined;
   private encodedText: string | undefined;
   private rawText: string | undefined;
+  private bytes: Buffer | undefined;
 
   constructor(
     readonly source: string,
-    /** The event's JSON followed by a newline (a view into the worker's batch), until the event is read. */
-    public line: Buffer | undefined,
+    line: Buffer | undefined,
     container: ContainerRef | undefined,
   ) {
+    this.bytes = line;
     if (container) this.container = container;
+  }
+
+  /** The event's JSON followed by a newline (a view into the worker's batch), until the event is read. */
+  get line(): Buffer | undefined {
+    const bytes = this.bytes;
+    // An event's line holds at least `{}` and a newline. An empty view is one whose batch was acknowledged and its
+    // memory given back to a decode worker (DecodedBatch.release): reading it is a bug, never silently an empty event.
+    if (bytes !== undefined && bytes.length === 0)
+      throw new Error('event bytes read after their batch was acknowledged and recycled');
+    return bytes;
+  }
+
+  set line(bytes: Buffer | undefined) {
+    this.bytes = bytes;
   }
 
   get event(): OcsfEvent {

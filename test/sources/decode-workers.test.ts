@@ -237,3 +237,55 @@ describe('a decode worker that dies', () => {
     }
   });
 });
+
+describe('acknowledged batches', () => {
+  it('give their bytes back to the workers, whose later events are still every line once, in order; reading a recycled event throws', async () => {
+    const ctx = {
+      name: 'containers',
+      hostname: 'test',
+      stateDir: tempDir(),
+      logger: createLogger('error', {}, () => undefined),
+      metrics: new Metrics(),
+      setHealthy: () => undefined,
+      emit: async () => undefined,
+    } satisfies SourceContext;
+    const pool = new DecodePool(
+      2,
+      { format: 'docker-json', max_line_bytes: 1 << 20, partial_timeout: 5000, content: 'none' },
+      ctx,
+    );
+    try {
+      let text = '';
+      for (let i = 0; i < 20_000; i++)
+        text += `${JSON.stringify({ log: `line ${i} ${'z'.repeat(i % 97)}\n`, stream: 'stdout', time: time(i) })}\n`;
+      const file = Buffer.from(text);
+      const decoding = pool.fileDecoding(`/x/${ID}/${ID}-json.log`);
+      const messages: string[] = [];
+      const released: EncodedEnvelope[] = [];
+      const take = async (batches: DecodedBatch[]) => {
+        for (const b of batches) {
+          for (const e of b.envelopes as EncodedEnvelope[]) {
+            messages.push(String(JSON.parse(e.line!.toString()).message));
+          }
+          released.push(...(b.envelopes as EncodedEnvelope[]));
+          // As the engine does once every sink acknowledged the batch.
+          b.release?.();
+        }
+        // Let the recycled buffers reach the workers before their next jobs.
+        await new Promise((r) => setTimeout(r, 5));
+      };
+      let offset = 0;
+      while (offset < file.length) {
+        const { consumed, batches } = await decoding.decode(file.subarray(offset, offset + 16_384), offset);
+        offset += consumed;
+        await take(batches);
+      }
+      await take(await decoding.drain());
+      expect(messages).toEqual(Array.from({ length: 20_000 }, (_, i) => `line ${i} ${'z'.repeat(i % 97)}`));
+      expect(() => released[0]!.line).toThrow(/acknowledged and recycled/);
+      expect(() => released[0]!.event).toThrow(/acknowledged and recycled/);
+    } finally {
+      await pool.close();
+    }
+  });
+});

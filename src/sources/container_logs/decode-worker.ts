@@ -20,7 +20,9 @@ export interface DecodeWorkerData {
 export type DecodeRequest =
   | { kind: 'decode'; id: number; file: number; after?: number; path: string; offset: number; bytes: Uint8Array }
   | { kind: 'flush'; id: number; file: number; after?: number; path: string; mode: 'all' | 'expired'; now: number }
-  | { kind: 'close'; file: number };
+  | { kind: 'close'; file: number }
+  /** The bytes of an acknowledged reply, given back for reuse. */
+  | { kind: 'recycle'; buffer: ArrayBuffer };
 
 export interface DecodeReply {
   id: number;
@@ -46,12 +48,22 @@ interface FileState {
 // few (a state is picked up by the very next job of the file, or dropped when the main thread re-plans).
 const MAX_STATES_PER_FILE = 16;
 
+/** Replies' buffers given back by the main thread once their events were acknowledged (see DecodePool.recycle). */
+const MAX_SPARE_BUFFERS = 8;
+/** Reply buffers are sized in these steps, so that one fits the next chunk's events too. */
+const REPLY_BUFFER_STEP = 256 * 1024;
+
 /** Events' JSON written as UTF-8 as soon as each is encoded: no string of a job outlives its event. One writer
- * serves every job of the worker; each job's bytes leave as an exact-size copy. */
+ * serves every job of the worker; each job's bytes leave as a copy in a reply buffer (a recycled one when one fits). */
 class NdjsonWriter {
   private buf = Buffer.allocUnsafeSlow(2 * 1024 * 1024);
   private length = 0;
+  private readonly spare: ArrayBuffer[] = [];
   count = 0;
+
+  giveBack(buffer: ArrayBuffer): void {
+    if (this.spare.length < MAX_SPARE_BUFFERS) this.spare.push(buffer);
+  }
 
   reset(): void {
     this.length = 0;
@@ -72,7 +84,15 @@ class NdjsonWriter {
   }
 
   bytes(): Uint8Array {
-    return new Uint8Array(this.buf.subarray(0, this.length));
+    const length = this.length;
+    const at = this.spare.findIndex((b) => b.byteLength >= length);
+    const target =
+      at >= 0
+        ? this.spare.splice(at, 1)[0]!
+        : new ArrayBuffer(Math.ceil(length / REPLY_BUFFER_STEP) * REPLY_BUFFER_STEP);
+    const out = new Uint8Array(target, 0, length);
+    out.set(this.buf.subarray(0, length));
+    return out;
   }
 }
 
@@ -113,7 +133,10 @@ function keepState(file: number, id: number, state: FileState): void {
   if (byJob.size > MAX_STATES_PER_FILE) byJob.delete(byJob.keys().next().value!);
 }
 
-function run(request: Exclude<DecodeRequest, { kind: 'close' }>): { reply: DecodeReply; transfer: ArrayBuffer[] } {
+function run(request: Exclude<DecodeRequest, { kind: 'close' | 'recycle' }>): {
+  reply: DecodeReply;
+  transfer: ArrayBuffer[];
+} {
   const state = takeState(request.file, request.after, request.path);
   state.problems = [];
   // Each event is masked and encoded as soon as it is decoded: its objects die young, only its JSON is kept.
@@ -169,6 +192,10 @@ function run(request: Exclude<DecodeRequest, { kind: 'close' }>): { reply: Decod
 parentPort!.on('message', (request: DecodeRequest) => {
   if (request.kind === 'close') {
     states.delete(request.file);
+    return;
+  }
+  if (request.kind === 'recycle') {
+    ndjson.giveBack(request.buffer);
     return;
   }
   try {

@@ -537,7 +537,16 @@ export class TailEngine {
       if (batch.lines > 0) this.ctx.metrics.eventsRead.inc({ component: this.ctx.name }, batch.lines);
       if (batch.envelopes.length === 0 && batch.resume === undefined && !always) continue;
       const ack = file.tracker.track(batch.resume ?? file.resumePosition());
-      await this.ctx.emit(batch.envelopes, ack);
+      const release = batch.release;
+      await this.ctx.emit(
+        batch.envelopes,
+        release
+          ? () => {
+              ack();
+              release();
+            }
+          : ack,
+      );
     }
   }
 

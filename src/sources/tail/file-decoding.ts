@@ -13,6 +13,9 @@ export interface DecodedBatch {
   /** Where reading may resume once this batch (and every earlier one) is acknowledged; absent: the file's own
    * resume position at the time the batch is emitted. */
   resume?: number;
+  /** Called once every consumer acknowledged the batch: its events' bytes may be reused (decode workers write the
+   * next events into them instead of a fresh buffer). */
+  release?: () => void;
 }
 
 /** The decoding state of a file was lost (its decode worker died): the engine reads again from `resumeAt`. */
