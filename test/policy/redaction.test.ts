@@ -14,8 +14,8 @@ import { parseConfig } from '../../src/config/load.ts';
 import type { DecodedEvent } from '../../src/formats/decoder.ts';
 import type { OcsfEvent } from '../../src/ocsf/event.ts';
 import { DEFAULT_REDACTION, redactionSchema } from '../../src/policy/redaction-config.ts';
-import { MASK } from '../../src/policy/redaction-rules.ts';
-import { Redactor } from '../../src/policy/redactor.ts';
+import { BUILTIN_REDACTION_RULES, MASK } from '../../src/policy/redaction-rules.ts';
+import { keywordAlternation, Redactor } from '../../src/policy/redactor.ts';
 import { factoryTypes, findFactory } from '../../src/registry.ts';
 import { createContainerDecoder } from '../../src/sources/container_logs/decoder.ts';
 import { recordOutput, validateOcsf } from '../support/output.ts';
@@ -76,6 +76,49 @@ describe('built-in redaction rules', () => {
       'authorization.k8s.io/decision',
     ])
       expect(redactString(text)).toBe(text);
+  });
+
+  it('finds keywords with the trie-shaped scan exactly where a plain alternation of them does', () => {
+    const words = [...new Set([...BUILTIN_REDACTION_RULES.flatMap((r) => r.keywords), 'cookie'])];
+    const escape = (w: string) => w.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+    const plain = new RegExp(words.map(escape).join('|'), 'gi');
+    const trie = new RegExp(keywordAlternation(words), 'gi');
+    const starts = (re: RegExp, text: string) => {
+      const at: number[] = [];
+      re.lastIndex = 0;
+      for (let m = re.exec(text); m !== null; m = re.exec(text)) {
+        at.push(m.index);
+        re.lastIndex = m.index + 1;
+      }
+      return at;
+    };
+    // Real inputs, every keyword in mixed case glued to its neighbours and cut short, and pseudo-random text.
+    const texts = [
+      ...SECURITY_INPUTS.flatMap((i) => i.text().split('\n')),
+      ...containerJsonLines().split('\n'),
+      ...words.flatMap((w) => [
+        `x${w.toUpperCase()}${w}y`,
+        w.slice(0, -1),
+        `${w.slice(0, 1).toUpperCase()}${w.slice(1)}${words.join('')}`,
+      ]),
+    ];
+    let seed = 42;
+    // Pseudo-random texts of keywords, their beginnings and ends in either case, and separators.
+    const pieces = [...words.flatMap((w) => [w, w.toUpperCase(), w.slice(0, 2), w.slice(1)]), ...'AbC-_=:/ "\\'];
+    for (let i = 0; i < 2000; i++) {
+      let t = '';
+      for (let j = 0; j < 12; j++) {
+        seed = (seed * 1103515245 + 12345) % 2 ** 31;
+        t += pieces[seed % pieces.length];
+      }
+      texts.push(t);
+    }
+    let found = 0;
+    for (const text of texts) {
+      expect(starts(trie, text)).toEqual(starts(plain, text));
+      found += starts(plain, text).length;
+    }
+    expect(found).toBeGreaterThan(5000);
   });
 
   it('clears a plain container line by its raw record only when walking the event would mask nothing', () => {
