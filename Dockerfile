@@ -37,5 +37,5 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
 # a small young generation; one malloc arena, or buffers freed by one thread keep another thread's arena resident;
 # a fixed mmap threshold, so that freed event buffers go back to the system instead of fragmenting the heap.
 ENV MALLOC_ARENA_MAX=1 MALLOC_MMAP_THRESHOLD_=131072
-ENTRYPOINT ["node", "--max-semi-space-size=8", "/opt/outrider/dist/src/cli/main.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=4", "/opt/outrider/dist/src/cli/main.js"]
 CMD ["run", "--config", "/opt/outrider/config/outrider.yaml"]

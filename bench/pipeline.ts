@@ -76,7 +76,7 @@ export default async function suite(): Promise<BenchSuite> {
           ].join('\n'),
         );
         // The same settings as every launcher (bin, npm start, dev.sh, Dockerfile).
-        const child = spawn(process.execPath, ['--max-semi-space-size=8', CLI, 'run', '--config', config], {
+        const child = spawn(process.execPath, ['--max-semi-space-size=4', CLI, 'run', '--config', config], {
           env: { ...process.env, MALLOC_ARENA_MAX: '1', MALLOC_MMAP_THRESHOLD_: '131072' },
           stdio: ['ignore', 'ignore', 'inherit'],
         });

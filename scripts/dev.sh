@@ -64,7 +64,7 @@ case "${1:-}" in
   run)
     ensure_node
     ensure_deps
-    MALLOC_ARENA_MAX=1 MALLOC_MMAP_THRESHOLD_=131072 exec node --max-semi-space-size=8 dist/src/cli/main.js run "${@:2}"
+    MALLOC_ARENA_MAX=1 MALLOC_MMAP_THRESHOLD_=131072 exec node --max-semi-space-size=4 dist/src/cli/main.js run "${@:2}"
     ;;
   test)
     ensure_node

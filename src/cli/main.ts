@@ -1,4 +1,4 @@
-#!/usr/bin/env -S MALLOC_ARENA_MAX=1 MALLOC_MMAP_THRESHOLD_=131072 node --max-semi-space-size=8
+#!/usr/bin/env -S MALLOC_ARENA_MAX=1 MALLOC_MMAP_THRESHOLD_=131072 node --max-semi-space-size=4
 // (Decoding runs in worker threads: the main thread's young generation can be small; one malloc arena and a fixed
 // mmap threshold keep event buffers freed across threads from holding memory. Measured in README "Performance".)
 import { existsSync, readFileSync } from 'node:fs';
