@@ -80,8 +80,8 @@ describe('built-in redaction rules', () => {
 
   it('finds keywords with the trie-shaped scan exactly where a plain alternation of them does', () => {
     const words = [...new Set([...BUILTIN_REDACTION_RULES.flatMap((r) => r.keywords), 'cookie'])];
-    const escape = (w: string) => w.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
-    const plain = new RegExp(words.map(escape).join('|'), 'gi');
+    const asLiteral = (w: string) => w.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+    const plain = new RegExp(words.map(asLiteral).join('|'), 'gi');
     const trie = new RegExp(keywordAlternation(words), 'gi');
     const starts = (re: RegExp, text: string) => {
       const at: number[] = [];
