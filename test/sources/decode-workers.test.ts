@@ -174,23 +174,25 @@ describe('decode workers', () => {
   });
 });
 
+/** A pool of two workers decoding plain json-file lines, driven directly (no engine, no sinks). */
+function twoWorkerPool(log: (line: string) => void): { ctx: SourceContext; pool: DecodePool } {
+  const ctx = {
+    name: 'containers',
+    hostname: 'test',
+    stateDir: tempDir(),
+    logger: createLogger('debug', {}, log),
+    metrics: new Metrics(),
+    setHealthy: () => undefined,
+    emit: async () => undefined,
+  } satisfies SourceContext;
+  const settings = { format: 'docker-json', max_line_bytes: 1 << 20, partial_timeout: 5000, content: 'none' } as const;
+  return { ctx, pool: new DecodePool(2, settings, ctx) };
+}
+
 describe('a decode worker that dies', () => {
   it('is replaced, and its files are read again from the last settled position: every line once, in order', async () => {
     const logs: string[] = [];
-    const ctx = {
-      name: 'containers',
-      hostname: 'test',
-      stateDir: tempDir(),
-      logger: createLogger('debug', {}, (l) => logs.push(l)),
-      metrics: new Metrics(),
-      setHealthy: () => undefined,
-      emit: async () => undefined,
-    } satisfies SourceContext;
-    const pool = new DecodePool(
-      2,
-      { format: 'docker-json', max_line_bytes: 1 << 20, partial_timeout: 5000, content: 'none' },
-      ctx,
-    );
+    const { ctx, pool } = twoWorkerPool((l) => logs.push(l));
     try {
       let text = '';
       for (let i = 0; i < 6000; i++)
@@ -240,20 +242,7 @@ describe('a decode worker that dies', () => {
 
 describe('acknowledged batches', () => {
   it('give their bytes back to the workers, whose later events are still every line once, in order; reading a recycled event throws', async () => {
-    const ctx = {
-      name: 'containers',
-      hostname: 'test',
-      stateDir: tempDir(),
-      logger: createLogger('error', {}, () => undefined),
-      metrics: new Metrics(),
-      setHealthy: () => undefined,
-      emit: async () => undefined,
-    } satisfies SourceContext;
-    const pool = new DecodePool(
-      2,
-      { format: 'docker-json', max_line_bytes: 1 << 20, partial_timeout: 5000, content: 'none' },
-      ctx,
-    );
+    const { pool } = twoWorkerPool(() => undefined);
     try {
       let text = '';
       for (let i = 0; i < 20_000; i++)
