@@ -48,9 +48,13 @@ interface FileState {
 // few (a state is picked up by the very next job of the file, or dropped when the main thread re-plans).
 const MAX_STATES_PER_FILE = 16;
 
-/** Replies' buffers given back by the main thread once their events were acknowledged (see DecodePool.recycle). */
-const MAX_SPARE_BUFFERS = 8;
-/** Reply buffers are sized in these steps, so that one fits the next chunk's events too. */
+/** Bytes of reply buffers given back by the main thread (see DecodePool.recycle) a worker keeps for its next jobs:
+ * a bound in bytes, so that the buffers of a burst of huge lines are not kept for ever. */
+const MAX_SPARE_BYTES = 8 * 1024 * 1024;
+/** Replies of full chunks (hundreds of KB) reuse buffers, sized in steps so that one fits the next chunk's events
+ * too. Smaller replies (a few lines of a quiet container) get a buffer of their exact size, as many may wait for a
+ * sink's batch at once. */
+const RECYCLED_REPLY_BYTES = 64 * 1024;
 const REPLY_BUFFER_STEP = 256 * 1024;
 
 /** Events' JSON written as UTF-8 as soon as each is encoded: no string of a job outlives its event. One writer
@@ -59,10 +63,15 @@ class NdjsonWriter {
   private buf = Buffer.allocUnsafeSlow(2 * 1024 * 1024);
   private length = 0;
   private readonly spare: ArrayBuffer[] = [];
+  private spareBytes = 0;
   count = 0;
 
   giveBack(buffer: ArrayBuffer): void {
-    if (this.spare.length < MAX_SPARE_BUFFERS) this.spare.push(buffer);
+    if (buffer.byteLength < RECYCLED_REPLY_BYTES || buffer.byteLength > MAX_SPARE_BYTES) return;
+    // The oldest spares make room: one that fits no reply any more (left by long lines) does not stay for ever.
+    while (this.spareBytes + buffer.byteLength > MAX_SPARE_BYTES) this.spareBytes -= this.spare.shift()!.byteLength;
+    this.spare.push(buffer);
+    this.spareBytes += buffer.byteLength;
   }
 
   reset(): void {
@@ -85,11 +94,18 @@ class NdjsonWriter {
 
   bytes(): Uint8Array {
     const length = this.length;
-    const at = this.spare.findIndex((b) => b.byteLength >= length);
-    const target =
-      at >= 0
-        ? this.spare.splice(at, 1)[0]!
-        : new ArrayBuffer(Math.ceil(length / REPLY_BUFFER_STEP) * REPLY_BUFFER_STEP);
+    let target: ArrayBuffer;
+    // A spare no more than twice the size needed: a big one left by a burst of long lines is not pinned by a reply
+    // of ordinary size.
+    const at =
+      length < RECYCLED_REPLY_BYTES
+        ? -1
+        : this.spare.findIndex((b) => b.byteLength >= length && b.byteLength <= 2 * length + REPLY_BUFFER_STEP);
+    if (at >= 0) {
+      target = this.spare.splice(at, 1)[0]!;
+      this.spareBytes -= target.byteLength;
+    } else if (length < RECYCLED_REPLY_BYTES) target = new ArrayBuffer(length);
+    else target = new ArrayBuffer(Math.ceil(length / REPLY_BUFFER_STEP) * REPLY_BUFFER_STEP);
     const out = new Uint8Array(target, 0, length);
     out.set(this.buf.subarray(0, length));
     return out;
