@@ -12,6 +12,7 @@ import type { SourceContext } from '../../core/component.ts';
 import { type ContainerRef, EncodedEnvelope } from '../../core/envelope.ts';
 import { DEFAULT_REDACTION } from '../../policy/redaction-config.ts';
 import { type DecodedBatch, DecodingLost, type FileDecoding } from '../tail/file-decoding.ts';
+import { cgroupCpuLimit } from './cpu-quota.ts';
 import type { DecodeReply, DecodeRequest, DecodeWorkerData } from './decode-worker.ts';
 import type { ContainerDecoderSettings } from './decoder.ts';
 import { containerFromPath } from './path-meta.ts';
@@ -22,10 +23,15 @@ import { containerFromPath } from './path-meta.ts';
  * (a chunk is ~0.8 MB in and out). */
 const MAX_IN_FLIGHT = 8;
 
-/** Worker threads to start for `decode_threads: auto`: none on a single core, where they only add overhead. */
-export function autoDecodeThreads(): number {
-  const cores = availableParallelism();
-  return cores > 1 ? Math.min(2, cores) : 0;
+/** Worker threads to start for `decode_threads: auto`: two when more than one CPU is usable (cores, or a container's
+ * CPU quota), none on a single one, where they only add overhead. */
+export function autoDecodeThreads(cpus = usableCpus()): number {
+  return cpus > 1 ? 2 : 0;
+}
+
+/** CPUs this process may use: the cores it may run on, and a container's CPU quota when it has one. */
+function usableCpus(): number {
+  return Math.min(availableParallelism(), cgroupCpuLimit() ?? Number.POSITIVE_INFINITY);
 }
 
 interface PooledWorker {
