@@ -174,8 +174,8 @@ describe('decode workers', () => {
   });
 });
 
-/** A pool of two workers decoding plain json-file lines, driven directly (no engine, no sinks). */
-function twoWorkerPool(log: (line: string) => void): { ctx: SourceContext; pool: DecodePool } {
+/** A pool decoding plain json-file lines, driven directly (no engine, no sinks); no workers: the main thread's. */
+function testPool(log: (line: string) => void, workers = 2): { ctx: SourceContext; pool: DecodePool } {
   const ctx = {
     name: 'containers',
     hostname: 'test',
@@ -186,13 +186,13 @@ function twoWorkerPool(log: (line: string) => void): { ctx: SourceContext; pool:
     emit: async () => undefined,
   } satisfies SourceContext;
   const settings = { format: 'docker-json', max_line_bytes: 1 << 20, partial_timeout: 5000, content: 'none' } as const;
-  return { ctx, pool: new DecodePool(2, settings, ctx) };
+  return { ctx, pool: new DecodePool(workers, settings, ctx) };
 }
 
 describe('a decode worker that dies', () => {
   it('is replaced, and its files are read again from the last settled position: every line once, in order', async () => {
     const logs: string[] = [];
-    const { ctx, pool } = twoWorkerPool((l) => logs.push(l));
+    const { ctx, pool } = testPool((l) => logs.push(l));
     try {
       let text = '';
       for (let i = 0; i < 6000; i++)
@@ -241,50 +241,56 @@ describe('a decode worker that dies', () => {
 });
 
 describe('acknowledged batches', () => {
-  it('give their bytes back to the workers, whose later events are still every line once, in order; reading a recycled event throws', async () => {
-    const { pool } = twoWorkerPool(() => undefined);
-    try {
-      let text = '';
-      for (let i = 0; i < 20_000; i++)
-        text += `${JSON.stringify({ log: `line ${i} ${'z'.repeat(i % 97)}\n`, stream: 'stdout', time: time(i) })}\n`;
-      const file = Buffer.from(text);
-      const decoding = pool.fileDecoding(`/x/${ID}/${ID}-json.log`);
-      const messages: string[] = [];
-      const released: EncodedEnvelope[] = [];
-      const take = async (batches: DecodedBatch[]) => {
-        for (const b of batches) {
-          for (const e of b.envelopes as EncodedEnvelope[]) {
-            messages.push(String(JSON.parse(e.line!.toString()).message));
+  it.each([
+    ['two workers', 2],
+    ['the main thread (no workers)', 0],
+  ])(
+    'give their bytes back to %s: later events are still every line once, in order; reading a recycled event throws',
+    async (_, workers) => {
+      const { pool } = testPool(() => undefined, workers);
+      try {
+        let text = '';
+        for (let i = 0; i < 20_000; i++)
+          text += `${JSON.stringify({ log: `line ${i} ${'z'.repeat(i % 97)}\n`, stream: 'stdout', time: time(i) })}\n`;
+        const file = Buffer.from(text);
+        const decoding = pool.fileDecoding(`/x/${ID}/${ID}-json.log`);
+        const messages: string[] = [];
+        const released: EncodedEnvelope[] = [];
+        const take = async (batches: DecodedBatch[]) => {
+          for (const b of batches) {
+            for (const e of b.envelopes as EncodedEnvelope[]) {
+              messages.push(String(JSON.parse(e.line!.toString()).message));
+            }
+            released.push(...(b.envelopes as EncodedEnvelope[]));
+            // As the engine does once every sink acknowledged the batch.
+            b.release?.();
           }
-          released.push(...(b.envelopes as EncodedEnvelope[]));
-          // As the engine does once every sink acknowledged the batch.
-          b.release?.();
+          // Let the recycled buffers reach the workers before their next jobs.
+          await new Promise((r) => setTimeout(r, 5));
+        };
+        let offset = 0;
+        while (offset < file.length) {
+          const { consumed, batches } = await decoding.decode(file.subarray(offset, offset + 16_384), offset);
+          offset += consumed;
+          await take(batches);
         }
-        // Let the recycled buffers reach the workers before their next jobs.
-        await new Promise((r) => setTimeout(r, 5));
-      };
-      let offset = 0;
-      while (offset < file.length) {
-        const { consumed, batches } = await decoding.decode(file.subarray(offset, offset + 16_384), offset);
-        offset += consumed;
-        await take(batches);
+        await take(await decoding.drain());
+        expect(messages).toEqual(Array.from({ length: 20_000 }, (_, i) => `line ${i} ${'z'.repeat(i % 97)}`));
+        expect(() => released[0]!.line).toThrow(/acknowledged and recycled/);
+        expect(() => released[0]!.event).toThrow(/acknowledged and recycled/);
+        // A few lines (a quiet container) take a buffer of their own size, not a chunk-sized one: many such replies
+        // may wait for a sink's batch at once.
+        const quiet = pool.fileDecoding(`/y/${ID}/${ID}-json.log`);
+        const few = Buffer.from(text.split('\n').slice(0, 3).join('\n') + '\n');
+        const small = [...(await quiet.decode(few, 0)).batches, ...(await quiet.drain())].filter(
+          (b) => b.envelopes.length,
+        );
+        expect(small).toHaveLength(1);
+        const lines = small[0]!.envelopes.map((e) => (e as EncodedEnvelope).line!);
+        expect(lines[0]!.buffer.byteLength).toBe(lines.reduce((n, l) => n + l.length, 0));
+      } finally {
+        await pool.close();
       }
-      await take(await decoding.drain());
-      expect(messages).toEqual(Array.from({ length: 20_000 }, (_, i) => `line ${i} ${'z'.repeat(i % 97)}`));
-      expect(() => released[0]!.line).toThrow(/acknowledged and recycled/);
-      expect(() => released[0]!.event).toThrow(/acknowledged and recycled/);
-      // A few lines (a quiet container) take a buffer of their own size, not a chunk-sized one: many such replies
-      // may wait for a sink's batch at once.
-      const quiet = pool.fileDecoding(`/y/${ID}/${ID}-json.log`);
-      const few = Buffer.from(text.split('\n').slice(0, 3).join('\n') + '\n');
-      const small = [...(await quiet.decode(few, 0)).batches, ...(await quiet.drain())].filter(
-        (b) => b.envelopes.length,
-      );
-      expect(small).toHaveLength(1);
-      const lines = small[0]!.envelopes.map((e) => (e as EncodedEnvelope).line!);
-      expect(lines[0]!.buffer.byteLength).toBe(lines.reduce((n, l) => n + l.length, 0));
-    } finally {
-      await pool.close();
-    }
-  });
+    },
+  );
 });

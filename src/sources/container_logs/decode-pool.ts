@@ -3,7 +3,8 @@
 // go to different workers: a chunk that starts where the previous one ended cleanly (at a line end, with no partial
 // record or multiline group held) decodes the same anywhere. Whether it did end cleanly is known only when that
 // chunk's result arrives; if it did not, the chunks sent on that assumption are decoded again after it, on the
-// worker that holds its state. Nothing is emitted from a chunk until every earlier chunk is settled.
+// worker that holds its state. Nothing is emitted from a chunk until every earlier chunk is settled. With no workers
+// the main thread runs the same jobs (decode-jobs.ts) as each chunk is read.
 import { availableParallelism } from 'node:os';
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,7 +14,13 @@ import { type ContainerRef, EncodedEnvelope } from '../../core/envelope.ts';
 import { DEFAULT_REDACTION } from '../../policy/redaction-config.ts';
 import { type DecodedBatch, DecodingLost, type FileDecoding } from '../tail/file-decoding.ts';
 import { cgroupCpuLimit } from './cpu-quota.ts';
-import type { DecodeReply, DecodeRequest, DecodeWorkerData } from './decode-worker.ts';
+import {
+  type DecodeJob,
+  DecodeJobRunner,
+  type DecodeReply,
+  type DecodeRequest,
+  type DecodeRunnerData,
+} from './decode-jobs.ts';
 import type { ContainerDecoderSettings } from './decoder.ts';
 import { containerFromPath } from './path-meta.ts';
 
@@ -46,11 +53,18 @@ class DecodeWorkerDied extends Error {}
 /** Times one file is read again from the same position after losing its worker before tailing it gives up. */
 const MAX_RESTARTS_AT_ONE_POSITION = 3;
 
+/**
+ * Decodes container log chunks in worker threads, or with no workers on the main thread, synchronously as each chunk
+ * is read: the same jobs either way, so events leave as bytes (held in memory until the sinks acknowledge them) rather
+ * than as event objects.
+ */
 export class DecodePool {
   private readonly workers: PooledWorker[] = [];
+  /** The main thread's runner, when there are no workers (decode_threads: 0). */
+  private readonly local: DecodeJobRunner | undefined;
   private readonly script: URL;
   private readonly execArgv: string[] | undefined;
-  private readonly data: DecodeWorkerData;
+  private readonly data: DecodeRunnerData;
   private nextJob = 1;
   private nextFile = 1;
   private closing = false;
@@ -67,6 +81,7 @@ export class DecodePool {
       extname(here) === '.ts' ? [...process.execArgv, '--experimental-transform-types', '--no-warnings'] : undefined;
     this.data = { settings, source: ctx.name, hostname: ctx.hostname, redaction: ctx.redaction ?? DEFAULT_REDACTION };
     for (let i = 0; i < threads; i++) this.workers.push(this.spawn(i));
+    if (threads === 0) this.local = new DecodeJobRunner(this.data);
   }
 
   private spawn(slot: number): PooledWorker {
@@ -105,7 +120,7 @@ export class DecodePool {
   }
 
   get size(): number {
-    return this.workers.length;
+    return this.local ? 1 : this.workers.length;
   }
 
   fileDecoding(path: string): FileDecoding {
@@ -115,7 +130,7 @@ export class DecodePool {
   /** Jobs of all files sent and not yet settled (answered or not): what the pool holds in memory. */
   inFlight = 0;
 
-  /** The least busy worker. */
+  /** The least busy worker (0: the main thread's runner when there are no workers). */
   pick(): number {
     let best = 0;
     for (let i = 1; i < this.workers.length; i++)
@@ -128,7 +143,11 @@ export class DecodePool {
     return this.workers[slot]!.worker;
   }
 
-  send(slot: number, request: Exclude<DecodeRequest, { kind: 'close' | 'recycle' }>): Promise<DecodeReply> {
+  send(slot: number, request: DecodeJob): Promise<DecodeReply> {
+    if (this.local) {
+      const { reply } = this.local.run(request);
+      return reply.error ? Promise.reject(new Error(`decoding failed: ${reply.error}`)) : Promise.resolve(reply);
+    }
     const pooled = this.workers[slot]!;
     return new Promise((resolve, reject) => {
       if (pooled.pending.size === 0) pooled.worker.ref();
@@ -138,16 +157,24 @@ export class DecodePool {
   }
 
   closeFile(file: number): void {
+    this.local?.closeFile(file);
     for (const w of this.workers) w.worker.postMessage({ kind: 'close', file } satisfies DecodeRequest);
   }
 
   /** Gives an acknowledged batch's bytes back to the worker that wrote them (not to its replacement), for its next
    * jobs: no fresh memory per chunk for the kernel to fault in and zero, and none waiting for the main thread's
    * garbage collector (which let 10-35 MB of written batches pile up on the 1M-line bench). */
-  private recycle(slot: number, worker: Worker, buffer: ArrayBuffer): void {
+  private recycle(slot: number, owner: Worker | DecodeJobRunner, buffer: ArrayBuffer): void {
     // A buffer is never empty unless already given away (detached).
-    if (this.workers[slot]?.worker !== worker || buffer.byteLength === 0) return;
-    worker.postMessage({ kind: 'recycle', buffer } satisfies DecodeRequest, [buffer]);
+    if (buffer.byteLength === 0) return;
+    if (owner === this.local) {
+      // Moved to a new ArrayBuffer (no copy): the events' views of the old one become empty, as a transfer to a
+      // worker makes them.
+      this.local.giveBack((buffer as ArrayBuffer & { transfer(): ArrayBuffer }).transfer());
+      return;
+    }
+    if (this.workers[slot]?.worker !== owner) return;
+    owner.postMessage({ kind: 'recycle', buffer } satisfies DecodeRequest, [buffer]);
   }
 
   jobId(): number {
@@ -179,8 +206,8 @@ export class DecodePool {
     if (resume !== undefined) batch.resume = resume;
     if (reply.ndjson) {
       const buffer = reply.ndjson.buffer as ArrayBuffer;
-      const worker = this.workerIn(slot);
-      batch.release = () => this.recycle(slot, worker, buffer);
+      const owner = this.local ?? this.workerIn(slot);
+      batch.release = () => this.recycle(slot, owner, buffer);
     }
     return batch;
   }

@@ -2,7 +2,7 @@ import type { SourceFactory } from '../../core/component.ts';
 import { TailingSource } from '../tail/source.ts';
 import { type ContainerLogsConfig, containerLogsSchema } from './config.ts';
 import { autoDecodeThreads, DecodePool } from './decode-pool.ts';
-import { type ContainerDecoderSettings, createContainerDecoder } from './decoder.ts';
+import type { ContainerDecoderSettings } from './decoder.ts';
 
 function decoderSettings(c: ContainerLogsConfig): ContainerDecoderSettings {
   return {
@@ -22,13 +22,12 @@ export const containerLogsFactory: SourceFactory<ContainerLogsConfig> = {
   configSchema: containerLogsSchema,
   create: (c) => {
     const settings = decoderSettings(c);
-    return new TailingSource(
-      c,
-      (decodeCtx, firstLine) => createContainerDecoder(settings, decodeCtx, firstLine),
-      (ctx) => {
+    return new TailingSource(c, {
+      pool: (ctx) => {
         const threads = c.decode_threads === 'auto' ? autoDecodeThreads() : c.decode_threads;
-        return threads > 0 ? new DecodePool(threads, settings, ctx) : undefined;
+        // No workers: the pool decodes on the main thread, still into bytes (not event objects waiting for the sinks).
+        return new DecodePool(threads, settings, ctx);
       },
-    );
+    });
   },
 };

@@ -9,7 +9,7 @@ import { type FileDecoding, LocalFileDecoding } from './file-decoding.ts';
 /** A decoder for one file; `decodeCtx` carries the source name, host, path and the engine's problem counter. */
 export type FileDecoderFactory = (decodeCtx: DecodeContext, firstLine: string, ctx: SourceContext) => LineDecoder;
 
-/** Decoding off the main thread, when the source has it (decode workers). */
+/** Decoding by a pool (container logs: decode workers, or its main-thread runner), instead of per file here. */
 export interface RemoteDecoding {
   fileDecoding(path: string): FileDecoding;
   /** Where the workers' bad-input reports go (the engine's counter). */
@@ -23,19 +23,20 @@ export class TailingSource implements Source {
 
   constructor(
     private readonly config: TailConfig,
-    private readonly createDecoder: FileDecoderFactory,
-    private readonly createRemote?: (ctx: SourceContext) => RemoteDecoding | undefined,
+    /** A decoder per file, run on the main thread; or a pool that decodes every file. */
+    private readonly decoding: FileDecoderFactory | { pool: (ctx: SourceContext) => RemoteDecoding },
   ) {}
 
   async start(ctx: SourceContext): Promise<void> {
-    const remote = this.createRemote?.(ctx);
+    const decoding = this.decoding;
+    const remote = typeof decoding === 'function' ? undefined : decoding.pool(ctx);
     const engine: TailEngine = new TailEngine(
       tailOptions(
         this.config,
         (path) =>
           remote?.fileDecoding(path) ??
           new LocalFileDecoding(this.config.max_line_bytes, ctx.name, (firstLine) =>
-            this.createDecoder(
+            (decoding as FileDecoderFactory)(
               { source: ctx.name, hostname: ctx.hostname, path, onProblem: engine.onProblem },
               firstLine,
               ctx,
