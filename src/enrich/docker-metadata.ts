@@ -25,7 +25,8 @@ import {
 } from './docker-inspect.ts';
 import type { ContainerLookup } from './pid-attribution.ts';
 
-const dockerode = lazyModule<typeof import('dockerode')>('dockerode');
+/** The Docker API client library, loaded by the first component that talks to the engine. */
+export const dockerode = lazyModule<typeof import('dockerode')>('dockerode');
 
 export interface DockerMetadataOptions {
   socketPath: string;

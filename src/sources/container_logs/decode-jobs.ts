@@ -177,8 +177,7 @@ export class DecodeJobRunner {
   }
 
   private decode(request: DecodeJob): { reply: DecodeReply; transfer: ArrayBuffer[] } {
-    const { data, ndjson } = this;
-    const activeRedactor = this.redactor;
+    const { data, ndjson, redactor } = this;
     const state = this.takeState(request.file, request.after, request.path);
     state.problems = [];
     // Each event is masked and encoded as soon as it is decoded: its objects die young, only its JSON is kept.
@@ -189,17 +188,17 @@ export class DecodeJobRunner {
       for (let i = 0; i < out.length; i++) {
         const d = out[i]!;
         const envelope: Envelope = { event: d.event, source: data.source, raw: d.raw };
-        // A plain line of one record is cleared by one scan of that record (and of the file's path, host and container).
+        // A plain line of one record is cleared by one scan of that record (and of the file's path, host and
+        // container).
         const clean =
           d.fromRaw === true &&
-          activeRedactor?.cleanByRaw(d.raw, [
+          redactor?.cleanByRaw(d.raw, [
             state.ctx.path,
             data.hostname,
             (d.event.device as { container?: unknown } | undefined)?.container,
           ]) === true;
-        if (activeRedactor && !clean)
-          for (const r of activeRedactor.redactEnvelope(envelope))
-            redactions.set(r.rule, (redactions.get(r.rule) ?? 0) + 1);
+        if (redactor && !clean)
+          for (const r of redactor.redactEnvelope(envelope)) redactions.set(r.rule, (redactions.get(r.rule) ?? 0) + 1);
         ndjson.add(encodeEvent(envelope));
       }
       out.length = 0;

@@ -193,19 +193,17 @@ export class DecodePool {
     for (const [rule, count] of reply.redactions)
       this.ctx.metrics.secretsRedacted.inc({ component: source, rule }, count);
     const envelopes: EncodedEnvelope[] = new Array(reply.events);
+    const batch: DecodedBatch = { envelopes, lines: reply.lines };
+    if (resume !== undefined) batch.resume = resume;
     if (reply.ndjson) {
-      const all = Buffer.from(reply.ndjson.buffer, reply.ndjson.byteOffset, reply.ndjson.byteLength);
+      const buffer = reply.ndjson.buffer as ArrayBuffer;
+      const all = Buffer.from(buffer, reply.ndjson.byteOffset, reply.ndjson.byteLength);
       let from = 0;
       for (let i = 0; i < reply.events; i++) {
         const end = all.indexOf(10, from) + 1;
         envelopes[i] = new EncodedEnvelope(source, all.subarray(from, end), container);
         from = end;
       }
-    }
-    const batch: DecodedBatch = { envelopes, lines: reply.lines };
-    if (resume !== undefined) batch.resume = resume;
-    if (reply.ndjson) {
-      const buffer = reply.ndjson.buffer as ArrayBuffer;
       const owner = this.local ?? this.workerIn(slot);
       batch.release = () => this.recycle(slot, owner, buffer);
     }

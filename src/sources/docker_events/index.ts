@@ -14,10 +14,9 @@ import { OrderedCommitTracker } from '../../core/ack.ts';
 import { backoffDelay, sleep } from '../../core/backoff.ts';
 import type { Source, SourceContext, SourceFactory } from '../../core/component.ts';
 import type { Envelope } from '../../core/envelope.ts';
-import { lazyModule } from '../../core/lazy-module.ts';
 import { metadataCacheOptions } from '../../enrich/docker-config.ts';
 import { containerRefFromEventAttributes } from '../../enrich/docker-inspect.ts';
-import { DockerMetadataCache, errorText, nanoToSince } from '../../enrich/docker-metadata.ts';
+import { DockerMetadataCache, dockerode, errorText, nanoToSince } from '../../enrich/docker-metadata.ts';
 import {
   containerIdOfEvent,
   type DockerEngineEvent,
@@ -33,8 +32,6 @@ import {
 } from '../../ocsf/mappers/docker-events.ts';
 import { writeFileAtomic } from '../../state/atomic-file.ts';
 import { type DockerEventsConfig, dockerEventsSchema } from './config.ts';
-
-const dockerode = lazyModule<typeof import('dockerode')>('dockerode');
 
 /** Where the stream resumes: the newest event time delivered, and the events delivered at exactly that time. */
 export interface EventCursor {

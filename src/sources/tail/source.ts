@@ -30,21 +30,13 @@ export class TailingSource implements Source {
   async start(ctx: SourceContext): Promise<void> {
     const decoding = this.decoding;
     const remote = typeof decoding === 'function' ? undefined : decoding.pool(ctx);
-    const engine: TailEngine = new TailEngine(
-      tailOptions(
-        this.config,
-        (path) =>
-          remote?.fileDecoding(path) ??
-          new LocalFileDecoding(this.config.max_line_bytes, ctx.name, (firstLine) =>
-            (decoding as FileDecoderFactory)(
-              { source: ctx.name, hostname: ctx.hostname, path, onProblem: engine.onProblem },
-              firstLine,
-              ctx,
-            ),
-          ),
-      ),
-      ctx,
-    );
+    const createDecoding = (path: string): FileDecoding =>
+      typeof decoding === 'function'
+        ? new LocalFileDecoding(this.config.max_line_bytes, ctx.name, (firstLine) =>
+            decoding({ source: ctx.name, hostname: ctx.hostname, path, onProblem: engine.onProblem }, firstLine, ctx),
+          )
+        : remote!.fileDecoding(path);
+    const engine: TailEngine = new TailEngine(tailOptions(this.config, createDecoding), ctx);
     if (remote) remote.onProblem = engine.onProblem;
     this.remote = remote;
     this.engine = engine;
