@@ -11,6 +11,7 @@ import {
   MASK,
   type RedactionRule,
   SECRET_FIELD_NAME,
+  SECRET_FIELD_RAW_HINT,
   SECRET_FIELD_RULE,
 } from './redaction-rules.ts';
 
@@ -44,6 +45,9 @@ export class Redactor {
   private readonly scan: RegExp | undefined;
   /** The keyword scan plus the words of secret key names, for cleanByRaw (absent: that shortcut does not apply). */
   private readonly rawPrecheck: RegExp | undefined;
+  /** Every rule's raw-record condition in one regex (case ignored for all: it may only match more), tried on records
+   * that hit rawPrecheck. */
+  private readonly rawHints: RegExp | undefined;
   private readonly cleanContext = new WeakMap<object, boolean>();
   private readonly cleanContextStrings = new Map<string, boolean>();
   private readonly found: Redaction[] = [];
@@ -84,6 +88,11 @@ export class Redactor {
     this.rawPrecheck =
       everyRuleHasKeywords && this.fieldRules.length === 0 && this.maskedFields.length === 0
         ? new RegExp(keywordAlternation([...keywords, 'cookie']), 'i')
+        : undefined;
+    const hints = [...this.walkRules.map((r) => r.rawHint), ...(this.secretFieldNames ? [SECRET_FIELD_RAW_HINT] : [])];
+    this.rawHints =
+      this.rawPrecheck && hints.every((h) => h !== undefined)
+        ? new RegExp(hints.map((h) => `(?:${h.source})`).join('|'), 'i')
         : undefined;
     // A mask per keyword keeps rule order (rules apply in sequence) without sorting per string.
     if (this.walkRules.length > 30) this.keywordlessRules = -1;
@@ -126,13 +135,16 @@ export class Redactor {
 
   /**
    * True when an event whose strings all come from `raw` (JSON-unescaped), its mapper's constants or `context`
-   * (DecodedEvent.fromRaw) cannot hold anything to mask: one scan of the raw record instead of a walk of the event.
+   * (DecodedEvent.fromRaw) cannot hold anything to mask: scans of the raw record instead of a walk of the event.
    * Unescaping creates no letters except through `\u` escapes (and `/` through `\/`): raw with those is walked.
+   * A record with a keyword is cleared still when it fails every rule's raw condition (`token refreshed`, a
+   * `curl/8.5.0` user agent).
    */
   cleanByRaw(raw: string, context: readonly unknown[]): boolean {
     const precheck = this.rawPrecheck;
     if (precheck === undefined) return this.inactive;
-    if (precheck.test(raw) || raw.includes('\\u') || raw.includes('\\/')) return false;
+    if (raw.includes('\\u') || raw.includes('\\/')) return false;
+    if (precheck.test(raw) && (this.rawHints === undefined || this.rawHints.test(raw))) return false;
     for (const value of context) if (!this.contextClean(value)) return false;
     return true;
   }
