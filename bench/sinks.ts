@@ -42,7 +42,7 @@ function makeEnvelopes(count: number): Envelope[] {
           : `Failed password for invalid user admin from 203.0.113.${i % 250} port ${1024 + (i % 60000)} ssh2`;
     const time = start + i;
     const raw = JSON.stringify({ log: `${message}\n`, stream: 'stdout', time: new Date(time).toISOString() });
-    const event = mapContainerLine({
+    const { event } = mapContainerLine({
       format: 'docker-json',
       message,
       time,

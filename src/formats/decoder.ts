@@ -9,9 +9,10 @@ export interface DecodedEvent {
   /** The input text the event came from (also in event.raw_data unless a mapper has a reason not to). */
   raw: string;
   container?: ContainerRef;
-  /** Every string of the event is a constant of its mapper, a value of the decode context (path, host name, the
-   * file's container) or JSON-unescaped text of one `raw` record: masking may decide on `raw` (Redactor.cleanByRaw). */
-  fromRaw?: boolean;
+  /** Present when every string of the event is a constant of its mapper, a value of the decode context (path, host
+   * name, the file's container), JSON-unescaped text of one `raw` record, or one of these strings, which the mapper
+   * composed of several parts: masking may then decide on `raw` and them (Redactor.cleanByRaw). */
+  fromRaw?: readonly string[];
 }
 
 /** Flags on a line handed to a decoder. */

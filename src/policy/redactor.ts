@@ -134,19 +134,24 @@ export class Redactor {
   }
 
   /**
-   * True when an event whose strings all come from `raw` (JSON-unescaped), its mapper's constants or `context`
-   * (DecodedEvent.fromRaw) cannot hold anything to mask: scans of the raw record instead of a walk of the event.
-   * Unescaping creates no letters except through `\u` escapes (and `/` through `\/`): raw with those is walked.
-   * A record with a keyword is cleared still when it fails every rule's raw condition (`token refreshed`, a
-   * `curl/8.5.0` user agent).
+   * True when an event whose strings all come from `raw` (JSON-unescaped), its mapper's constants, `context` or
+   * `composed` (DecodedEvent.fromRaw) cannot hold anything to mask: scans of the raw record and of those strings
+   * instead of a walk of the event. Unescaping creates no letters except through `\u` escapes (and `/` through
+   * `\/`): raw with those is walked. A record with a keyword is cleared still when it fails every rule's raw
+   * condition (`token refreshed`, a `curl/8.5.0` user agent).
    */
-  cleanByRaw(raw: string, context: readonly unknown[]): boolean {
-    const precheck = this.rawPrecheck;
-    if (precheck === undefined) return this.inactive;
-    if (raw.includes('\\u') || raw.includes('\\/')) return false;
-    if (precheck.test(raw) && (this.rawHints === undefined || this.rawHints.test(raw))) return false;
+  cleanByRaw(raw: string, context: readonly unknown[], composed: readonly string[] = []): boolean {
+    if (this.rawPrecheck === undefined) return this.inactive;
+    if (!this.rawClean(raw)) return false;
     for (const value of context) if (!this.contextClean(value)) return false;
+    for (const text of composed) if (!this.rawClean(text)) return false;
     return true;
+  }
+
+  /** A record (or a string: a record of itself) that no rule can match, with no escape that spells anything. */
+  private rawClean(raw: string): boolean {
+    if (raw.includes('\\u') || raw.includes('\\/')) return false;
+    return !this.rawPrecheck!.test(raw) || (this.rawHints !== undefined && !this.rawHints.test(raw));
   }
 
   /** Per-file values (path, host name, container object) checked once each. */
@@ -154,7 +159,7 @@ export class Redactor {
     if (typeof value === 'string') {
       let clean = this.cleanContextStrings.get(value);
       if (clean === undefined) {
-        clean = !this.rawPrecheck!.test(value) && !value.includes('\\u');
+        clean = this.rawClean(value);
         if (this.cleanContextStrings.size >= 1000) this.cleanContextStrings.clear();
         this.cleanContextStrings.set(value, clean);
       }

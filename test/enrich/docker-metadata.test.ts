@@ -248,7 +248,7 @@ describe('docker_metadata transform without an engine', () => {
           raw: `{"log":"line ${i}\\n"}`,
           container: { id, runtime: 'docker' },
           hostname: 'host-a',
-        }),
+        }).event,
         source: 'logs',
         raw: `line ${i}`,
         container: { id, runtime: 'docker' },

@@ -2,7 +2,7 @@
 // through `outrider normalise` and through the real pipeline (tail → OCSF → file sink and http sink), searching
 // the outputs for the secret values.
 
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -18,7 +18,7 @@ import { BUILTIN_REDACTION_RULES, MASK } from '../../src/policy/redaction-rules.
 import { keywordAlternation, Redactor } from '../../src/policy/redactor.ts';
 import { factoryTypes, findFactory } from '../../src/registry.ts';
 import { createContainerDecoder } from '../../src/sources/container_logs/decoder.ts';
-import { recordOutput, validateOcsf } from '../support/output.ts';
+import { CORPORA, recordOutput, validateOcsf } from '../support/output.ts';
 import { readNdjson, startTestOutrider, type TestOutrider, tempDir, waitFor } from '../support/outrider.ts';
 import { containerJsonLines, containerMessages, FORBIDDEN, SECURITY_INPUTS } from './secrets-corpus.ts';
 
@@ -184,8 +184,19 @@ describe('built-in redaction rules', () => {
       '{"level":"info","msg":"token refreshed","user":"bob"}',
       '{"level":"info","msg":"payment authorised","request_id":"req-1"}',
       'plain text, nothing to hide',
+      'Failed password for invalid user admin from 10.0.0.1 port 22 ssh2',
+      'Accepted publickey for carol from 10.0.0.7 port 50022 ssh2: RSA SHA256:abcdefghijklmnop',
+      '203.0.113.7 - - [23/Nov/2026:00:00:00 +0000] "GET /api/v1/orders HTTP/1.1" 200 1576 "-" "curl/8.5.0"',
     ])
       for (const raw of records(message).slice(0, 3)) expect(cleared(raw), raw).toBe(true);
+  });
+
+  it('does not clear a record when a string its mapper composed could hold a secret', () => {
+    const redactor = new Redactor(DEFAULT_REDACTION);
+    const raw = JSON.stringify({ log: 'Received disconnect from 10.0.0.1 port 22:11: bye\n', stream: 'stdout' });
+    expect(redactor.cleanByRaw(raw, ['host-1'], ['11: bye'])).toBe(true);
+    expect(redactor.cleanByRaw(raw, ['host-1'], ['token: bye'])).toBe(false);
+    expect(redactor.cleanByRaw(raw, ['host-1'], ['Failed password for invalid user'])).toBe(true);
   });
 
   it('clears by the raw record soundly on pseudo-random texts of keywords, quotes, escapes and separators', () => {
@@ -208,6 +219,44 @@ describe('built-in redaction rules', () => {
     }
     // Not vacuous: many records are cleared (and each of them was walked to check).
     expect(clearedCount).toBeGreaterThan(1000);
+
+    // Security mappers (sshd, nginx) put parts of a line in many fields and compose some strings of several parts:
+    // real lines with words replaced by the same pseudo-random texts.
+    const seeds = [
+      'Failed password for invalid user admin from 10.0.0.1 port 22 ssh2',
+      'Accepted publickey for carol from 10.0.0.7 port 50022 ssh2: RSA SHA256:abcdefghijklmnop',
+      'Nov 23 10:00:00 web-1 sshd[812]: Connection closed by authenticating user root 10.0.0.9 port 4022 [preauth]',
+      'Nov 23 10:00:00 web-1 sshd[812]: User bob from 10.0.0.2 not allowed because not listed in AllowUsers',
+      'Nov 23 10:00:00 web-1 sshd[812]: pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost=10.0.0.3  user=root',
+      'Nov 23 10:00:00 web-1 sudo: bob : TTY=pts/0 ; PWD=/home/bob ; USER=root ; COMMAND=/bin/ls -l',
+      '203.0.113.7 - bob [23/Nov/2026:00:00:00 +0000] "GET /api/v1/orders?page=2 HTTP/1.1" 200 1576 "-" "curl/8.5.0"',
+      'shop.example "10.0.0.1, 10.0.0.2" - - [23/Nov/2026:00:00:00 +0000] "CONNECT api.example:443 HTTP/1.1" 200 0 "-" "-"',
+      '2026/11/23 10:00:00 [error] 7#7: *1 open() "/x" failed, client: 10.0.0.1, server: shop, request: "GET /x HTTP/1.1"',
+      ...['sshd-auth', 'nginx-access'].flatMap((family) =>
+        existsSync(join(CORPORA, family))
+          ? readdirSync(join(CORPORA, family), { recursive: true, encoding: 'utf8' })
+              .filter((f) => f.endsWith('.log'))
+              .flatMap((f) =>
+                readFileSync(join(CORPORA, family, f), 'utf8')
+                  .split('\n')
+                  .filter(Boolean),
+              )
+          : [],
+      ),
+    ];
+    let promotedCleared = 0;
+    for (let i = 0; i < 6000; i++) {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      const words = seeds[seed % seeds.length]!.split(' ');
+      for (let j = 0; j < 3; j++) {
+        seed = (seed * 1103515245 + 12345) % 2 ** 31;
+        const at = seed % words.length;
+        seed = (seed * 1103515245 + 12345) % 2 ** 31;
+        words[at] = `${pieces[seed % pieces.length]}${pieces[(seed >> 8) % pieces.length]}`;
+      }
+      for (const raw of records(words.join(' ')).slice(0, 2)) if (cleared(raw)) promotedCleared++;
+    }
+    expect(promotedCleared).toBeGreaterThan(1000);
   });
 
   it('masks a field named like a secret, config field paths and config rules, recording rule names and paths', () => {

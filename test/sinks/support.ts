@@ -39,7 +39,7 @@ export function makeEvents(
     const time = start + n * 1000;
     const raw = JSON.stringify({ log: `${message}\n`, stream: 'stdout', time: new Date(time).toISOString() });
     const container = opts.container ?? CONTAINER;
-    const event = mapContainerLine({
+    const { event } = mapContainerLine({
       format: 'docker-json',
       message,
       time,

@@ -135,11 +135,42 @@ export interface PromotableLine extends ContentLine {
   path?: string;
 }
 
+/** A container line's event, and what redaction may know of where its strings come from. */
+export interface MappedContainerLine {
+  event: OcsfEvent;
+  /**
+   * Present when every string of the event is a constant of its mapper, a value of the decode context, JSON-unescaped
+   * text of the line's record, or one of these strings, which the mapper composed (DecodedEvent.fromRaw); absent:
+   * the event has to be walked to be masked.
+   */
+  composed?: readonly string[];
+}
+
+/**
+ * The strings a mapper composed of several parts of a line (`Failed ${method} for invalid user`): a word spelled
+ * across the parts is in none of them. Undefined for events whose strings are not all accounted for: the mappers
+ * of JSON documents that nest arbitrary input (Falco, Kubernetes audit) and auditd (hex decoding).
+ */
+function composedStrings(format: ContentFormat, event: OcsfEvent): readonly string[] | undefined {
+  switch (format) {
+    case 'nginx': {
+      // The virtual host loses its quotes and an absolute URL is parsed (host name lower-cased, path normalised):
+      // both rare, both walked.
+      const url = (event.http_request as { url?: { url_string?: string } } | undefined)?.url;
+      return event.dst_endpoint === undefined && url?.url_string === undefined ? [] : undefined;
+    }
+    case 'syslog-auth':
+      return typeof event.status_detail === 'string' ? [event.status_detail] : [];
+    default:
+      return undefined;
+  }
+}
+
 /**
  * The security event a container line stands for (an nginx access line → HTTP Activity…), carrying the container
  * (device.container) and the original record as raw_data; undefined for plain application lines.
  */
-export function promoteContainerLine(line: PromotableLine): OcsfEvent | undefined {
+export function promoteContainerLine(line: PromotableLine): MappedContainerLine | undefined {
   const mode = contentModeFor(line.mode, line.container);
   if (mode === 'none') return undefined;
   const format = mode === 'auto' ? sniffContent(line.message) : mode;
@@ -156,5 +187,6 @@ export function promoteContainerLine(line: PromotableLine): OcsfEvent | undefine
   event.device = device;
   if (device.container) addProfiles(event, 'container');
   if (event.class_uid !== 2004 && !String(event.class_uid).startsWith('1')) addProfiles(event, 'host');
-  return event;
+  const composed = composedStrings(format, event);
+  return composed ? { event, composed } : { event };
 }

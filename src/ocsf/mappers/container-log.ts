@@ -5,7 +5,7 @@ import { type Classification, classify, Severity } from '../catalog.ts';
 import { baseMetadata, type OcsfEvent } from '../event.ts';
 import { flagProblem } from '../problems.ts';
 import { sharedContainerObject } from './container.ts';
-import { type ContentMode, promoteContainerLine } from './container-content.ts';
+import { type ContentMode, type MappedContainerLine, promoteContainerLine } from './container-content.ts';
 
 export type ContainerLogFormat = 'docker-json' | 'cri';
 
@@ -100,7 +100,8 @@ function logClassification(severityId: number): Classification {
   return c;
 }
 
-export function mapContainerLine(line: ContainerLine): OcsfEvent {
+/** A container line as its event; a plain line's strings are all its own or constants (`composed` empty). */
+export function mapContainerLine(line: ContainerLine): MappedContainerLine {
   if (line.content !== undefined && !line.problems) {
     const promoted = promoteContainerLine({
       mode: line.content,
@@ -113,7 +114,7 @@ export function mapContainerLine(line: ContainerLine): OcsfEvent {
       ...(line.onProblem ? { onProblem: line.onProblem } : {}),
     });
     if (promoted) {
-      if (line.stream) promoted.unmapped = { ...(promoted.unmapped ?? {}), stream: line.stream };
+      if (line.stream) promoted.event.unmapped = { ...(promoted.event.unmapped ?? {}), stream: line.stream };
       return promoted;
     }
   }
@@ -144,5 +145,5 @@ export function mapContainerLine(line: ContainerLine): OcsfEvent {
     raw_data: line.raw,
   };
   if (line.problems) for (const p of line.problems) flagProblem(event, p);
-  return event;
+  return { event, composed: [] };
 }

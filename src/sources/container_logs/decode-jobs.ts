@@ -188,15 +188,15 @@ export class DecodeJobRunner {
       for (let i = 0; i < out.length; i++) {
         const d = out[i]!;
         const envelope: Envelope = { event: d.event, source: data.source, raw: d.raw };
-        // A plain line of one record is cleared by one scan of that record (and of the file's path, host and
-        // container).
+        // A line of one record is cleared by scans of that record and the strings its mapper composed (and of the
+        // file's path, host and container).
         const clean =
-          d.fromRaw === true &&
-          redactor?.cleanByRaw(d.raw, [
-            state.ctx.path,
-            data.hostname,
-            (d.event.device as { container?: unknown } | undefined)?.container,
-          ]) === true;
+          d.fromRaw !== undefined &&
+          redactor?.cleanByRaw(
+            d.raw,
+            [state.ctx.path, data.hostname, (d.event.device as { container?: unknown } | undefined)?.container],
+            d.fromRaw,
+          ) === true;
         if (redactor && !clean)
           for (const r of redactor.redactEnvelope(envelope)) redactions.set(r.rule, (redactions.get(r.rule) ?? 0) + 1);
         ndjson.add(encodeEvent(envelope));

@@ -183,7 +183,7 @@ export class ContainerLogDecoder implements LineDecoder {
   private emit(stream: string, p: Pending, out: DecodedEvent[]): void {
     const raw = p.raw.length === 1 ? p.raw[0]! : p.raw.join('\n');
     const container = this.options.container;
-    const event = mapContainerLine({
+    const { event, composed } = mapContainerLine({
       format: this.format,
       message: p.text,
       time: p.time,
@@ -201,9 +201,8 @@ export class ContainerLogDecoder implements LineDecoder {
     if (p.untruncatedSize !== undefined)
       this.ctx.onProblem('line_too_long', `line of ${p.untruncatedSize} bytes cut at ${this.options.maxMessageBytes}`);
     const decoded: DecodedEvent = container ? { event, raw, container } : { event, raw };
-    // A plain line of one record (a line joined from several could spell a word across their boundary).
-    if (event.class_uid === 0 && p.raw.length === 1 && !p.problems && p.untruncatedSize === undefined)
-      decoded.fromRaw = true;
+    // A line of one record (a line joined from several could spell a word across their boundary).
+    if (composed && p.raw.length === 1 && !p.problems && p.untruncatedSize === undefined) decoded.fromRaw = composed;
     out.push(decoded);
   }
 
@@ -224,7 +223,7 @@ export class ContainerLogDecoder implements LineDecoder {
       problems.push(`malformed ${this.format === 'cri' ? 'CRI' : 'docker json-file'} record: ${parseError}`);
     // The most specific reason wins: a cut or non-UTF-8 record usually fails to parse as a consequence.
     this.ctx.onProblem(reason, problems.join('; '));
-    const event = mapContainerLine({
+    const { event } = mapContainerLine({
       format: this.format,
       message: line,
       time: Date.now(),
