@@ -23,9 +23,10 @@ export interface RedactionRule {
   hint?: RegExp;
   /**
    * A necessary condition of `pattern` matching any text JSON-unescaped (at any depth) from a record, tested on the
-   * record itself (Redactor.cleanByRaw): where the pattern needs a quote or white space, the record may hold it
-   * escaped (`\"`, `\n`, `\\t`…). The caller walks records with `\u` or `\/` escapes, which can spell anything.
-   * Absent (config rules): no record is cleared without a walk.
+   * record itself, lower-cased (Redactor.cleanByRaw): so written in lower case, without flags (case-sensitive scans
+   * of a lower-cased copy are ~3× faster than case-insensitive ones). Where the pattern needs a quote or white space,
+   * the record may hold it escaped (`\"`, `\n`, `\\t`…). The caller walks records with `\u` or `\/` escapes, which
+   * can spell anything. Absent (config rules): no record is cleared without a walk.
    */
   rawHint?: RegExp;
   /** Replaces the whole match with what the function returns, instead of the mask (see auditd_hex_value). */
@@ -54,7 +55,7 @@ export const SECRET_FIELD_NAME = new RegExp(
 
 /** Raw-record condition of SECRET_FIELD_NAME (see RedactionRule.rawHint): every parser that makes object keys of
  * input text (JSON, `key=value`, `key: value`) leaves the key followed by quotes or spaces and `:` or `=`. */
-export const SECRET_FIELD_RAW_HINT = new RegExp(`(?:${SECRET_WORD}|authorization|cookie)${RAW_GAP}[:=]`, 'i');
+export const SECRET_FIELD_RAW_HINT = new RegExp(`(?:${SECRET_WORD}|authorization|cookie)${RAW_GAP}[:=]`);
 
 export const BUILTIN_REDACTION_RULES: readonly RedactionRule[] = [
   {
@@ -63,7 +64,7 @@ export const BUILTIN_REDACTION_RULES: readonly RedactionRule[] = [
     description: 'PEM private keys (`-----BEGIN … PRIVATE KEY-----` … `END`), also in JSON-escaped form and cut short.',
     pattern: /-----BEGIN[ A-Z0-9]*PRIVATE KEY-----[\s\S]*?(?:-----END[ A-Z0-9]*PRIVATE KEY-----|$)/,
     hint: /PRIVATE KEY-----/,
-    rawHint: /PRIVATE KEY-----/,
+    rawHint: /private key-----/,
   },
   {
     name: 'authorization_header',
@@ -71,7 +72,7 @@ export const BUILTIN_REDACTION_RULES: readonly RedactionRule[] = [
     description: 'The value of an `Authorization` / `Proxy-Authorization` header (scheme included), to the end of it.',
     pattern: /(?<=\b(?:proxy-)?authorization["']?\s*[:=]\s*["']?)[^"'\s][^"'\r\n]*/i,
     hint: /authori[sz]ation/i,
-    rawHint: new RegExp(`authorization${RAW_GAP}[:=]`, 'i'),
+    rawHint: new RegExp(`authorization${RAW_GAP}[:=]`),
   },
   {
     name: 'bearer_token',
@@ -79,7 +80,7 @@ export const BUILTIN_REDACTION_RULES: readonly RedactionRule[] = [
     description: 'A token after `Bearer ` anywhere in a string.',
     pattern: /(?<=\bbearer\s+)[A-Za-z0-9\-._~+/]+=*/i,
     hint: /bearer/i,
-    rawHint: new RegExp(`bearer${RAW_SPACE}`, 'i'),
+    rawHint: new RegExp(`bearer${RAW_SPACE}`),
   },
   {
     name: 'jwt',
@@ -87,7 +88,7 @@ export const BUILTIN_REDACTION_RULES: readonly RedactionRule[] = [
     description: 'JSON Web Tokens (`eyJ….eyJ….…`).',
     pattern: /\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*/,
     hint: /eyJ/,
-    rawHint: /eyJ[A-Za-z0-9_-]{8,}\./,
+    rawHint: /eyj[a-z0-9_-]{8,}\./,
   },
   {
     name: 'url_credentials',
@@ -104,7 +105,7 @@ export const BUILTIN_REDACTION_RULES: readonly RedactionRule[] = [
       'Command-line options carrying a secret: `--password=X`, `--password X`, `--db-password X`, `--token=X`, `--client-secret X`, `--api-key=X`….',
     pattern: new RegExp(`(?<=(?:^|[\\s"'])--?${SECRET_KEY}(?:=|\\s+|"\\s+a\\d+="))[^\\s"']+`, 'i'),
     hint: /-[\w-]*(?:pass|secret|token|key|credential)/i,
-    rawHint: new RegExp(`-[\\w-]*${SECRET_WORD}[=\\s"\\\\]`, 'i'),
+    rawHint: new RegExp(`-[\\w-]*${SECRET_WORD}[=\\s"\\\\]`),
   },
   {
     name: 'secret_assignment',
@@ -113,7 +114,7 @@ export const BUILTIN_REDACTION_RULES: readonly RedactionRule[] = [
       '`password=X`, `"token": "X"`, `api_key: X`, `?access_token=X` (key names ending in password, passwd, secret, token, api_key, access_key, private_key, client_secret, credentials).',
     pattern: new RegExp(`(?<=\\b${SECRET_KEY}\\\\?["']?\\s*[:=]\\s*\\\\?["']?)[^\\s"'&,;}\\\\]+`, 'i'),
     hint: /(?:pass(?:word|wd|phrase)?|secret|token|key|credentials?)\\?["']?\s*[:=]/i,
-    rawHint: new RegExp(`${SECRET_WORD}${RAW_GAP}[:=]`, 'i'),
+    rawHint: new RegExp(`${SECRET_WORD}${RAW_GAP}[:=]`),
   },
   {
     name: 'mysql_password',
@@ -139,7 +140,7 @@ export const BUILTIN_REDACTION_RULES: readonly RedactionRule[] = [
     description: 'AWS access key ids (`AKIA…`, `ASIA…`: 20 characters).',
     pattern: /\b(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}\b/,
     hint: /AKIA|ASIA|ABIA|ACCA/,
-    rawHint: /(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}/,
+    rawHint: /(?:akia|asia|abia|acca)[a-z0-9]{16}/,
   },
   {
     name: 'aws_secret_access_key',
@@ -147,7 +148,7 @@ export const BUILTIN_REDACTION_RULES: readonly RedactionRule[] = [
     description: 'AWS secret access keys given as `aws_secret_access_key = …` / `AWS_SECRET_ACCESS_KEY=…`.',
     pattern: /(?<=\baws_?secret_?(?:access_?)?key["']?\s*[:=]\s*["']?)[A-Za-z0-9/+=]{40}/i,
     hint: /aws_?secret/i,
-    rawHint: /aws_?secret/i,
+    rawHint: /aws_?secret/,
   },
   {
     name: 'gcp_api_key',
@@ -155,7 +156,7 @@ export const BUILTIN_REDACTION_RULES: readonly RedactionRule[] = [
     description: 'Google API keys (`AIza…`, 39 characters).',
     pattern: /\bAIza[0-9A-Za-z_-]{35}/,
     hint: /AIza/,
-    rawHint: /AIza[0-9A-Za-z_-]{35}/,
+    rawHint: /aiza[0-9a-z_-]{35}/,
   },
   {
     name: 'gcp_private_key_id',
@@ -172,7 +173,7 @@ export const BUILTIN_REDACTION_RULES: readonly RedactionRule[] = [
       'Azure storage account keys and SAS signatures in connection strings and URLs (`AccountKey=…`, `SharedAccessKey=…`, `SharedAccessSignature=…`, `sig=…`).',
     pattern: /(?<=\b(?:AccountKey|SharedAccessKey|SharedAccessSignature|sig)=)[^;\s"'&]+/,
     hint: /AccountKey|SharedAccess|sig=/,
-    rawHint: /(?:AccountKey|SharedAccessKey|SharedAccessSignature|sig)=/,
+    rawHint: /(?:accountkey|sharedaccesskey|sharedaccesssignature|sig)=/,
   },
   {
     name: 'auditd_hex_value',
@@ -181,7 +182,7 @@ export const BUILTIN_REDACTION_RULES: readonly RedactionRule[] = [
       'auditd hex-encoded values (`proctitle=…`, `aN=…`): decoded, and when the text holds a secret replaced by the masked text, quoted.',
     pattern: /(?<=\b(?:proctitle|a\d+|cmd)=)[0-9A-F]{8,}\b/,
     hint: /(?:proctitle|a\d+|cmd)=[0-9A-F]{8}/,
-    rawHint: /(?:proctitle|a\d+|cmd)=[0-9A-F]{8}/,
+    rawHint: /(?:proctitle|a\d+|cmd)=[0-9a-f]{8}/,
     replace: (hex, redactText) => {
       if (hex.length % 2 !== 0) return hex;
       const text = Buffer.from(hex, 'hex').toString('utf8').replaceAll('\0', ' ');

@@ -23,6 +23,9 @@ export interface Redaction {
 
 export const REDACTED_LABEL = 'redacted';
 
+/** `\u` and `\/` escapes, which may spell any word once unescaped: part of the raw conditions' scan. */
+const UNESCAPE_SPELLS = '\\\\[u/]';
+
 // Shorter strings cannot hold a secret together with the context every rule needs.
 const MIN_LENGTH = 6;
 
@@ -43,10 +46,8 @@ export class Redactor {
   /** Walk rules without keywords (config rules): tried on every string the scan hits. */
   private readonly keywordlessRules: number;
   private readonly scan: RegExp | undefined;
-  /** The keyword scan plus the words of secret key names, for cleanByRaw (absent: that shortcut does not apply). */
-  private readonly rawPrecheck: RegExp | undefined;
-  /** Every rule's raw-record condition in one regex (case ignored for all: it may only match more), tried on records
-   * that hit rawPrecheck. */
+  /** Every rule's raw-record condition (and secret key names') in one regex, for cleanByRaw (absent: that shortcut
+   * does not apply). */
   private readonly rawHints: RegExp | undefined;
   private readonly cleanContext = new WeakMap<object, boolean>();
   private readonly cleanContextStrings = new Map<string, boolean>();
@@ -82,17 +83,15 @@ export class Redactor {
     ];
     this.precheck = alternatives.length > 0 ? new RegExp(alternatives.join('|'), 'i') : undefined;
     this.scan = alternatives.length > 0 ? new RegExp(alternatives.join('|'), 'gi') : undefined;
-    // Deciding on the raw text holds only when every rule needs a keyword (config rules need not) and no rule is
-    // tied to field paths; secret key names all contain a keyword or `cookie`.
-    const everyRuleHasKeywords = this.walkRules.every((r) => r.keywords.length > 0);
-    this.rawPrecheck =
-      everyRuleHasKeywords && this.fieldRules.length === 0 && this.maskedFields.length === 0
-        ? new RegExp(keywordAlternation([...keywords, 'cookie']), 'i')
-        : undefined;
+    // Deciding on the raw text holds only when every rule has a raw condition (config rules have none) and no rule
+    // is tied to field paths.
     const hints = [...this.walkRules.map((r) => r.rawHint), ...(this.secretFieldNames ? [SECRET_FIELD_RAW_HINT] : [])];
     this.rawHints =
-      this.rawPrecheck && hints.every((h) => h !== undefined)
-        ? new RegExp(hints.map((h) => `(?:${h.source})`).join('|'), 'i')
+      hints.length > 0 &&
+      hints.every((h) => h !== undefined) &&
+      this.fieldRules.length === 0 &&
+      this.maskedFields.length === 0
+        ? new RegExp([UNESCAPE_SPELLS, ...hints.map((h) => `(?:${h.source})`)].join('|'))
         : undefined;
     // A mask per keyword keeps rule order (rules apply in sequence) without sorting per string.
     if (this.walkRules.length > 30) this.keywordlessRules = -1;
@@ -137,11 +136,11 @@ export class Redactor {
    * True when an event whose strings all come from `raw` (JSON-unescaped), its mapper's constants, `context` or
    * `composed` (DecodedEvent.fromRaw) cannot hold anything to mask: scans of the raw record and of those strings
    * instead of a walk of the event. Unescaping creates no letters except through `\u` escapes (and `/` through
-   * `\/`): raw with those is walked. A record with a keyword is cleared still when it fails every rule's raw
-   * condition (`token refreshed`, a `curl/8.5.0` user agent).
+   * `\/`): raw with those is walked. A record that only mentions a rule's keyword (`token refreshed`, a
+   * `curl/8.5.0` user agent) fails every rule's raw condition: it is cleared.
    */
   cleanByRaw(raw: string, context: readonly unknown[], composed: readonly string[] = []): boolean {
-    if (this.rawPrecheck === undefined) return this.inactive;
+    if (this.rawHints === undefined) return this.inactive;
     if (!this.rawClean(raw)) return false;
     for (const value of context) if (!this.contextClean(value)) return false;
     for (const text of composed) if (!this.rawClean(text)) return false;
@@ -150,8 +149,7 @@ export class Redactor {
 
   /** A record (or a string: a record of itself) that no rule can match, with no escape that spells anything. */
   private rawClean(raw: string): boolean {
-    if (raw.includes('\\u') || raw.includes('\\/')) return false;
-    return !this.rawPrecheck!.test(raw) || (this.rawHints !== undefined && !this.rawHints.test(raw));
+    return !this.rawHints!.test(raw.toLowerCase());
   }
 
   /** Per-file values (path, host name, container object) checked once each. */

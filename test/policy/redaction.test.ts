@@ -191,6 +191,13 @@ describe('built-in redaction rules', () => {
       for (const raw of records(message).slice(0, 3)) expect(cleared(raw), raw).toBe(true);
   });
 
+  it('has raw conditions written for lower-cased records (cleanByRaw tests them on one)', () => {
+    for (const rule of BUILTIN_REDACTION_RULES) {
+      expect(rule.rawHint!.flags, rule.name).toBe('');
+      expect(rule.rawHint!.source.replace(/\\./g, ''), rule.name).not.toMatch(/[A-Z]/);
+    }
+  });
+
   it('does not clear a record when a string its mapper composed could hold a secret', () => {
     const redactor = new Redactor(DEFAULT_REDACTION);
     const raw = JSON.stringify({ log: 'Received disconnect from 10.0.0.1 port 22:11: bye\n', stream: 'stdout' });
