@@ -239,6 +239,7 @@ describe('built-in redaction rules', () => {
       '203.0.113.7 - bob [23/Nov/2026:00:00:00 +0000] "GET /api/v1/orders?page=2 HTTP/1.1" 200 1576 "-" "curl/8.5.0"',
       'shop.example "10.0.0.1, 10.0.0.2" - - [23/Nov/2026:00:00:00 +0000] "CONNECT api.example:443 HTTP/1.1" 200 0 "-" "-"',
       '2026/11/23 10:00:00 [error] 7#7: *1 open() "/x" failed, client: 10.0.0.1, server: shop, request: "GET /x HTTP/1.1"',
+      '{"time_local":"23/Nov/2026:00:00:00 +0000", "remote_user":"bob", "request":"GET /x?a=1 HTTP/1.1", "status":200, "http_user_agent":"curl/8.5.0", "tags":["a", "b"], "extra":"v"}',
       ...['sshd-auth', 'nginx-access'].flatMap((family) =>
         existsSync(join(CORPORA, family))
           ? readdirSync(join(CORPORA, family), { recursive: true, encoding: 'utf8' })
