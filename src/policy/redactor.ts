@@ -3,6 +3,7 @@
 // the values). Runs on every event a source emits, so the common case (nothing to mask) is one combined keyword
 // scan per string and no allocation; a string that hits the scan gets only the rules whose keywords it holds.
 import type { Envelope } from '../core/envelope.ts';
+import type { DecodedEvent } from '../formats/decoder.ts';
 import type { OcsfEvent } from '../ocsf/event.ts';
 import { visitPath } from './field-path.ts';
 import type { RedactionConfig } from './redaction-config.ts';
@@ -145,6 +146,14 @@ export class Redactor {
     for (const value of context) if (!this.contextClean(value)) return false;
     for (const text of composed) if (!this.rawClean(text)) return false;
     return true;
+  }
+
+  /** Whether a decoded event may skip the walk: decided on its record and the strings its mapper composed
+   * (DecodedEvent.fromRaw), and on its decode context: the file's path, the host name and the event's container. */
+  clearsByRecord(decoded: DecodedEvent, path: string | undefined, hostname: string): boolean {
+    if (decoded.fromRaw === undefined) return false;
+    const container = (decoded.event.device as { container?: unknown } | undefined)?.container;
+    return this.cleanByRaw(decoded.raw, [path, hostname, container], decoded.fromRaw);
   }
 
   /** A record (or a string: a record of itself) that no rule can match, with no escape that spells anything. */

@@ -133,18 +133,23 @@ describe('built-in redaction rules', () => {
         format === 'cri' ? '2' : '{',
       ),
     );
-    /** Whether the record was cleared by its raw text; throws when it was but a walk masks something. */
+    /** Whether the record was cleared by its raw text as the pipeline decides; throws when it (or its record alone)
+     * was but a walk masks something. */
     return (raw: string): boolean => {
       const out: DecodedEvent[] = [];
       decoders[raw.startsWith('{') ? 0 : 1]!.push(raw, { start: 0, flags: 0 }, out);
       expect(out).toHaveLength(1);
       const d = out[0]!;
+      const cleared = redactor.clearsByRecord(d, path, 'host-1');
+      // Also without scanning the strings the mapper composed: today's mappers compose none that could spell a
+      // secret, so the record alone already decides soundly.
       const container = (d.event.device as { container?: unknown }).container;
-      if (!d.fromRaw || !redactor.cleanByRaw(d.raw, [path, 'host-1', container])) return false;
+      const byRecordAlone = d.fromRaw !== undefined && redactor.cleanByRaw(d.raw, [path, 'host-1', container]);
+      if (!cleared && !byRecordAlone) return false;
       const before = structuredClone(d.event);
       expect(redactor.redactEnvelope({ event: d.event, source: 't', raw: d.raw }), raw).toEqual([]);
       expect(d.event).toEqual(before);
-      return true;
+      return cleared;
     };
   };
   const TIME = '2026-11-23T00:00:00Z';

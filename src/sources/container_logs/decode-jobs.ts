@@ -188,15 +188,8 @@ export class DecodeJobRunner {
       for (let i = 0; i < out.length; i++) {
         const d = out[i]!;
         const envelope: Envelope = { event: d.event, source: data.source, raw: d.raw };
-        // A line of one record is cleared by scans of that record and the strings its mapper composed (and of the
-        // file's path, host and container).
-        const clean =
-          d.fromRaw !== undefined &&
-          redactor?.cleanByRaw(
-            d.raw,
-            [state.ctx.path, data.hostname, (d.event.device as { container?: unknown } | undefined)?.container],
-            d.fromRaw,
-          ) === true;
+        // A line of one record is cleared by scans of that record and the strings its mapper composed.
+        const clean = redactor?.clearsByRecord(d, state.ctx.path, data.hostname) === true;
         if (redactor && !clean)
           for (const r of redactor.redactEnvelope(envelope)) redactions.set(r.rule, (redactions.get(r.rule) ?? 0) + 1);
         ndjson.add(encodeEvent(envelope));
