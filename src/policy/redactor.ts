@@ -24,8 +24,10 @@ export interface Redaction {
 
 export const REDACTED_LABEL = 'redacted';
 
-/** `\u` and `\/` escapes, which may spell any word once unescaped: part of the raw conditions' scan. */
-const UNESCAPE_SPELLS = '\\\\[u/]';
+/** `\u` and `\/` escapes, which may spell any word once unescaped. A regex of its own, tested before the rules' raw
+ * conditions: inside their alternation, a branch starting with a backslash (in every escaped quote of a record) made
+ * the scan three times slower (1.48 vs 0.75 µs per bench record, lower-casing included). */
+const UNESCAPE_SPELLS = /\\[u/]/;
 
 // Shorter strings cannot hold a secret together with the context every rule needs.
 const MIN_LENGTH = 6;
@@ -92,7 +94,7 @@ export class Redactor {
       hints.every((h) => h !== undefined) &&
       this.fieldRules.length === 0 &&
       this.maskedFields.length === 0
-        ? new RegExp([UNESCAPE_SPELLS, ...hints.map((h) => `(?:${h.source})`)].join('|'))
+        ? new RegExp(hints.map((h) => `(?:${h.source})`).join('|'))
         : undefined;
     // A mask per keyword keeps rule order (rules apply in sequence) without sorting per string.
     if (this.walkRules.length > 30) this.keywordlessRules = -1;
@@ -158,7 +160,8 @@ export class Redactor {
 
   /** A record (or a string: a record of itself) that no rule can match, with no escape that spells anything. */
   private rawClean(raw: string): boolean {
-    return !this.rawHints!.test(raw.toLowerCase());
+    const lower = raw.toLowerCase();
+    return !UNESCAPE_SPELLS.test(lower) && !this.rawHints!.test(lower);
   }
 
   /** Per-file values (path, host name, container object) checked once each. */
