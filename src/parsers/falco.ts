@@ -20,14 +20,14 @@ export interface FalcoAlert {
 const TEXT_ALERT =
   /^(\d{4}-\d\d-\d\dT[\d:.]+(?:Z|[+-]\d{2}:?\d{2})): (Emergency|Alert|Critical|Error|Warning|Notice|Informational|Info|Debug) (.*)$/;
 
-/** Parses one line; a string explains why it is not a Falco alert. */
-export function parseFalcoLine(line: string): FalcoAlert | string {
+/** Parses one line (a JSON one may come parsed already); a string explains why it is not a Falco alert. */
+export function parseFalcoLine(line: string, parsed?: Record<string, unknown>): FalcoAlert | string {
   if (line.charCodeAt(0) !== 123 /* { */) {
     const m = TEXT_ALERT.exec(line);
     if (!m) return 'neither a JSON alert nor a "<time>: <Priority> <output>" text alert';
     return { time: m[1]!.replace(/([+-]\d\d)(\d\d)$/, '$1:$2'), priority: m[2]!, output: m[3]!, text: true };
   }
-  const v = parseJsonObject(line);
+  const v = parsed ?? parseJsonObject(line);
   if (typeof v === 'string') return v;
   const o = v as FalcoAlert;
   if (typeof o.rule !== 'string' || typeof o.priority !== 'string') return 'missing "rule" or "priority"';

@@ -33,9 +33,9 @@ export interface K8sAuditEvent {
   [key: string]: unknown;
 }
 
-/** Parses one line; a string explains why it is not an audit event. */
-export function parseK8sAuditLine(line: string): K8sAuditEvent | string {
-  const v = parseJsonObject(line);
+/** Parses one line (it may come parsed already); a string explains why it is not an audit event. */
+export function parseK8sAuditLine(line: string, parsed?: Record<string, unknown>): K8sAuditEvent | string {
+  const v = parsed ?? parseJsonObject(line);
   if (typeof v === 'string') return v;
   const o = v as Record<string, unknown>;
   if (typeof o.auditID !== 'string' || o.auditID === '') return 'missing "auditID"';

@@ -53,10 +53,14 @@ export interface WebParseOptions {
   timezoneOffset: number;
 }
 
-/** Parses one line; a string explains why it is none of the known forms. */
-export function parseWebLogLine(line: string, options: WebParseOptions): AccessRecord | ErrorRecord | string {
+/** Parses one line (a JSON one may come parsed already); a string explains why it is none of the known forms. */
+export function parseWebLogLine(
+  line: string,
+  options: WebParseOptions,
+  parsed?: Record<string, unknown>,
+): AccessRecord | ErrorRecord | string {
   const c = line.charCodeAt(0);
-  if (c === 123 /* { */) return parseJsonAccess(line);
+  if (c === 123 /* { */) return parseJsonAccess(parsed ?? parseJsonObject(line));
   if (c >= 48 && c <= 57) {
     const e = NGINX_ERROR.exec(line);
     if (e) return nginxError(e, options);
@@ -125,8 +129,7 @@ const JSON_KEYS = {
   vhost: ['host', 'server_name', 'http_host'],
 } as const;
 
-function parseJsonAccess(line: string): AccessRecord | string {
-  const v = parseJsonObject(line);
+function parseJsonAccess(v: Record<string, unknown> | string): AccessRecord | string {
   if (typeof v === 'string') return v;
   const o = { ...(v as Record<string, unknown>) };
   const take = (keys: readonly string[]): string | undefined => {

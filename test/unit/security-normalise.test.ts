@@ -593,6 +593,23 @@ describe('container lines: content sniffing', () => {
     expect(sniffContent('type=SYSCALL msg=audit(1.000:1): syscall=59')).toBe('auditd');
     expect(sniffContent('{"kind":"Event","auditID":"x","stage":"ResponseComplete"}')).toBe('k8s-audit');
   });
+
+  it('knows a JSON line by its top-level keys, not by words in its values or nested objects', () => {
+    expect(sniffContent('{"rule":"r","priority":"Warning","output":"o"}')).toBe('falco');
+    expect(sniffContent('{"status":200,"request_uri":"/x"}')).toBe('nginx');
+    expect(sniffContent('{"msg":"the \\"rule\\" and \\"priority\\" fields","auditID":null}')).toBe('k8s-audit');
+    expect(sniffContent('{"msg":"the \\"rule\\" and \\"priority\\" fields"}')).toBeUndefined();
+    expect(sniffContent('{"http":{"status":200,"request":"GET / HTTP/1.1"}}')).toBeUndefined();
+    expect(sniffContent('{"rule":"r","priority":')).toBeUndefined();
+  });
+
+  it('a JSON line a security mapper gives up on keeps its own fields in its Base Event', () => {
+    // Sniffed as Kubernetes audit (auditID key), refused by its parser (no stage): the mapper had the parsed object.
+    const fields = { auditID: '', stage: 7, msg: 'not an audit event', nested: { verb: 'get' } };
+    const [event] = decode([record(JSON.stringify(fields))], 'auto');
+    expect(event!.class_uid).toBe(0);
+    expect(event!.unmapped).toEqual({ stream: 'stdout', fields });
+  });
 });
 
 describe('syslog-auth: journalctl -o export entries', () => {

@@ -5,6 +5,7 @@ import type { ContainerRef } from '../../core/envelope.ts';
 import { parseAuditLine } from '../../parsers/auditd.ts';
 import { AUTH_MESSAGE_HINT, classifyAuthMessage } from '../../parsers/auth-messages.ts';
 import { parseFalcoLine } from '../../parsers/falco.ts';
+import { parseJsonMessage } from '../../parsers/json.ts';
 import { parseK8sAuditLine } from '../../parsers/k8s-audit.ts';
 import { parseWebLogLine } from '../../parsers/nginx.ts';
 import { parseSyslogLine } from '../../parsers/syslog.ts';
@@ -30,13 +31,19 @@ const NGINX_ERROR = /^\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d \[\w+\] \d+#/;
 const SYSLOG_AUTH_APP =
   /^(?:<\d{1,3}>)?(?:[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d|\d{4}-\d\d-\d\dT\S+) \S+ (?:sshd(?:-session)?|sudo|su|useradd|userdel|usermod|groupadd|groupdel|passwd|chpasswd)(?:\[\d+\])?: /;
 
-/** The mapper a line's content calls for, or undefined (a plain application line). */
-export function sniffContent(line: string): ContentFormat | undefined {
+/** The mapper a line's content calls for, or undefined (a plain application line). A JSON line is known by its
+ * top-level keys: `fields` is the line parsed (parseJsonMessage), when the caller has it already. */
+export function sniffContent(
+  line: string,
+  fields: Record<string, unknown> | undefined = parseJsonMessage(line),
+): ContentFormat | undefined {
   const c = line.charCodeAt(0);
   if (c === 123 /* { */) {
-    if (line.includes('"rule"') && line.includes('"priority"')) return 'falco';
-    if (line.includes('"auditID"')) return 'k8s-audit';
-    if (line.includes('"status"') && (line.includes('"request"') || line.includes('"request_uri"'))) return 'nginx';
+    if (!fields) return undefined;
+    if (fields.rule !== undefined && fields.priority !== undefined) return 'falco';
+    if (fields.auditID !== undefined) return 'k8s-audit';
+    if (fields.status !== undefined && (fields.request !== undefined || fields.request_uri !== undefined))
+      return 'nginx';
     return undefined;
   }
   if (c === 116 /* t */ && line.startsWith('type=') && line.includes(' msg=audit(')) return 'auditd';
@@ -70,6 +77,9 @@ export function contentModeFor(mode: ContentMode, container: ContainerRef | unde
 
 export interface ContentLine {
   message: string;
+  /** The message parsed as a JSON object, when it is one: JSON mappers take it (and may change it) rather than
+   * parse the message again. */
+  fields?: Record<string, unknown>;
   /** The container record's time: used when the content has none (or no year). */
   time: number;
   hostname: string;
@@ -84,7 +94,7 @@ export function mapContent(format: ContentFormat, line: ContentLine): OcsfEvent 
   const text = line.message;
   switch (format) {
     case 'nginx': {
-      const r = parseWebLogLine(text, { timezoneOffset: 0 });
+      const r = parseWebLogLine(text, { timezoneOffset: 0 }, line.fields);
       if (typeof r === 'string') return undefined;
       return mapWebLog(r, text, {
         hostname: line.hostname,
@@ -104,7 +114,7 @@ export function mapContent(format: ContentFormat, line: ContentLine): OcsfEvent 
       );
     }
     case 'falco': {
-      const a = parseFalcoLine(text);
+      const a = parseFalcoLine(text, line.fields);
       if (typeof a === 'string') return undefined;
       return mapFalcoAlert(a, text, {
         hostname: line.hostname,
@@ -112,7 +122,7 @@ export function mapContent(format: ContentFormat, line: ContentLine): OcsfEvent 
       });
     }
     case 'k8s-audit': {
-      const e = parseK8sAuditLine(text);
+      const e = parseK8sAuditLine(text, line.fields);
       if (typeof e === 'string') return undefined;
       return mapK8sAuditEvent({ event: e }, line.onProblem ? { onProblem: line.onProblem } : {});
     }
@@ -166,17 +176,27 @@ function composedStrings(format: ContentFormat, event: OcsfEvent): readonly stri
   }
 }
 
+/** What became of a container line's promotion: `mapped` when a security mapper took it; `tried` when one was
+ * called (and may have changed `fields`). */
+export interface Promotion {
+  mapped?: MappedContainerLine;
+  tried: boolean;
+}
+
+const NOT_TRIED: Promotion = { tried: false };
+const GAVE_UP: Promotion = { tried: true };
+
 /**
  * The security event a container line stands for (an nginx access line → HTTP Activity…), carrying the container
- * (device.container) and the original record as raw_data; undefined for plain application lines.
+ * (device.container) and the original record as raw_data; none for plain application lines.
  */
-export function promoteContainerLine(line: PromotableLine): MappedContainerLine | undefined {
+export function promoteContainerLine(line: PromotableLine): Promotion {
   const mode = contentModeFor(line.mode, line.container);
-  if (mode === 'none') return undefined;
-  const format = mode === 'auto' ? sniffContent(line.message) : mode;
-  if (!format) return undefined;
+  if (mode === 'none') return NOT_TRIED;
+  const format = mode === 'auto' ? sniffContent(line.message, line.fields) : mode;
+  if (!format) return NOT_TRIED;
   const event = mapContent(format, line);
-  if (!event || event.class_uid === 0) return undefined;
+  if (!event || event.class_uid === 0) return GAVE_UP;
   repairTime(event, line.time, line.onProblem);
   event.raw_data = line.raw;
   if (line.path) event.metadata.log_source = line.path;
@@ -188,5 +208,5 @@ export function promoteContainerLine(line: PromotableLine): MappedContainerLine 
   if (device.container) addProfiles(event, 'container');
   if (event.class_uid !== 2004 && !String(event.class_uid).startsWith('1')) addProfiles(event, 'host');
   const composed = composedStrings(format, event);
-  return composed ? { event, composed } : { event };
+  return { mapped: composed ? { event, composed } : { event }, tried: true };
 }

@@ -1,6 +1,7 @@
 // Container stdout/stderr lines (Docker json-file, CRI) → OCSF Base Event. Later mappers promote lines whose content
 // says more (an nginx access line is HTTP Activity); this one keeps every line as a valid event with its text.
 import type { ContainerRef } from '../../core/envelope.ts';
+import { parseJsonMessage } from '../../parsers/json.ts';
 import { type Classification, classify, Severity } from '../catalog.ts';
 import { baseMetadata, type OcsfEvent } from '../event.ts';
 import { flagProblem } from '../problems.ts';
@@ -63,18 +64,6 @@ const LEADING_LEVEL =
   /^\s*\[?(trace|debug|info|notice|warn(?:ing)?|error|err|crit(?:ical)?|alert|fatal|panic|emerg)\b/i;
 const LEVEL_KEYS = ['level', 'severity', 'lvl', 'log.level', 'loglevel'];
 
-/** Parses a JSON object log line; undefined for plain text (or JSON that is not an object). */
-export function parseJsonMessage(message: string): Record<string, unknown> | undefined {
-  const first = message.charCodeAt(0);
-  if (first !== 123 /* { */ || message.charCodeAt(message.length - 1) !== 125 /* } */) return undefined;
-  try {
-    const v: unknown = JSON.parse(message);
-    return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 function severityOf(message: string, fields: Record<string, unknown> | undefined): number {
   if (fields) {
     for (const k of LEVEL_KEYS) {
@@ -102,23 +91,28 @@ function logClassification(severityId: number): Classification {
 
 /** A container line as its event; a plain line's strings are all its own or constants (`composed` empty). */
 export function mapContainerLine(line: ContainerLine): MappedContainerLine {
+  // Parsed once: the content is sniffed by its keys, and a JSON mapper or the Base Event takes the object.
+  let fields = parseJsonMessage(line.message);
   if (line.content !== undefined && !line.problems) {
-    const promoted = promoteContainerLine({
+    const promotion = promoteContainerLine({
       mode: line.content,
       message: line.message,
       time: line.time,
       hostname: line.hostname,
       raw: line.raw,
+      ...(fields ? { fields } : {}),
       ...(line.container ? { container: line.container } : {}),
       ...(line.path ? { path: line.path } : {}),
       ...(line.onProblem ? { onProblem: line.onProblem } : {}),
     });
-    if (promoted) {
-      if (line.stream) promoted.event.unmapped = { ...(promoted.event.unmapped ?? {}), stream: line.stream };
-      return promoted;
+    if (promotion.mapped) {
+      const { event } = promotion.mapped;
+      if (line.stream) event.unmapped = { ...(event.unmapped ?? {}), stream: line.stream };
+      return promotion.mapped;
     }
+    // A JSON mapper that gave up may have changed the object it was given: the Base Event gets the line's own.
+    if (promotion.tried && fields) fields = parseJsonMessage(line.message);
   }
-  const fields = parseJsonMessage(line.message);
   const metadata = baseMetadata(PRODUCTS[line.format], line.stream ?? 'container');
   metadata.log_provider = LOG_PROVIDER[line.format];
   metadata.log_format = fields ? 'JSON' : 'text';
