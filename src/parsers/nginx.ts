@@ -41,8 +41,11 @@ export interface ErrorRecord {
   fields: Record<string, string>;
 }
 
+// The optional leading tokens are tried last (`??`): most lines have none, and trying a prefix first made the engine
+// backtrack over every split of the address and user fields (0.93 vs 0.35 µs per line). Either way the three tokens
+// before the time are the same (a prefix can only match when the line does not start with them).
 const ACCESS =
-  /^(?:(.*?) )?(\S+) (\S+) (\S+) \[(\d\d)\/([A-Z][a-z]{2})\/(\d{4}):(\d\d):(\d\d):(\d\d) ([+-])(\d\d)(\d\d)\] "((?:[^"\\]|\\.)*)" (\d{3}|-) (\d+|-)(?: "((?:[^"\\]|\\.)*)" "((?:[^"\\]|\\.)*)")?(.*)$/;
+  /^(?:(.*?) )??(\S+) (\S+) (\S+) \[(\d\d)\/([A-Z][a-z]{2})\/(\d{4}):(\d\d):(\d\d):(\d\d) ([+-])(\d\d)(\d\d)\] "((?:[^"\\]|\\.)*)" (\d{3}|-) (\d+|-)(?: "((?:[^"\\]|\\.)*)" "((?:[^"\\]|\\.)*)")?(.*)$/;
 const REQUEST = /^([A-Za-z]+) (\S+)(?: (HTTP\/[\d.]+))?$/;
 const NGINX_ERROR = /^(\d{4})\/(\d\d)\/(\d\d) (\d\d):(\d\d):(\d\d) \[(\w+)\] (\d+)#\d+: (?:\*\d+ )?(.*)$/;
 const APACHE_ERROR =

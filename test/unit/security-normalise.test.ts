@@ -532,6 +532,22 @@ describe('nginx', () => {
     const result = validateOcsf(recordOutput('unit/security-nginx-json', events));
     if (result) expect(result.failed, result.output).toBe(0);
   });
+
+  it('reads the tokens some formats put before the client address: a virtual host, or proxies', () => {
+    const tail = '- - [23/Nov/2026:10:00:00 +0000] "GET /a HTTP/1.1" 200 5 "-" "curl/8.5.0"';
+    const { events } = decodeText(
+      'nginx',
+      [`shop.example:8443 10.1.2.3 ${tail}`, `203.0.113.9, 198.51.100.2 10.1.2.3 ${tail}`, `10.1.2.3 ${tail}`].join(
+        '\n',
+      ),
+      'vhost.log',
+    );
+    expect(events.map((e) => e.src_endpoint)).toEqual([{ ip: '10.1.2.3' }, { ip: '10.1.2.3' }, { ip: '10.1.2.3' }]);
+    expect(events[0]).toMatchObject({ dst_endpoint: { hostname: 'shop.example', port: 8443 } });
+    expect(events[1]).toMatchObject({ http_request: { x_forwarded_for: ['203.0.113.9', '198.51.100.2'] } });
+    expect(events[2]!.dst_endpoint).toBeUndefined();
+    expect((events[2]!.http_request as { x_forwarded_for?: unknown }).x_forwarded_for).toBeUndefined();
+  });
 });
 
 describe('container lines: content sniffing', () => {
