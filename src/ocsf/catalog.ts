@@ -51,17 +51,18 @@ const classificationCache = new Map<string, Classification>();
 
 /**
  * The classification attributes of an event. `activityName` is the source's own word, used only with activity 99
- * (Other), where OCSF asks for it in place of the caption.
+ * (Other), where OCSF asks for it in place of the caption. The object is shared (cached): callers copy its
+ * attributes into their event (`...classify(…)`), never change it.
  */
 export function classify(
   className: OcsfClassName,
   activityId: number,
   severityId: number,
   activityName?: string,
-): Classification {
+): Readonly<Classification> {
   const key = `${className}|${activityId}|${severityId}|${activityId === 99 ? (activityName ?? '') : ''}`;
   const cached = classificationCache.get(key);
-  if (cached) return { ...cached };
+  if (cached) return cached;
   const cls = classes[className];
   const caption = cls.activities[String(activityId)];
   if (caption === undefined) throw new Error(`activity ${activityId} is not defined for OCSF class ${className}`);
@@ -83,7 +84,7 @@ export function classify(
     severity,
   };
   if (classificationCache.size < 4096) classificationCache.set(key, result);
-  return { ...result };
+  return result;
 }
 
 export function statusCaption(statusId: number): string {
