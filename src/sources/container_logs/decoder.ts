@@ -106,9 +106,31 @@ export class ContainerLogDecoder implements LineDecoder {
       this.emitBad(line, info, typeof record === 'string' ? record : undefined, out);
       return;
     }
+    let pending = this.partials.get(record.stream);
+    // The common case: a whole line in one record, not joined to others. It is emitted as it is; a message holds no
+    // more UTF-8 bytes than its record has characters times three (JSON escapes only lengthen a record).
+    if (
+      record.final &&
+      !pending &&
+      !this.condition &&
+      !(info.flags & LineFlags.Unterminated) &&
+      line.length * 3 <= this.options.maxMessageBytes
+    ) {
+      this.emitMessage(
+        record.stream,
+        record.text,
+        record.time,
+        record.originalTime,
+        line,
+        1,
+        undefined,
+        undefined,
+        out,
+      );
+      return;
+    }
     const problems: string[] = [];
     if (info.flags & LineFlags.Unterminated) problems.push('record not terminated by a newline (file ended mid-line)');
-    let pending = this.partials.get(record.stream);
     if (!pending) {
       pending = { start: info.start, since: Date.now(), time: record.time, text: '', bytes: 0, raw: [], lines: 1 };
       if (record.originalTime !== undefined) pending.originalTime = record.originalTime;
@@ -182,27 +204,42 @@ export class ContainerLogDecoder implements LineDecoder {
 
   private emit(stream: string, p: Pending, out: DecodedEvent[]): void {
     const raw = p.raw.length === 1 ? p.raw[0]! : p.raw.join('\n');
+    this.emitMessage(stream, p.text, p.time, p.originalTime, raw, p.raw.length, p.untruncatedSize, p.problems, out);
+  }
+
+  /** One application line (`records`: how many records it was joined from) as its event. */
+  private emitMessage(
+    stream: string,
+    message: string,
+    time: number,
+    originalTime: string | undefined,
+    raw: string,
+    records: number,
+    untruncatedSize: number | undefined,
+    problems: string[] | undefined,
+    out: DecodedEvent[],
+  ): void {
     const container = this.options.container;
     const { event, composed } = mapContainerLine({
       format: this.format,
-      message: p.text,
-      time: p.time,
-      originalTime: p.originalTime,
+      message,
+      time,
+      originalTime,
       stream,
       raw,
       path: this.ctx.path,
       container,
       hostname: this.ctx.hostname,
-      untruncatedSize: p.untruncatedSize,
-      problems: p.problems,
+      untruncatedSize,
+      problems,
       content: this.options.content,
       onProblem: this.ctx.onProblem,
     });
-    if (p.untruncatedSize !== undefined)
-      this.ctx.onProblem('line_too_long', `line of ${p.untruncatedSize} bytes cut at ${this.options.maxMessageBytes}`);
+    if (untruncatedSize !== undefined)
+      this.ctx.onProblem('line_too_long', `line of ${untruncatedSize} bytes cut at ${this.options.maxMessageBytes}`);
     const decoded: DecodedEvent = container ? { event, raw, container } : { event, raw };
     // A line of one record (a line joined from several could spell a word across their boundary).
-    if (composed && p.raw.length === 1 && !p.problems && p.untruncatedSize === undefined) decoded.fromRaw = composed;
+    if (composed && records === 1 && !problems && untruncatedSize === undefined) decoded.fromRaw = composed;
     out.push(decoded);
   }
 
