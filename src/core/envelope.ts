@@ -54,29 +54,64 @@ export class EncodedEnvelope implements Envelope {
   private parsed: OcsfEvent | undefined;
   private encodedText: string | undefined;
   private rawText: string | undefined;
+  /** The bytes holding the event's line (a decode worker's whole batch), and where the line is in them: a view is
+   * made only when asked for (writers join neighbouring lines by their spans). */
   private bytes: Buffer | undefined;
+  private lineStart: number;
+  private lineEnd: number;
 
   constructor(
     readonly source: string,
-    line: Buffer | undefined,
+    bytes: Buffer | undefined,
     container: ContainerRef | undefined,
+    start = 0,
+    end = bytes?.length ?? 0,
   ) {
-    this.bytes = line;
+    this.bytes = bytes;
+    this.lineStart = start;
+    this.lineEnd = end;
     if (container) this.container = container;
   }
 
   /** The event's JSON followed by a newline (a view into the worker's batch), until the event is read. */
   get line(): Buffer | undefined {
-    const bytes = this.bytes;
-    // An event's line holds at least `{}` and a newline. An empty view is one whose batch was acknowledged and its
-    // memory given back to a decode worker (DecodedBatch.release): reading it is a bug, never silently an empty event.
-    if (bytes !== undefined && bytes.length === 0)
-      throw new Error('event bytes read after their batch was acknowledged and recycled');
-    return bytes;
+    const bytes = this.checkedBytes();
+    if (bytes === undefined) return undefined;
+    return this.lineStart === 0 && this.lineEnd === bytes.length ? bytes : bytes.subarray(this.lineStart, this.lineEnd);
   }
 
   set line(bytes: Buffer | undefined) {
     this.bytes = bytes;
+    this.lineStart = 0;
+    this.lineEnd = bytes?.length ?? 0;
+  }
+
+  /** Bytes of the event's line, newline included (undefined once the event was decoded or changed). */
+  get lineLength(): number | undefined {
+    return this.checkedBytes() === undefined ? undefined : this.lineEnd - this.lineStart;
+  }
+
+  /** Adds the event's line to `run` when it continues it in the same bytes; false when it does not (or the event has
+   * no line any more). */
+  extendRun(run: LineRun): boolean {
+    if (this.bytes !== run.bytes || this.lineStart !== run.end) return false;
+    run.end = this.lineEnd;
+    return true;
+  }
+
+  /** A run of lines starting with this event's (undefined when it has none). */
+  startRun(): LineRun | undefined {
+    const bytes = this.checkedBytes();
+    return bytes === undefined ? undefined : { bytes, start: this.lineStart, end: this.lineEnd };
+  }
+
+  private checkedBytes(): Buffer | undefined {
+    const bytes = this.bytes;
+    // An event's line holds at least `{}` and a newline. Empty bytes are a batch that was acknowledged and its memory
+    // given back to a decode worker (DecodedBatch.release): reading it is a bug, never silently an empty event.
+    if (bytes !== undefined && bytes.length === 0)
+      throw new Error('event bytes read after their batch was acknowledged and recycled');
+    return bytes;
   }
 
   get event(): OcsfEvent {
@@ -93,7 +128,7 @@ export class EncodedEnvelope implements Envelope {
   }
 
   get encoded(): string | undefined {
-    return this.line !== undefined || this.encodedText !== undefined ? this.encodedNow() : undefined;
+    return this.checkedBytes() !== undefined || this.encodedText !== undefined ? this.encodedNow() : undefined;
   }
 
   set encoded(text: string | undefined) {
@@ -134,8 +169,10 @@ export class EncodedEnvelope implements Envelope {
 
   private encodedNow(): string {
     if (this.encodedText === undefined) {
-      const line = this.line;
-      this.encodedText = line ? line.toString('utf8', 0, line.length - 1) : stringifyEvent(this.parsed!);
+      const bytes = this.checkedBytes();
+      this.encodedText = bytes
+        ? bytes.toString('utf8', this.lineStart, this.lineEnd - 1)
+        : stringifyEvent(this.parsed!);
     }
     return this.encodedText;
   }
@@ -191,10 +228,17 @@ export function encodeEvent(envelope: Envelope): string {
   return text;
 }
 
+/** Consecutive events' lines in one batch of bytes (see EncodedEnvelope.extendRun). */
+export interface LineRun {
+  bytes: Buffer;
+  start: number;
+  end: number;
+}
+
 /** Bytes (or, for events not encoded yet, characters: close enough for batch limits) of an event's NDJSON line. */
 export function encodedSize(envelope: Envelope): number {
-  if (envelope instanceof EncodedEnvelope && envelope.line) return envelope.line.length;
-  return encodeEvent(envelope).length + 1;
+  const bytes = envelope instanceof EncodedEnvelope ? envelope.lineLength : undefined;
+  return bytes ?? encodeEvent(envelope).length + 1;
 }
 
 /**
@@ -233,33 +277,30 @@ function stringifyEvent(event: OcsfEvent): string {
 export function encodeNdjsonBuffers(envelopes: Envelope[]): Buffer[] {
   let out: Buffer[] = [];
   let text: string[] = [];
-  let view: Buffer | undefined;
+  let run: LineRun | undefined;
   const flushText = () => {
     if (text.length === 0) return;
     text.push('');
     out.push(Buffer.from(text.join('\n')));
     text = [];
   };
-  const flushView = () => {
-    if (view) out.push(view);
-    view = undefined;
+  const flushRun = () => {
+    if (run) out.push(run.bytes.subarray(run.start, run.end));
+    run = undefined;
   };
   for (const e of envelopes) {
-    const line = e instanceof EncodedEnvelope ? e.line : undefined;
-    if (line === undefined) {
-      flushView();
+    if (e instanceof EncodedEnvelope && run && e.extendRun(run)) continue;
+    const next = e instanceof EncodedEnvelope ? e.startRun() : undefined;
+    if (next === undefined) {
+      flushRun();
       text.push(encodeEvent(e));
       continue;
     }
     flushText();
-    if (view && view.buffer === line.buffer && view.byteOffset + view.length === line.byteOffset)
-      view = Buffer.from(view.buffer, view.byteOffset, view.length + line.length);
-    else {
-      flushView();
-      view = line;
-    }
+    flushRun();
+    run = next;
   }
-  flushView();
+  flushRun();
   flushText();
   // Events changed one by one (a container swapped in) are separate buffers: one copy beats a long writev list.
   if (out.length > 64) out = [Buffer.concat(out)];

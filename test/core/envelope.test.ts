@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { type Envelope, encodeEvent, encodeNdjson } from '../../src/core/envelope.ts';
+import {
+  EncodedEnvelope,
+  type Envelope,
+  encodedSize,
+  encodeEvent,
+  encodeNdjson,
+  encodeNdjsonBuffers,
+} from '../../src/core/envelope.ts';
 import { classify } from '../../src/ocsf/catalog.ts';
 import { baseMetadata } from '../../src/ocsf/event.ts';
 
@@ -36,5 +43,38 @@ describe('event encoding', () => {
     expect(encodeNdjson([envelope(shared, 'x'), envelope(shared, 'y')])).toBe(
       `${JSON.stringify(envelope(shared, 'x').event)}\n${JSON.stringify(envelope(shared, 'y').event)}\n`,
     );
+  });
+});
+
+describe('encoded events written as NDJSON', () => {
+  const json = (message: string) => encodeEvent(envelope(undefined, message));
+  // A decode worker's batch: the events' lines back to back; each envelope knows its span.
+  const batchOf = (messages: string[]): EncodedEnvelope[] => {
+    const bytes = Buffer.from(messages.map((m) => `${json(m)}\n`).join(''));
+    let from = 0;
+    return messages.map((m) => {
+      const end = from + Buffer.byteLength(json(m)) + 1;
+      const e = new EncodedEnvelope('s', bytes, undefined, from, end);
+      from = end;
+      return e;
+    });
+  };
+
+  it('joins neighbours of one batch into one buffer and keeps every event, in order, byte for byte', () => {
+    const [a, b, c] = batchOf(['a', 'bé', 'c']);
+    const [d, e] = batchOf(['d', 'e']);
+    const plain = envelope(undefined, 'p');
+    // Decoded (and so no longer bytes): encoded again from its object.
+    const decoded = batchOf(['x'])[0]!;
+    decoded.event.message = 'x2';
+    const buffers = encodeNdjsonBuffers([a!, b!, c!, d!, plain, e!, decoded]);
+    // a b c (one batch), d (another), p (encoded here), e, the decoded one.
+    expect(buffers.map((b) => b.toString().split('\n').length - 1)).toEqual([3, 1, 1, 1, 1]);
+    expect(Buffer.concat(buffers).toString()).toBe(
+      ['a', 'bé', 'c', 'd', 'p', 'e', 'x2'].map((m) => `${json(m)}\n`).join(''),
+    );
+    expect(encodedSize(b!)).toBe(Buffer.byteLength(json('bé')) + 1);
+    expect(b!.line!.toString()).toBe(`${json('bé')}\n`);
+    expect(b!.encoded).toBe(json('bé'));
   });
 });

@@ -202,7 +202,7 @@ export class DecodePool {
       let from = 0;
       for (let i = 0; i < reply.events; i++) {
         const end = all.indexOf(10, from) + 1;
-        envelopes[i] = new EncodedEnvelope(source, all.subarray(from, end), container);
+        envelopes[i] = new EncodedEnvelope(source, all, container, from, end);
         from = end;
       }
       const owner = this.local ?? this.workerIn(slot);
