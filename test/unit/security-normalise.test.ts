@@ -10,6 +10,7 @@ import type { DecodedEvent } from '../../src/formats/decoder.ts';
 import { findFormat } from '../../src/formats/index.ts';
 import type { OcsfEvent } from '../../src/ocsf/event.ts';
 import { sniffContent } from '../../src/ocsf/mappers/container-content.ts';
+import { parseJsonMessage } from '../../src/parsers/json.ts';
 import { ContainerLogDecoder } from '../../src/sources/container_logs/decoder.ts';
 import { CORPORA, REPO_ROOT, recordOutput, validateOcsf } from '../support/output.ts';
 
@@ -551,6 +552,8 @@ describe('nginx', () => {
 });
 
 describe('container lines: content sniffing', () => {
+  // As mapContainerLine calls it: with the line parsed when it is a JSON object.
+  const sniff = (line: string) => sniffContent(line, parseJsonMessage(line));
   const container = { id: 'b'.repeat(64), name: 'edge', labels: {} as Record<string, string> };
   const record = (log: string) => JSON.stringify({ log: `${log}\n`, stream: 'stdout', time: '2026-11-23T10:00:00.5Z' });
   const decode = (lines: string[], content: 'auto' | 'none', labels: Record<string, string> = {}) => {
@@ -603,20 +606,20 @@ describe('container lines: content sniffing', () => {
   });
 
   it('sniffs cheaply: plain lines are rejected without a regex match', () => {
-    expect(sniffContent('GET /healthz 200')).toBeUndefined();
-    expect(sniffContent('2026-11-23 INFO started')).toBeUndefined();
-    expect(sniffContent('{"level":"info","msg":"x"}')).toBeUndefined();
-    expect(sniffContent('type=SYSCALL msg=audit(1.000:1): syscall=59')).toBe('auditd');
-    expect(sniffContent('{"kind":"Event","auditID":"x","stage":"ResponseComplete"}')).toBe('k8s-audit');
+    expect(sniff('GET /healthz 200')).toBeUndefined();
+    expect(sniff('2026-11-23 INFO started')).toBeUndefined();
+    expect(sniff('{"level":"info","msg":"x"}')).toBeUndefined();
+    expect(sniff('type=SYSCALL msg=audit(1.000:1): syscall=59')).toBe('auditd');
+    expect(sniff('{"kind":"Event","auditID":"x","stage":"ResponseComplete"}')).toBe('k8s-audit');
   });
 
   it('knows a JSON line by its top-level keys, not by words in its values or nested objects', () => {
-    expect(sniffContent('{"rule":"r","priority":"Warning","output":"o"}')).toBe('falco');
-    expect(sniffContent('{"status":200,"request_uri":"/x"}')).toBe('nginx');
-    expect(sniffContent('{"msg":"the \\"rule\\" and \\"priority\\" fields","auditID":null}')).toBe('k8s-audit');
-    expect(sniffContent('{"msg":"the \\"rule\\" and \\"priority\\" fields"}')).toBeUndefined();
-    expect(sniffContent('{"http":{"status":200,"request":"GET / HTTP/1.1"}}')).toBeUndefined();
-    expect(sniffContent('{"rule":"r","priority":')).toBeUndefined();
+    expect(sniff('{"rule":"r","priority":"Warning","output":"o"}')).toBe('falco');
+    expect(sniff('{"status":200,"request_uri":"/x"}')).toBe('nginx');
+    expect(sniff('{"msg":"the \\"rule\\" and \\"priority\\" fields","auditID":null}')).toBe('k8s-audit');
+    expect(sniff('{"msg":"the \\"rule\\" and \\"priority\\" fields"}')).toBeUndefined();
+    expect(sniff('{"http":{"status":200,"request":"GET / HTTP/1.1"}}')).toBeUndefined();
+    expect(sniff('{"rule":"r","priority":')).toBeUndefined();
   });
 
   it('a JSON line a security mapper gives up on keeps its own fields in its Base Event', () => {

@@ -5,7 +5,6 @@ import type { ContainerRef } from '../../core/envelope.ts';
 import { parseAuditLine } from '../../parsers/auditd.ts';
 import { AUTH_MESSAGE_HINT, classifyAuthMessage } from '../../parsers/auth-messages.ts';
 import { parseFalcoLine } from '../../parsers/falco.ts';
-import { parseJsonMessage } from '../../parsers/json.ts';
 import { parseK8sAuditLine } from '../../parsers/k8s-audit.ts';
 import { parseWebLogLine } from '../../parsers/nginx.ts';
 import { parseSyslogLine } from '../../parsers/syslog.ts';
@@ -32,11 +31,9 @@ const SYSLOG_AUTH_APP =
   /^(?:<\d{1,3}>)?(?:[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d|\d{4}-\d\d-\d\dT\S+) \S+ (?:sshd(?:-session)?|sudo|su|useradd|userdel|usermod|groupadd|groupdel|passwd|chpasswd)(?:\[\d+\])?: /;
 
 /** The mapper a line's content calls for, or undefined (a plain application line). A JSON line is known by its
- * top-level keys: `fields` is the line parsed (parseJsonMessage), when the caller has it already. */
-export function sniffContent(
-  line: string,
-  fields: Record<string, unknown> | undefined = parseJsonMessage(line),
-): ContentFormat | undefined {
+ * top-level keys: `fields` is the line parsed by the caller (parseJsonMessage; undefined when it is no JSON object),
+ * so that a line that is not JSON is not parsed, and fails, twice. */
+export function sniffContent(line: string, fields: Record<string, unknown> | undefined): ContentFormat | undefined {
   const c = line.charCodeAt(0);
   if (c === 123 /* { */) {
     if (!fields) return undefined;
