@@ -3,8 +3,17 @@
 // pipeline is under full load), CPU-seconds per million events and peak RSS of the Outrider process, plus plain Node
 // reading and JSON-parsing the same file as a yardstick.
 import { execFileSync, spawn } from 'node:child_process';
-import { createReadStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import {
+  createReadStream,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { BenchResult, BenchSuite } from './types.ts';
@@ -22,6 +31,38 @@ function procStats(pid: number): { cpuSeconds: number; peakRssMb: number } {
   const cpuSeconds = (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
   const hwm = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return { cpuSeconds, peakRssMb: Number(hwm?.[1] ?? 0) / 1024 };
+}
+
+/** What each of the process's threads is, by the name Node and V8 give it. */
+const THREAD_KINDS: Record<string, string> = {
+  MainThread: 'main thread (read, order, sink, acknowledge)',
+  WorkerThread: 'decode workers (parse, map, mask, encode)',
+  'libuv-worker': 'libuv pool (file reads, writes, fsync)',
+  V8Worker: 'V8 helpers (GC, compiler)',
+};
+
+/** CPU-seconds used so far by each kind of thread of the process (threads that ended are not counted). */
+function cpuByThreadKind(pid: number): Map<string, number> {
+  const byKind = new Map<string, number>();
+  let tasks: string[];
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return byKind;
+  }
+  for (const tid of tasks) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    } catch {
+      continue; // ended meanwhile
+    }
+    const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const kind = THREAD_KINDS[name] ?? 'other threads';
+    byKind.set(kind, (byKind.get(kind) ?? 0) + (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS);
+  }
+  return byKind;
 }
 
 /** Share of the events between which the sustained rate is taken: past start-up and JIT warm-up, and before the
@@ -97,18 +138,44 @@ export default async function suite(): Promise<BenchSuite> {
         });
         const started = performance.now();
         const samples: Array<{ ms: number; done: number }> = [];
+        // Where the CPU goes while the pipeline is under full load: per-thread CPU at the sustained window's ends.
+        let windowStart: { ms: number; done: number; cpu: Map<string, number> } | undefined;
+        let windowEnd: typeof windowStart;
         let done = 0;
         while (done < LINES) {
           await new Promise((r) => setTimeout(r, 100));
           if (child.exitCode !== null) throw new Error(`outrider exited with ${child.exitCode}`);
           done = await emittedBySink(port);
-          samples.push({ ms: performance.now(), done });
+          const ms = performance.now();
+          samples.push({ ms, done });
+          if (!windowStart && done >= LINES * SUSTAINED_FROM)
+            windowStart = { ms, done, cpu: cpuByThreadKind(child.pid!) };
+          if (!windowEnd && done >= LINES * SUSTAINED_TO) windowEnd = { ms, done, cpu: cpuByThreadKind(child.pid!) };
         }
         const seconds = (performance.now() - started) / 1000;
         const { cpuSeconds, peakRssMb } = procStats(child.pid!);
         child.kill('SIGTERM');
         await new Promise((r) => child.once('exit', r));
         const plain = await plainNodeParse(log);
+        const perThread: BenchResult[] = [];
+        if (windowStart && windowEnd && windowEnd.done > windowStart.done) {
+          const events = windowEnd.done - windowStart.done;
+          let total = 0;
+          for (const [kind, seconds] of windowEnd.cpu) {
+            const used = seconds - (windowStart.cpu.get(kind) ?? 0);
+            total += used;
+            perThread.push({ name: `sustained: CPU per event, ${kind}`, value: (used / events) * 1e6, unit: 'cpu-µs' });
+          }
+          perThread.sort((a, b) => b.value - a.value);
+          perThread.unshift(
+            { name: 'sustained: CPU per event, all threads', value: (total / events) * 1e6, unit: 'cpu-µs' },
+            {
+              name: `sustained: cores busy with Outrider (of ${availableParallelism()})`,
+              value: total / ((windowEnd.ms - windowStart.ms) / 1000),
+              unit: 'cores',
+            },
+          );
+        }
         return [
           {
             name: `tail → OCSF → file sink, ${LINES} lines (wall time incl. start-up)`,
@@ -120,6 +187,7 @@ export default async function suite(): Promise<BenchSuite> {
             value: sustainedRate(samples, LINES),
             unit: 'events/s',
           },
+          ...perThread,
           { name: 'CPU per million events', value: (cpuSeconds / LINES) * 1e6, unit: 'cpu-s' },
           { name: 'peak RSS of the Outrider process', value: peakRssMb, unit: 'MB' },
           { name: 'yardstick: plain Node read + JSON.parse of the same file', value: plain, unit: 'lines/s' },
