@@ -62,7 +62,12 @@ describe('the CPU quota of a cgroup', () => {
     expect(autoDecodeThreads(1)).toBe(0);
     expect(autoDecodeThreads(0.5)).toBe(0);
     expect(autoDecodeThreads(1.5)).toBe(2);
-    expect(autoDecodeThreads(64)).toBe(2);
+    expect(autoDecodeThreads(2)).toBe(2);
+    expect(autoDecodeThreads(3.5)).toBe(2);
+    // One CPU is the main thread's; each worker is a heap of its own, so there is a ceiling.
+    expect(autoDecodeThreads(4)).toBe(3);
+    expect(autoDecodeThreads(6.5)).toBe(5);
+    expect(autoDecodeThreads(64)).toBe(8);
   });
 });
 

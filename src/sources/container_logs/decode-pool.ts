@@ -24,16 +24,22 @@ import {
 import type { ContainerDecoderSettings } from './decoder.ts';
 import { containerFromPath } from './path-meta.ts';
 
-/** Chunks of all files decoded ahead of the ones being emitted (each file may always have one). Enough work queued
- * keeps the workers busy while the main thread waits on a sink (1M-line bench: 4 → 55-63k events/s, 8 → 80k; 16 no
- * faster, +5-15 MB); a bound for the pool, not per file, keeps memory independent of the number of busy files
- * (a chunk is ~0.8 MB in and out). */
-const MAX_IN_FLIGHT = 8;
+/** Chunks of all files decoded ahead of the ones being emitted, per worker (each file may always have one). Enough
+ * work queued keeps the workers busy while the main thread waits on a sink (1M-line bench, two workers: 4 in all →
+ * 55-63k events/s, 8 → 80k; 16 no faster, +5-15 MB); a bound for the pool, not per file, keeps memory independent
+ * of the number of busy files (a chunk is ~0.8 MB in and out). */
+const IN_FLIGHT_PER_WORKER = 4;
 
-/** Worker threads to start for `decode_threads: auto`: two when more than one CPU is usable (cores, or a container's
- * CPU quota), none on a single one, where they only add overhead. */
+/** Most workers `decode_threads: auto` starts: each is a V8 heap of its own (~25 MB resident). */
+const MAX_AUTO_DECODE_THREADS = 8;
+
+/** Worker threads to start for `decode_threads: auto`, from the CPUs usable (cores, or a container's CPU quota):
+ * none on a single one, where they only add overhead; else one per CPU but the main thread's (it reads, orders,
+ * writes and acknowledges: 8-13 % of a core per 100k events/s), at least two: on two cores, two workers beside the
+ * main thread decode ~1.45× as much as one (1M-line bench). */
 export function autoDecodeThreads(cpus = usableCpus()): number {
-  return cpus > 1 ? 2 : 0;
+  if (cpus <= 1) return 0;
+  return Math.min(MAX_AUTO_DECODE_THREADS, Math.max(2, Math.floor(cpus) - 1));
 }
 
 /** CPUs this process may use: the cores it may run on, and a container's CPU quota when it has one. */
@@ -130,6 +136,12 @@ export class DecodePool {
 
   /** Jobs of all files sent and not yet settled (answered or not): what the pool holds in memory. */
   inFlight = 0;
+
+  /** Jobs the pool may hold before a file waits for its oldest: never fewer than two workers get (the bound the main
+   * thread's own decoding was measured with). */
+  get maxInFlight(): number {
+    return IN_FLIGHT_PER_WORKER * Math.max(2, this.workers.length);
+  }
 
   /** The least busy worker (0: the main thread's runner when there are no workers). */
   pick(): number {
@@ -270,7 +282,7 @@ class RemoteFileDecoding implements FileDecoding {
     // A copy: the read buffer is reused, and the bytes are kept until the job is settled (it may be re-sent).
     this.dispatch(new Uint8Array(chunk.subarray(0, consumed)), offset, lastNewline >= 0);
     const batches: DecodedBatch[] = [];
-    while (this.jobs.length > 1 && this.pool.inFlight > MAX_IN_FLIGHT) batches.push(await this.settleOldest());
+    while (this.jobs.length > 1 && this.pool.inFlight > this.pool.maxInFlight) batches.push(await this.settleOldest());
     return { consumed, batches: this.handOver(batches) };
   }
 
