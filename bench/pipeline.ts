@@ -25,10 +25,14 @@ const LINES = Number(process.env.BENCH_LINES ?? 1_000_000);
 const CONTAINER_ID = 'be'.repeat(32);
 const CLOCK_TICKS = 100;
 
-function procStats(pid: number): { cpuSeconds: number; peakRssMb: number } {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+/** User plus system CPU-seconds of a `/proc/…/stat` line (of a process or of one of its threads). */
+function cpuSecondsOf(stat: string): number {
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const cpuSeconds = (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+}
+
+function procStats(pid: number): { cpuSeconds: number; peakRssMb: number } {
+  const cpuSeconds = cpuSecondsOf(readFileSync(`/proc/${pid}/stat`, 'utf8'));
   const hwm = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return { cpuSeconds, peakRssMb: Number(hwm?.[1] ?? 0) / 1024 };
 }
@@ -58,9 +62,8 @@ function cpuByThreadKind(pid: number): Map<string, number> {
       continue; // ended meanwhile
     }
     const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     const kind = THREAD_KINDS[name] ?? 'other threads';
-    byKind.set(kind, (byKind.get(kind) ?? 0) + (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS);
+    byKind.set(kind, (byKind.get(kind) ?? 0) + cpuSecondsOf(stat));
   }
   return byKind;
 }
@@ -70,11 +73,11 @@ function cpuByThreadKind(pid: number): Map<string, number> {
 const SUSTAINED_FROM = 0.1;
 const SUSTAINED_TO = 0.9;
 
-/** Events/s between the first samples at or past SUSTAINED_FROM and SUSTAINED_TO of `total`. */
-function sustainedRate(samples: Array<{ ms: number; done: number }>, total: number): number {
-  const from = samples.find((s) => s.done >= total * SUSTAINED_FROM)!;
-  const to = samples.find((s) => s.done >= total * SUSTAINED_TO)!;
-  return (to.done - from.done) / ((to.ms - from.ms) / 1000);
+/** One end of the sustained window: the first sample (every 100 ms) at or past its share of the events. */
+interface WindowMark {
+  ms: number;
+  done: number;
+  cpu: Map<string, number>;
 }
 
 async function emittedBySink(port: number): Promise<number> {
@@ -137,32 +140,33 @@ export default async function suite(): Promise<BenchSuite> {
           stdio: ['ignore', 'ignore', 'inherit'],
         });
         const started = performance.now();
-        const samples: Array<{ ms: number; done: number }> = [];
-        // Where the CPU goes while the pipeline is under full load: per-thread CPU at the sustained window's ends.
-        let windowStart: { ms: number; done: number; cpu: Map<string, number> } | undefined;
-        let windowEnd: typeof windowStart;
+        // The rate and where the CPU goes while the pipeline is under full load: per-thread CPU at the window's ends.
+        let windowStart: WindowMark | undefined;
+        let windowEnd: WindowMark | undefined;
         let done = 0;
         while (done < LINES) {
           await new Promise((r) => setTimeout(r, 100));
           if (child.exitCode !== null) throw new Error(`outrider exited with ${child.exitCode}`);
           done = await emittedBySink(port);
           const ms = performance.now();
-          samples.push({ ms, done });
           if (!windowStart && done >= LINES * SUSTAINED_FROM)
             windowStart = { ms, done, cpu: cpuByThreadKind(child.pid!) };
           if (!windowEnd && done >= LINES * SUSTAINED_TO) windowEnd = { ms, done, cpu: cpuByThreadKind(child.pid!) };
         }
+        // The loop ends with every event emitted: both ends were reached.
+        const from = windowStart!;
+        const to = windowEnd!;
         const seconds = (performance.now() - started) / 1000;
         const { cpuSeconds, peakRssMb } = procStats(child.pid!);
         child.kill('SIGTERM');
         await new Promise((r) => child.once('exit', r));
         const plain = await plainNodeParse(log);
         const perThread: BenchResult[] = [];
-        if (windowStart && windowEnd && windowEnd.done > windowStart.done) {
-          const events = windowEnd.done - windowStart.done;
+        if (to.done > from.done) {
+          const events = to.done - from.done;
           let total = 0;
-          for (const [kind, seconds] of windowEnd.cpu) {
-            const used = seconds - (windowStart.cpu.get(kind) ?? 0);
+          for (const [kind, seconds] of to.cpu) {
+            const used = seconds - (from.cpu.get(kind) ?? 0);
             total += used;
             perThread.push({ name: `sustained: CPU per event, ${kind}`, value: (used / events) * 1e6, unit: 'cpu-µs' });
           }
@@ -171,7 +175,7 @@ export default async function suite(): Promise<BenchSuite> {
             { name: 'sustained: CPU per event, all threads', value: (total / events) * 1e6, unit: 'cpu-µs' },
             {
               name: `sustained: cores busy with Outrider (of ${availableParallelism()})`,
-              value: total / ((windowEnd.ms - windowStart.ms) / 1000),
+              value: total / ((to.ms - from.ms) / 1000),
               unit: 'cores',
             },
           );
@@ -184,7 +188,7 @@ export default async function suite(): Promise<BenchSuite> {
           },
           {
             name: `sustained: from ${SUSTAINED_FROM * 100} % to ${SUSTAINED_TO * 100} % of the events emitted`,
-            value: sustainedRate(samples, LINES),
+            value: (to.done - from.done) / ((to.ms - from.ms) / 1000),
             unit: 'events/s',
           },
           ...perThread,
