@@ -1,13 +1,10 @@
-/** A line that holds a JSON object, parsed; undefined for anything else (plain text, JSON that is not an object). */
+/** A line that holds a JSON object, parsed; undefined for anything else (plain text, JSON that is not an object).
+ * Only a line in braces is parsed: most application lines are plain text. */
 export function parseJsonMessage(message: string): Record<string, unknown> | undefined {
   const first = message.charCodeAt(0);
   if (first !== 123 /* { */ || message.charCodeAt(message.length - 1) !== 125 /* } */) return undefined;
-  try {
-    const v: unknown = JSON.parse(message);
-    return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
-  }
+  const v = parseJsonObject(message);
+  return typeof v === 'string' ? undefined : v;
 }
 
 /** Parses a line that must hold one JSON object; a string says why it does not. */
