@@ -4,7 +4,7 @@
 #   docker build -t outrider .
 #   Sidecar (reads a log volume shared with the app; non-root):
 #     docker run -v app-logs:/var/log/app:ro -v outrider-data:/var/lib/outrider outrider run --config /etc/outrider/sidecar.yaml
-#   Node agent (reads /var/lib/docker/containers, which Docker keeps root-only): see README "Deploying" for the least
+#   Node agent (reads /var/lib/docker/containers, which Docker keeps root-only): see docs/operations.md "Deploying" for the least
 #   rights it needs (uid 0 with every capability dropped but CAP_DAC_READ_SEARCH, read-only mounts).
 
 FROM node:24-slim AS build
@@ -33,7 +33,7 @@ WORKDIR /var/lib/outrider
 EXPOSE 8686
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:8686/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
-# Memory settings (see README "Performance"): with decoding in worker threads the main thread allocates little, so
+# Memory settings (see docs/performance.md): with decoding in worker threads the main thread allocates little, so
 # a small young generation; one malloc arena, or buffers freed by one thread keep another thread's arena resident;
 # a fixed mmap threshold, so that freed event buffers go back to the system instead of fragmenting the heap.
 ENV MALLOC_ARENA_MAX=1 MALLOC_MMAP_THRESHOLD_=131072

@@ -1,6 +1,6 @@
 #!/usr/bin/env -S MALLOC_ARENA_MAX=1 MALLOC_MMAP_THRESHOLD_=131072 node --max-semi-space-size=4
 // (Decoding runs in worker threads: the main thread's young generation can be small; one malloc arena and a fixed
-// mmap threshold keep event buffers freed across threads from holding memory. Measured in README "Performance".)
+// mmap threshold keep event buffers freed across threads from holding memory. Measured in docs/performance.md.)
 import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -8,14 +8,14 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadConfig, startOutrider } from '../app.ts';
 import { ConfigError, formatProblem } from '../config/errors.ts';
-import { renderConfigReference } from '../config/reference.ts';
+import { configJsonSchema, renderConfigReference } from '../config/reference.ts';
 import { allFormats } from '../formats/index.ts';
 import { createLogger } from '../observability/logger.ts';
 import { allFactories } from '../registry.ts';
 import { normalise } from './normalise.ts';
 import { testRules } from './test-rules.ts';
 
-/** Exit codes, documented in --help and README. */
+/** Exit codes, documented in --help and docs/operations.md. */
 export const ExitCode = { Ok: 0, Failure: 1, Usage: 2 } as const;
 
 function packageRoot(): string {
@@ -43,7 +43,9 @@ Usage:
   outrider test-rules --config FILE --format FORMAT [--transform NAME] [FILE|-]
                                           dry run of the config's rules transforms over an input file: per event,
                                           the rules that matched and what they would do
-  outrider config-reference               print the reference of every config key (Markdown), from the schemas
+  outrider config-reference [--json-schema]
+                                          print the reference of every config key (Markdown), or the config's
+                                          JSON Schema, from the schemas
   outrider --help | --version
 
 Formats for normalise:
@@ -143,7 +145,12 @@ async function main(argv: string[]): Promise<number> {
     return ExitCode.Ok;
   }
   if (command === 'config-reference') {
-    process.stdout.write(renderConfigReference(allFactories()));
+    const { values } = parseArgs({ args: rest, options: { 'json-schema': { type: 'boolean' } } });
+    process.stdout.write(
+      values['json-schema']
+        ? `${JSON.stringify(configJsonSchema(allFactories()), null, 2)}\n`
+        : renderConfigReference(allFactories()),
+    );
     return ExitCode.Ok;
   }
   if (command === 'normalise' || command === 'normalize') {
