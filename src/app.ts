@@ -6,7 +6,8 @@ import { loadConfigFile, type OutriderConfig } from './config/load.ts';
 import type { SinkCommonConfig } from './core/common-config.ts';
 import type { Sink, Source, Transform } from './core/component.ts';
 import { Pipeline, type PipelinePlan } from './core/pipeline.ts';
-import { createLogger, type Logger } from './observability/logger.ts';
+import { outriderVersion } from './observability/build-info.ts';
+import { createLogger, effectiveLogLevel, type Logger } from './observability/logger.ts';
 import { Metrics } from './observability/metrics.ts';
 import { factoryTypes, findFactory } from './registry.ts';
 
@@ -16,14 +17,20 @@ export function loadConfig(path: string): OutriderConfig {
 
 export function buildPlan(config: OutriderConfig): PipelinePlan {
   return {
-    sources: config.sources.map((c) => ({ name: c.name, instance: c.factory.create(c.config as never) as Source })),
+    sources: config.sources.map((c) => ({
+      name: c.name,
+      type: c.type,
+      instance: c.factory.create(c.config as never) as Source,
+    })),
     transforms: config.transforms.map((c) => ({
       name: c.name,
+      type: c.type,
       instance: c.factory.create(c.config as never) as Transform,
       inputs: c.config.inputs ?? [],
     })),
     sinks: config.sinks.map((c) => ({
       name: c.name,
+      type: c.type,
       instance: c.factory.create(c.config as never) as Sink,
       common: c.config as unknown as SinkCommonConfig,
     })),
@@ -42,7 +49,7 @@ export interface RunningOutrider {
 /** Starts the sidecar from a validated config. */
 export async function startOutrider(
   config: OutriderConfig,
-  logger = createLogger(config.log.level),
+  logger = createLogger(effectiveLogLevel(config.log.level)),
 ): Promise<RunningOutrider> {
   const metrics = new Metrics();
   const pipeline = new Pipeline(buildPlan(config), {
@@ -51,12 +58,15 @@ export async function startOutrider(
     logger,
     metrics,
     redaction: config.redaction,
+    stalledAfterMs: config.readiness.stalled_after,
   });
   await pipeline.start();
   const admin = config.admin.enabled
     ? await startAdminServer(config.admin.address, metrics, pipeline, logger)
     : undefined;
   logger.info('outrider started', {
+    version: outriderVersion(),
+    config: config.file,
     sources: config.sources.map((s) => s.name),
     transforms: config.transforms.map((t) => t.name),
     sinks: config.sinks.map((s) => s.name),

@@ -1,36 +1,21 @@
 #!/usr/bin/env -S MALLOC_ARENA_MAX=1 MALLOC_MMAP_THRESHOLD_=131072 node --max-semi-space-size=4
 // (Decoding runs in worker threads: the main thread's young generation can be small; one malloc arena and a fixed
 // mmap threshold keep event buffers freed across threads from holding memory. Measured in docs/performance.md.)
-import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig, startOutrider } from '../app.ts';
 import { ConfigError, formatProblem } from '../config/errors.ts';
 import { configJsonSchema, renderConfigReference } from '../config/reference.ts';
 import { allFormats } from '../formats/index.ts';
-import { createLogger } from '../observability/logger.ts';
+import { outriderVersion, packageRoot } from '../observability/build-info.ts';
+import { createLogger, effectiveLogLevel } from '../observability/logger.ts';
 import { allFactories } from '../registry.ts';
 import { normalise } from './normalise.ts';
 import { testRules } from './test-rules.ts';
 
 /** Exit codes, documented in --help and docs/operations.md. */
 export const ExitCode = { Ok: 0, Failure: 1, Usage: 2 } as const;
-
-function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'config', 'outrider.yaml'))) return dir;
-    const up = dirname(dir);
-    if (up === dir) throw new Error('cannot find the Outrider package root');
-    dir = up;
-  }
-}
-
-function version(): string {
-  return (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
-}
 
 const HELP = `outrider — security telemetry sidecar: tails container and audit logs, normalises them to OCSF, ships them.
 
@@ -77,7 +62,7 @@ async function main(argv: string[]): Promise<number> {
     return command === undefined ? ExitCode.Usage : ExitCode.Ok;
   }
   if (command === '--version' || command === '-v') {
-    process.stdout.write(`outrider ${version()}\n`);
+    process.stdout.write(`outrider ${outriderVersion()}\n`);
     return ExitCode.Ok;
   }
   if (command === 'run' || command === 'check-config') {
@@ -99,7 +84,7 @@ async function main(argv: string[]): Promise<number> {
       );
       return ExitCode.Ok;
     }
-    const logger = createLogger(config.log.level);
+    const logger = createLogger(effectiveLogLevel(config.log.level));
     const running = await startOutrider(config, logger);
     return await new Promise<number>((resolve) => {
       const onSignal = (signal: string) => {

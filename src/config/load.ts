@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import type { AnyFactory, ComponentKind } from '../core/component.ts';
 import { lintRules } from '../policy/rules-lint.ts';
@@ -19,6 +20,8 @@ export interface OutriderConfig extends Omit<TopLevelConfig, 'sources' | 'transf
   sources: ComponentConfig[];
   transforms: ComponentConfig[];
   sinks: ComponentConfig[];
+  /** The config file it was read from (absent: parsed from text). */
+  file?: string;
   /** Problems that do not stop Outrider (e.g. policy rules that can never apply), printed by check-config. */
   warnings: ConfigProblem[];
 }
@@ -45,7 +48,7 @@ export function loadConfigFile(
   } catch (err) {
     throw new ConfigError([{ path: '', message: `cannot read config file ${file}: ${(err as Error).message}` }]);
   }
-  return parseConfig(text, lookup, known, env);
+  return { ...parseConfig(text, lookup, known, env), file: resolve(file) };
 }
 
 export function parseConfig(

@@ -7,7 +7,6 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import type { Counter, Gauge } from 'prom-client';
 import { afterEach } from 'vitest';
 import type { Source, SourceContext } from '../../src/core/component.ts';
 import type { ContainerRef, Envelope } from '../../src/core/envelope.ts';
@@ -118,7 +117,7 @@ export async function startSink(type: string, config: Record<string, unknown>, d
 
 /** Sum of a counter or gauge's values whose labels include `labels`. */
 export async function metricValue(
-  metric: Counter<string> | Gauge<string>,
+  metric: { get(): Promise<{ values: Array<{ labels: Record<string, unknown>; value: number }> }> },
   labels: Record<string, string> = {},
 ): Promise<number> {
   const { values } = await metric.get();

@@ -221,7 +221,7 @@ describe('tailing container log files', () => {
     expect(events[1]!.unmapped?.outrider_problems?.[0]).toMatch(/malformed/);
     expect(events[2]!.unmapped?.outrider_problems?.join()).toMatch(/UTF-8/);
     expect(events[3]!.metadata.is_truncated).toBe(true);
-    const failed = await o.metrics.registry.getSingleMetricAsString('outrider_events_failed_total');
+    const failed = await o.metrics.registry.getSingleMetricAsString('outrider_input_kept_raw_total');
     expect(failed).toMatch(/reason="malformed_record"/);
     expect(failed).toMatch(/reason="line_too_long"/);
     // The half-written last line is not emitted while the file may still grow...

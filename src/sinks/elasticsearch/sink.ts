@@ -83,7 +83,7 @@ export class ElasticsearchSink implements Sink {
     if (answer.items?.length !== events.length)
       throw new DeliveryError(
         `bulk answer lists ${answer.items?.length ?? 0} items for ${events.length} documents`,
-        'retry',
+        'transient',
       );
     const rejected: Array<{ index: number; reason: string }> = [];
     const retry: number[] = [];

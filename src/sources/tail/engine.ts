@@ -192,7 +192,7 @@ export class TailEngine {
 
   /** Problem reporter for decoders: counted per reason, logged at most once per interval. */
   readonly onProblem = (reason: string, detail: string): void => {
-    this.ctx.metrics.eventsFailed.inc({ component: this.ctx.name, reason });
+    this.ctx.metrics.inputKeptRaw.inc({ component: this.ctx.name, reason });
     this.problems.warn('bad input kept raw', { reason, detail });
   };
 
