@@ -11,7 +11,9 @@ import { allFormats } from '../formats/index.ts';
 import { outriderVersion, packageRoot } from '../observability/build-info.ts';
 import { createLogger, effectiveLogLevel } from '../observability/logger.ts';
 import { allFactories } from '../registry.ts';
+import { esTemplateCommand } from './es-template.ts';
 import { normalise } from './normalise.ts';
+import { replayDeadLetterCommand } from './replay-dead-letter.ts';
 import { testRules } from './test-rules.ts';
 
 /** Exit codes, documented in --help and docs/operations.md. */
@@ -28,6 +30,12 @@ Usage:
   outrider test-rules --config FILE --format FORMAT [--transform NAME] [FILE|-]
                                           dry run of the config's rules transforms over an input file: per event,
                                           the rules that matched and what they would do
+  outrider replay-dead-letter --sink NAME [FILE] [--config FILE]
+                                          send the events of a sink's dead-letter file (default: its own) again
+                                          through that sink; prints a JSON summary
+  outrider es-template [--config FILE] [--sink NAME] [--mode index|data_stream] [--opensearch] [--install]
+                                          print the index (or data-stream) template of an elasticsearch sink, or
+                                          install it with the sink's endpoint and credentials
   outrider config-reference [--json-schema]
                                           print the reference of every config key (Markdown), or the config's
                                           JSON Schema, from the schemas
@@ -128,6 +136,12 @@ async function main(argv: string[]): Promise<number> {
     );
     process.stderr.write(`${JSON.stringify(summary)}\n`);
     return ExitCode.Ok;
+  }
+  if (command === 'replay-dead-letter' || command === 'es-template') {
+    const load = (file: string | undefined) =>
+      loadConfigOrReport(file ?? join(packageRoot(), 'config', 'outrider.yaml'));
+    const run = command === 'es-template' ? esTemplateCommand : replayDeadLetterCommand;
+    return { ok: ExitCode.Ok, failed: ExitCode.Failure, usage: ExitCode.Usage }[await run(rest, load)];
   }
   if (command === 'config-reference') {
     const { values } = parseArgs({ args: rest, options: { 'json-schema': { type: 'boolean' } } });

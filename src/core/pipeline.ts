@@ -2,6 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
+import { assignEventUid } from '../ocsf/event-uid.ts';
 import { DEFAULT_REDACTION, type RedactionConfig } from '../policy/redaction-config.ts';
 import { Redactor } from '../policy/redactor.ts';
 import { AckToken } from './ack.ts';
@@ -207,12 +208,14 @@ export class Pipeline {
     this.options.metrics.eventsEmitted.inc({ component: source }, events.length);
     // Secrets are masked before any transform or sink sees an event, whatever the config routes where.
     const redactor = this.redactor;
-    if (redactor) {
-      for (const e of events) {
-        if (e.redacted) continue;
+    for (const e of events) {
+      // Events a decode worker built arrive masked, with their uid, as bytes: left as they are.
+      if (e.redacted) continue;
+      if (redactor)
         for (const r of redactor.redactEnvelope(e))
           this.options.metrics.secretsRedacted.inc({ component: source, rule: r.rule });
-      }
+      // After masking: the uid is a hash of the record, which must not be one of a secret.
+      assignEventUid(e);
     }
     try {
       if (events.length > 0) await this.deliver(source, source, events, token);

@@ -1,21 +1,28 @@
+import { createReadStream } from 'node:fs';
 import { type FileHandle, mkdir, open, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { type Envelope, encodeEvent } from '../core/envelope.ts';
+import { createInterface } from 'node:readline';
+import { type ContainerRef, type Envelope, encodeEvent } from '../core/envelope.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { reasonLabel } from '../observability/problem-state.ts';
+import type { OcsfEvent } from '../ocsf/event.ts';
 
 /** One line of a dead-letter file. */
 export interface DeadLetterRecord {
+  /** When it was dead-lettered. */
   time: string;
   sink: string;
+  /** The source component the event came from, and its container (absent in files of older versions). */
+  source?: string;
+  container?: ContainerRef;
   reason: string;
-  event: Record<string, unknown>;
+  event: OcsfEvent;
 }
 
 /**
- * Events a destination refused for their own content, appended as NDJSON (`{"time","sink","reason","event"}` per
- * line) and fsynced: they are acknowledged to the sources once here, so this file is their only copy. Counted per
+ * Events a destination refused for their own content, appended as NDJSON (`{"time","sink","source","container",
+ * "reason","event"}` per line) and fsynced: they are acknowledged to the sources once here, so this file is their only copy. Counted per
  * reason in outrider_sink_events_dead_lettered_total and as outrider_events_lost_total{reason="dead_lettered"}.
  * Bounded by `maxBytes`: beyond it, events are counted as lost (dead_letter_full) instead, and the change of state
  * is logged once. An operator who moves the file away (to replay it) makes room: the next write starts a new one.
@@ -69,7 +76,8 @@ export class DeadLetterFile {
     let bytes = 0;
     events.forEach((e, i) => {
       const why = typeof reason === 'string' ? reason : reason(i);
-      const line = `{"time":"${time}","sink":${JSON.stringify(this.sink)},"reason":${JSON.stringify(why)},"event":${encodeEvent(e)}}\n`;
+      const container = e.container ? `,"container":${JSON.stringify(e.container)}` : '';
+      const line = `{"time":"${time}","sink":${JSON.stringify(this.sink)},"source":${JSON.stringify(e.source)}${container},"reason":${JSON.stringify(why)},"event":${encodeEvent(e)}}\n`;
       const lineBytes = Buffer.byteLength(line);
       if (this.size + bytes + lineBytes > this.maxBytes) {
         lost++;
@@ -106,5 +114,31 @@ export class DeadLetterFile {
   async close(): Promise<void> {
     await this.fh?.close();
     this.fh = undefined;
+  }
+}
+
+/** The records of a dead-letter file, in order; a line that is not one (cut short, edited by hand) is reported to
+ * `onBadLine` and skipped. */
+export async function* readDeadLetters(
+  path: string,
+  onBadLine: (lineNumber: number) => void,
+): AsyncGenerator<DeadLetterRecord> {
+  const lines = createInterface({ input: createReadStream(path), crlfDelay: Number.POSITIVE_INFINITY });
+  let n = 0;
+  for await (const line of lines) {
+    n++;
+    if (line.trim() === '') continue;
+    let record: { event?: { time?: unknown; metadata?: unknown } } | undefined;
+    try {
+      record = JSON.parse(line) as typeof record;
+    } catch {
+      record = undefined;
+    }
+    const event = record?.event;
+    if (!event || typeof event !== 'object' || typeof event.time !== 'number' || typeof event.metadata !== 'object') {
+      onBadLine(n);
+      continue;
+    }
+    yield record as unknown as DeadLetterRecord;
   }
 }
