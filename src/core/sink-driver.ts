@@ -161,20 +161,19 @@ export class SinkDriver {
   checkHealth(now = Date.now()): void {
     const { stalledAfterMs } = this.options;
     if (!this.hasWork) this.lastProgressAt = now;
+    const stalled = now - this.lastProgressAt >= stalledAfterMs;
     const failure = this.deliverer.failure;
-    const seconds = (ms: number) => `${Math.round(ms / 1000)} s`;
+    const buffering = this.bufferProblem.failing;
+    const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
     let problem: string | undefined;
     if (failure?.kind === 'destination')
       problem = `destination refuses the requests (credentials or endpoint), retrying: ${failure.message}`;
-    else if (failure && now - failure.since >= stalledAfterMs)
+    else if (failure && (stalled || now - failure.since >= stalledAfterMs))
       problem = `writes failing for ${seconds(now - failure.since)} (${failure.attempts} attempts): ${failure.message}`;
-    else {
-      const buffering = this.bufferProblem.failing;
-      if (buffering && now - buffering.since >= stalledAfterMs)
-        problem = `cannot write to the disk buffer for ${seconds(now - buffering.since)}: ${buffering.message}`;
-      else if (now - this.lastProgressAt >= stalledAfterMs)
-        problem = `no progress for ${seconds(now - this.lastProgressAt)} with events waiting (${this.queue.depth} queued, ${this.inFlight} batches in flight)`;
-    }
+    else if (buffering && (stalled || now - buffering.since >= stalledAfterMs))
+      problem = `cannot write to the disk buffer for ${seconds(now - buffering.since)}: ${buffering.message}`;
+    else if (stalled)
+      problem = `no progress for ${seconds(now - this.lastProgressAt)} with events waiting (${this.queue.depth} queued, ${this.inFlight} batches in flight)`;
     this.options.onProblem(problem);
   }
 

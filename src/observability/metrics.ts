@@ -32,7 +32,7 @@ class ComponentTable {
   label<L extends LabelValues<string>>(labels: L): L {
     const name = labels.component;
     if (typeof name !== 'string') return labels;
-    return { ...this.byName.get(name), ...labels };
+    return { ...labels, ...this.byName.get(name) };
   }
 }
 

@@ -207,6 +207,40 @@ describe('http sink', () => {
     expect(logs.filter((l) => l.msg === 'component ready again')).toHaveLength(1);
   });
 
+  it('readiness tells the truth: connection refused, then a receiver holding requests open; recovers by itself', async () => {
+    let holdMs = 0;
+    const receiver = await new TestReceiver(() => ({ status: 200, delayMs: holdMs })).listen();
+    await receiver.down();
+    const harness = await startSink(
+      'http',
+      {
+        uri: `${receiver.url}/`,
+        batch: { max_events: 10, timeout: 10 },
+        queue: { max_events: 20 },
+        retry: { initial_backoff: 20, max_backoff: 100 },
+      },
+      tempDir(),
+      400,
+    );
+    const readiness = () => harness.pipeline.readiness().components;
+    void (async () => {
+      for (let b = 0; b < 10; b++) await harness.source.emit(makeEvents(10, 'app', { from: b * 10 }));
+    })();
+    expect(await waitFor(() => readiness().out?.healthy === false, 5000)).toBe(true);
+    expect(readiness().out?.reason).toMatch(/writes failing for .*ECONNREFUSED/);
+    // The source waits for room in the sink's full queue: held back, and it says so.
+    expect(await waitFor(() => readiness().app?.healthy === false, 5000)).toBe(true);
+    expect(readiness().app?.reason).toMatch(/held back for .* sink out takes no more events/);
+    // Back, but holding every request open for 3 s: nothing fails, nothing progresses.
+    holdMs = 3000;
+    await receiver.listen();
+    expect(await waitFor(() => /no progress for/.test(readiness().out?.reason ?? ''), 5000)).toBe(true);
+    expect(readiness().out?.reason).toMatch(/1 batches in flight/);
+    holdMs = 0;
+    expect(await waitFor(() => harness.source.acked === 100, 20_000)).toBe(true);
+    expect(await waitFor(() => harness.pipeline.readiness().ready, 5000)).toBe(true);
+  });
+
   it('dead-letters only the event a 400 refuses: the batch is split until it is alone', async () => {
     const dir = tempDir();
     const receiver = await new TestReceiver((req) =>
