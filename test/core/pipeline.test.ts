@@ -89,19 +89,23 @@ const options = () => ({
 });
 const tick = (ms = 30) => new Promise((r) => setTimeout(r, ms));
 
+/** A pipeline of one source `src` and one sink `out`. */
+const sourceToSink = (source: Source, sink: Sink, config: SinkCommonConfig, opts = options()) =>
+  new Pipeline(
+    {
+      sources: [{ name: 'src', instance: source }],
+      transforms: [],
+      sinks: [{ name: 'out', instance: sink, common: config }],
+    },
+    opts,
+  );
+
 describe('pipeline', () => {
   it('a stuck sink stops the source once its bounded queue is full (backpressure), and nothing is acknowledged', async () => {
     const source = new ScriptedSource(100);
     const sink = new GatedSink();
     sink.close();
-    const p = new Pipeline(
-      {
-        sources: [{ name: 'src', instance: source }],
-        transforms: [],
-        sinks: [{ name: 'out', instance: sink, common: common(['src'], 10, 20) }],
-      },
-      options(),
-    );
+    const p = sourceToSink(source, sink, common(['src'], 10, 20));
     await p.start();
     const running = source.run();
     await tick(100);
@@ -176,14 +180,7 @@ describe('pipeline', () => {
     };
     const sink = new GatedSink();
     sink.close();
-    const p = new Pipeline(
-      {
-        sources: [{ name: 'src', instance: source }],
-        transforms: [],
-        sinks: [{ name: 'out', instance: sink, common: common(['src'], 10, 20) }],
-      },
-      options(),
-    );
+    const p = sourceToSink(source, sink, common(['src'], 10, 20));
     await p.start();
     await tick(100);
     expect(inner.emitted).toBeLessThan(1000);
@@ -204,14 +201,7 @@ describe('pipeline', () => {
       queue: { max_events: 1000, max_bytes: 8 * 1024 },
     };
     const metrics = new Metrics(false);
-    const p = new Pipeline(
-      {
-        sources: [{ name: 'src', instance: source }],
-        transforms: [],
-        sinks: [{ name: 'out', instance: sink, common: config }],
-      },
-      { ...options(), metrics },
-    );
+    const p = sourceToSink(source, sink, config, { ...options(), metrics });
     await p.start();
     const running = source.run();
     await tick(200);
@@ -229,14 +219,7 @@ describe('pipeline', () => {
     const source = new ScriptedSource(2);
     const sink = new GatedSink();
     sink.close();
-    const p = new Pipeline(
-      {
-        sources: [{ name: 'src', instance: source }],
-        transforms: [],
-        sinks: [{ name: 'out', instance: sink, common: common(['src']) }],
-      },
-      options(),
-    );
+    const p = sourceToSink(source, sink, common(['src']));
     await p.start();
     await source.run();
     const started = Date.now();

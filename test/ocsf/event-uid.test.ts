@@ -1,12 +1,10 @@
 // metadata.uid: every event has one, container lines included; the same input record read again (a replay from
 // scratch, with or without decode workers) gets the same uid; distinct records get distinct ones; it is a hash of
 // the record after masking, never of a secret.
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { eventUid } from '../../src/ocsf/event-uid.ts';
 import { recordOutput, validateOcsf } from '../support/output.ts';
-import { readNdjson, startTestOutrider, type TestOutrider, tempDir, waitFor } from '../support/outrider.ts';
+import { readNdjson, type TestOutrider, tailDockerLog, waitFor } from '../support/outrider.ts';
 
 const ID = 'e'.repeat(64);
 const running: TestOutrider[] = [];
@@ -22,26 +20,8 @@ interface Event {
 
 /** Runs a container_logs source over `text` from scratch (a fresh data dir) and returns what the file sink got. */
 async function readContainerLog(text: string, lines: number, decodeThreads: number): Promise<Event[]> {
-  const dir = tempDir();
-  const logDir = join(dir, 'containers', ID);
-  mkdirSync(logDir, { recursive: true });
-  writeFileSync(join(logDir, `${ID}-json.log`), text);
-  const out = join(dir, 'out.ndjson');
-  const o = await startTestOutrider(
-    {
-      sources: {
-        containers: {
-          type: 'container_logs',
-          include: [join(dir, 'containers', '*', '*-json.log')],
-          read_chunk_bytes: 4096,
-          decode_threads: decodeThreads,
-        },
-      },
-      sinks: { out: { type: 'file', inputs: ['containers'], path: out, batch: { timeout: '20ms' } } },
-    },
-    join(dir, 'data'),
-  );
-  running.push(o);
+  const { outrider, out } = await tailDockerLog(text, { read_chunk_bytes: 4096, decode_threads: decodeThreads }, ID);
+  running.push(outrider);
   await waitFor(() => readNdjson(out).length >= lines, 30_000);
   return readNdjson<Event>(out);
 }
