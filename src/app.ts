@@ -55,6 +55,8 @@ async function checkDataDir(dir: string): Promise<void> {
     await writeFile(probe, '');
     await rm(probe);
   } catch (err) {
+    // The probe file is ours: the directory is what the operator must fix.
+    if ((err as NodeJS.ErrnoException).path === probe) (err as NodeJS.ErrnoException).path = dir;
     const why = explainFsError(err, dir, {
       EACCES: 'make it writable for that user (e.g. chown), or set data_dir to a writable directory',
       EPERM: 'make it writable for that user (e.g. chown), or set data_dir to a writable directory',

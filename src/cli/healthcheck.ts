@@ -139,7 +139,7 @@ export async function healthcheck(options: {
   }
   if (!admin.enabled) {
     // Nothing to ask: the process running is all that can be checked.
-    agent ??= findRunningAgents()[0];
+    agent ??= findRunningAgents().find((a) => a.config === resolve(file));
     if (agent)
       return { healthy: true, message: `admin endpoint disabled in ${file}; outrider runs (pid ${agent.pid})` };
     return { healthy: false, message: `admin endpoint disabled in ${file} and no outrider run process found` };

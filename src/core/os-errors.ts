@@ -9,6 +9,7 @@ const MEANING: Record<string, (who: string) => string> = {
   EDQUOT: () => 'disk quota exceeded',
   ENOTDIR: () => 'a part of the path is a file, not a directory',
   EISDIR: () => 'a directory, not a file',
+  EEXIST: () => 'exists, and is not a directory',
 };
 
 /** `uid 10001 gid 10001`: who the process runs as, for permission problems. */
