@@ -16,7 +16,7 @@ cd "$(dirname "$0")/.."
 
 TAG="${1:-outrider:dev}"
 CACHE="${OUTRIDER_CACHE:-$HOME/.cache/outrider}"
-log() { printf '[image.sh] %s\n' "$*" >&2; }
+log() { printf '[image.sh +%ss] %s\n' "$SECONDS" "$*" >&2; }
 die() {
   log "$*"
   exit 1
@@ -186,7 +186,6 @@ EOF
   fi
 }
 
-started=$(date +%s)
 choose_base
 log "building $TAG from $NODE_IMAGE (runtime: $RUNTIME_IMAGE)"
 # The CA bundle npm trusts in the build: a file of the build context, removed afterwards (.dockerignore lets only it
@@ -197,4 +196,4 @@ trap 'rm -f extra-ca.pem' EXIT
 if [ -r "$ca" ]; then cp "$ca" extra-ca.pem; fi
 docker build -t "$TAG" --build-arg "NODE_IMAGE=$NODE_IMAGE" --build-arg "RUNTIME_IMAGE=$RUNTIME_IMAGE" . >&2
 size=$(docker image inspect -f '{{.Size}}' "$TAG")
-log "built $TAG: $((size / 1000000)) MB, in $(($(date +%s) - started)) s"
+log "built $TAG: $((size / 1000000)) MB"
