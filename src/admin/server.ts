@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
-import { splitAddress } from './config.ts';
+import { splitAddress } from './address.ts';
 
 export interface ReadinessProbe {
   readiness(): { ready: boolean; components: Record<string, unknown> };

@@ -7,8 +7,7 @@ import { get } from 'node:http';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseDocument } from 'yaml';
-import { type AdminConfig, adminSchema, adminUrl } from '../admin/config.ts';
-import { problemsFromZod } from '../config/errors.ts';
+import { type AdminSection, adminUrl, readAdminSection } from '../admin/address.ts';
 import { interpolate } from '../config/interpolate.ts';
 
 /** The options of `outrider run`, shared with the command line itself (main.ts) so both read them alike. */
@@ -52,16 +51,15 @@ export function findRunningAgents(proc = '/proc'): RunningAgent[] {
 }
 
 /** The admin section of a config file, `${VAR}` references resolved; throws naming the file and the problem. */
-export function readAdminConfig(file: string, env: NodeJS.ProcessEnv = process.env): AdminConfig {
+export function readAdminConfig(file: string, env: NodeJS.ProcessEnv = process.env): AdminSection {
   const doc = parseDocument(readFileSync(file, 'utf8'));
   if (doc.errors.length > 0) throw new Error(`${file}: YAML: ${doc.errors[0]!.message.split('\n')[0]}`);
   const top = (doc.toJS() ?? {}) as { admin?: unknown };
   const problems: Array<{ path: string; message: string }> = [];
-  const admin = interpolate(top.admin, env, problems, 'admin');
-  const parsed = adminSchema.safeParse(admin);
-  if (!parsed.success) problems.push(...problemsFromZod(parsed.error, 'admin'));
+  const admin = readAdminSection(interpolate(top.admin, env, problems, 'admin'));
   if (problems.length > 0) throw new Error(`${file}: ${problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`);
-  return parsed.data!;
+  if (typeof admin === 'string') throw new Error(`${file}: ${admin}`);
+  return admin;
 }
 
 export interface HealthcheckResult {
@@ -131,7 +129,7 @@ export async function healthcheck(options: {
     agent = agents[0];
     file = agent?.config ?? options.defaultConfig;
   }
-  let admin: AdminConfig;
+  let admin: AdminSection;
   try {
     admin = readAdminConfig(file);
   } catch (err) {

@@ -3,7 +3,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { adminUrl } from '../../src/admin/config.ts';
+import { adminUrl } from '../../src/admin/address.ts';
 import { agentFromCmdline, findRunningAgents, readAdminConfig } from '../../src/cli/healthcheck.ts';
 import { tempDir } from '../support/outrider.ts';
 
