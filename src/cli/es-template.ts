@@ -1,40 +1,36 @@
 // `outrider es-template`: the index (or data-stream) template of an elasticsearch sink, printed, or installed with
 // the sink's own endpoint, credentials and TLS settings.
-import { parseArgs } from 'node:util';
 import type { OutriderConfig } from '../config/load.ts';
 import { authorizationHeaders, HttpTransport } from '../delivery/http.ts';
 import { elasticsearchSinkSchema } from '../sinks/elasticsearch/config.ts';
 import { indexTemplate, type SearchFlavor } from '../sinks/elasticsearch/template.ts';
 import type { CommandOutcome } from './outcome.ts';
 
-export const ES_TEMPLATE_USAGE =
-  'usage: outrider es-template [--config FILE] [--sink NAME] [--mode index|data_stream] [--opensearch] [--install]';
+export interface EsTemplateOptions {
+  config?: string;
+  sink?: string;
+  mode?: string;
+  opensearch?: boolean;
+  install?: boolean;
+}
 
 /**
  * Without `--install`: the template body as JSON on stdout (the `PUT _index_template/<name>` to make goes to
  * stderr). With it: the template is PUT on the sink's cluster (OpenSearch is recognised from its `GET /` answer).
+ * `usage` is the synopsis, for a usage error.
  */
 export async function esTemplateCommand(
-  args: string[],
-  loadConfig: (file: string | undefined) => OutriderConfig | undefined,
+  values: EsTemplateOptions,
+  loadConfig: (file: string | undefined) => Promise<OutriderConfig | undefined>,
+  usage: string,
 ): Promise<CommandOutcome> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      config: { type: 'string', short: 'c' },
-      sink: { type: 'string' },
-      mode: { type: 'string' },
-      opensearch: { type: 'boolean' },
-      install: { type: 'boolean' },
-    },
-  });
   if (values.mode !== undefined && values.mode !== 'index' && values.mode !== 'data_stream') {
-    process.stderr.write(`${ES_TEMPLATE_USAGE}\n`);
+    process.stderr.write(`--mode is index or data_stream\nusage: ${usage}\n`);
     return 'usage';
   }
   let sink: ReturnType<typeof elasticsearchSinkSchema.parse> | undefined;
   if (values.config !== undefined || values.sink !== undefined || values.install) {
-    const config = loadConfig(values.config);
+    const config = await loadConfig(values.config);
     if (!config) return 'usage';
     const candidates = config.sinks.filter((s) => s.type === 'elasticsearch');
     const chosen = values.sink ? candidates.find((s) => s.name === values.sink) : candidates[0];

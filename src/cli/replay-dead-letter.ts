@@ -7,7 +7,6 @@ import { existsSync } from 'node:fs';
 import { rename, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { buildPlan } from '../app.ts';
 import type { OutriderConfig } from '../config/load.ts';
 import type { SinkCommonConfig } from '../core/common-config.ts';
@@ -19,8 +18,6 @@ import { readDeadLetters } from '../delivery/dead-letter.ts';
 import { createLogger, effectiveLogLevel } from '../observability/logger.ts';
 import { Metrics } from '../observability/metrics.ts';
 import type { CommandOutcome } from './outcome.ts';
-
-export const REPLAY_USAGE = 'usage: outrider replay-dead-letter --sink NAME [FILE] [--config FILE]';
 
 /** Events per batch handed to the sink (its own batch limits apply on top). */
 const REPLAY_BATCH = 500;
@@ -84,20 +81,18 @@ class DeadLetterReplay implements Source {
   }
 }
 
+/** `usage` is the synopsis, for a usage error. */
 export async function replayDeadLetterCommand(
-  args: string[],
-  loadConfig: (file: string | undefined) => OutriderConfig | undefined,
+  values: { config?: string; sink?: string },
+  positionals: string[],
+  loadConfig: (file: string | undefined) => Promise<OutriderConfig | undefined>,
+  usage: string,
 ): Promise<CommandOutcome> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: { config: { type: 'string', short: 'c' }, sink: { type: 'string' } },
-  });
-  if (!values.sink || positionals.length > 1) {
-    process.stderr.write(`${REPLAY_USAGE}\n`);
+  if (!values.sink) {
+    process.stderr.write(`--sink is required\nusage: ${usage}\n`);
     return 'usage';
   }
-  const config = loadConfig(values.config);
+  const config = await loadConfig(values.config);
   if (!config) return 'usage';
   const entry = config.sinks.find((s) => s.name === values.sink);
   const sinkConfig = entry?.config as (SinkCommonConfig & Partial<DeliveryOptions>) | undefined;
