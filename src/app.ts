@@ -8,7 +8,8 @@ import type { Sink, Source, Transform } from './core/component.ts';
 import { explainFsError } from './core/os-errors.ts';
 import { ComponentStartError, Pipeline, type PipelinePlan } from './core/pipeline.ts';
 import { resolveHostName } from './enrich/host-name.ts';
-import { createLogger, type Logger } from './observability/logger.ts';
+import { outriderVersion } from './observability/build-info.ts';
+import { createLogger, effectiveLogLevel, type Logger } from './observability/logger.ts';
 import { Metrics } from './observability/metrics.ts';
 import { factoryTypes, findFactory } from './registry.ts';
 
@@ -19,14 +20,20 @@ export function loadConfig(path: string, env: NodeJS.ProcessEnv | null = process
 
 export function buildPlan(config: OutriderConfig): PipelinePlan {
   return {
-    sources: config.sources.map((c) => ({ name: c.name, instance: c.factory.create(c.config as never) as Source })),
+    sources: config.sources.map((c) => ({
+      name: c.name,
+      type: c.type,
+      instance: c.factory.create(c.config as never) as Source,
+    })),
     transforms: config.transforms.map((c) => ({
       name: c.name,
+      type: c.type,
       instance: c.factory.create(c.config as never) as Transform,
       inputs: c.config.inputs ?? [],
     })),
     sinks: config.sinks.map((c) => ({
       name: c.name,
+      type: c.type,
       instance: c.factory.create(c.config as never) as Sink,
       common: c.config as unknown as SinkCommonConfig,
     })),
@@ -85,7 +92,7 @@ function dockerSocketOf(config: OutriderConfig): string | undefined {
  */
 export async function startOutrider(
   config: OutriderConfig,
-  logger = createLogger(config.log.level),
+  logger = createLogger(effectiveLogLevel(config.log.level)),
 ): Promise<RunningOutrider> {
   const metrics = new Metrics();
   const dataDir = resolve(config.data_dir);
@@ -97,6 +104,7 @@ export async function startOutrider(
     logger,
     metrics,
     redaction: config.redaction,
+    stalledAfterMs: config.readiness.stalled_after,
   });
   let admin: Server | undefined;
   if (config.admin.enabled) {
@@ -122,6 +130,8 @@ export async function startOutrider(
     throw new StartupError(`cannot start ${why}`);
   }
   logger.info('outrider started', {
+    version: outriderVersion(),
+    config: config.file,
     hostname: host.name,
     hostname_from: host.from,
     sources: config.sources.map((s) => s.name),

@@ -1,32 +1,18 @@
 // The `outrider` command line (started through entry.ts, which checks the Node version first). Each subcommand loads
 // only the modules it needs: `outrider healthcheck` runs every 30 s in the image and must stay cheap.
-import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import type { OutriderConfig } from '../config/load.ts';
 import { didYouMean } from '../config/suggest.ts';
+import { outriderVersion, packageRoot } from '../observability/build-info.ts';
 import { RUN_OPTIONS } from './healthcheck.ts';
+import type { CommandOutcome } from './outcome.ts';
 
 /** Exit codes, documented in --help and docs/operations.md. */
 export const ExitCode = { Ok: 0, Failure: 1, Usage: 2 } as const;
 
-function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'config', 'outrider.yaml'))) return dir;
-    const up = dirname(dir);
-    if (up === dir) throw new Error('cannot find the Outrider package root');
-    dir = up;
-  }
-}
-
 const defaultConfig = () => join(packageRoot(), 'config', 'outrider.yaml');
-
-function version(): string {
-  return (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
-}
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 type Values = Record<string, string | boolean | undefined>;
@@ -72,6 +58,12 @@ async function loadConfigOrReport(file: string, resolveEnv = true): Promise<Outr
   }
 }
 
+/** The config FILE (default: the embedded one), or undefined after reporting its problems. */
+const configOrDefault = (file: string | undefined) => loadConfigOrReport(file ?? defaultConfig());
+
+const exitCode = (outcome: CommandOutcome): number =>
+  ({ ok: ExitCode.Ok, failed: ExitCode.Failure, usage: ExitCode.Usage })[outcome];
+
 async function run(values: Values): Promise<number> {
   // Signals first: a SIGTERM that comes while Outrider starts stops it once started (draining), never kills it
   // half-way through.
@@ -82,8 +74,8 @@ async function run(values: Values): Promise<number> {
   const config = await loadConfigOrReport((values.config as string | undefined) ?? defaultConfig());
   if (!config) return ExitCode.Usage;
   const { startOutrider } = await import('../app.ts');
-  const { createLogger } = await import('../observability/logger.ts');
-  const logger = createLogger(config.log.level);
+  const { createLogger, effectiveLogLevel } = await import('../observability/logger.ts');
+  const logger = createLogger(effectiveLogLevel(config.log.level));
   let running: Awaited<ReturnType<typeof startOutrider>>;
   try {
     running = await startOutrider(config, logger);
@@ -205,6 +197,49 @@ config's JSON Schema (schemas/outrider-config.schema.json), from the schemas of 
       return ExitCode.Ok;
     },
   },
+  'replay-dead-letter': {
+    usage: 'outrider replay-dead-letter --sink NAME [--config FILE] [FILE]',
+    summary: "send a sink's dead-lettered events again through it; a JSON summary on stdout",
+    description: `Sends the events of a dead-letter file (default: the sink's own, dead_letter.path) again through the sink
+NAME of FILE's config (default: the embedded config), as \`outrider run\` would (batching, retries; from memory,
+whatever its buffer), once the cause of their refusal is fixed. The sink's own file is moved aside first and
+deleted once every event was delivered or refused again (those go to a new dead-letter file). Prints a JSON
+summary (events, delivered, dead_lettered_again); exit 0 when everything was delivered, 1 otherwise.`,
+    options: { config: { type: 'string', short: 'c' }, sink: { type: 'string' } },
+    positionals: 1,
+    run: async (values, positionals) => {
+      const { replayDeadLetterCommand } = await import('./replay-dead-letter.ts');
+      return exitCode(
+        await replayDeadLetterCommand(
+          values as { config?: string; sink?: string },
+          positionals,
+          configOrDefault,
+          COMMANDS['replay-dead-letter']!.usage,
+        ),
+      );
+    },
+  },
+  'es-template': {
+    usage: 'outrider es-template [--config FILE] [--sink NAME] [--mode index|data_stream] [--opensearch] [--install]',
+    summary: "an elasticsearch sink's index template: printed, or installed on its cluster",
+    description: `Prints the index template (data streams: the data-stream template) the documents of an elasticsearch sink
+need: time and every OCSF timestamp as dates, @timestamp, strings as keywords, unmapped as flattened (OpenSearch:
+flat_object). The sink is NAME in FILE's config (default: its only elasticsearch sink); without --config and
+--sink, the defaults of --mode (index). With --install the template is PUT on the sink's cluster with its
+endpoint, credentials and TLS settings (OpenSearch is recognised).`,
+    options: {
+      config: { type: 'string', short: 'c' },
+      sink: { type: 'string' },
+      mode: { type: 'string' },
+      opensearch: { type: 'boolean' },
+      install: { type: 'boolean' },
+    },
+    positionals: 0,
+    run: async (values) => {
+      const { esTemplateCommand } = await import('./es-template.ts');
+      return exitCode(await esTemplateCommand(values, configOrDefault, COMMANDS['es-template']!.usage));
+    },
+  },
   healthcheck: {
     usage: 'outrider healthcheck [--config FILE] [--live]',
     summary: "is the running agent ready? (its admin endpoint's /readyz; exit 0 or 1)",
@@ -269,7 +304,7 @@ async function main(argv: string[]): Promise<number> {
     return name === undefined ? ExitCode.Usage : ExitCode.Ok;
   }
   if (name === '--version' || name === '-v') {
-    process.stdout.write(`outrider ${version()}\n`);
+    process.stdout.write(`outrider ${outriderVersion()}\n`);
     return ExitCode.Ok;
   }
   const command = COMMANDS[name];

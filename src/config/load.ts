@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import type { AnyFactory, ComponentKind } from '../core/component.ts';
 import { explainFsError } from '../core/os-errors.ts';
@@ -20,6 +21,8 @@ export interface OutriderConfig extends Omit<TopLevelConfig, 'sources' | 'transf
   sources: ComponentConfig[];
   transforms: ComponentConfig[];
   sinks: ComponentConfig[];
+  /** The config file it was read from (absent: parsed from text). */
+  file?: string;
   /** Problems that do not stop Outrider (e.g. policy rules that can never apply), printed by check-config. */
   warnings: ConfigProblem[];
   /** Key paths whose `${…}` references were left unresolved (check-config --no-env): their values were not checked. */
@@ -56,7 +59,7 @@ export function loadConfigFile(
     });
     throw new ConfigError([{ path: '', message: `cannot read config file ${where}` }]);
   }
-  return parseConfig(text, lookup, known, env);
+  return { ...parseConfig(text, lookup, known, env), file: resolve(file) };
 }
 
 /** A YAML error with its position and the lines around it, the caret under the column, indented under it. */

@@ -29,6 +29,16 @@ export const topLevelSchema = z.strictObject({
     })
     .default({ level: 'info' }),
   admin: adminSchema,
+  readiness: z
+    .strictObject({
+      stalled_after: duration
+        .default(60_000)
+        .describe(
+          'A component with work waiting (a sink with events to deliver, a source held back by a full queue) that has made no progress for this long, or whose writes have failed for this long, reports itself degraded in /readyz with the reason. A destination refusing the credentials or the endpoint (401, 403, 404) is reported at once.',
+        ),
+    })
+    .default({ stalled_after: 60_000 })
+    .describe('When /readyz reports a component as degraded.'),
   shutdown_timeout: duration
     .default(10_000)
     .describe(

@@ -9,12 +9,18 @@ export const inputsSchema = z
 
 export const batchSchema = z
   .strictObject({
-    max_events: z.number().int().positive().default(1024).describe('Flush once this many events are waiting.'),
-    max_bytes: byteSize.default(8 * 1024 * 1024).describe('Flush once the encoded batch reaches this size.'),
+    max_events: z.number().int().positive().default(1024).describe('Most events in one request.'),
+    max_bytes: byteSize
+      .default(8 * 1024 * 1024)
+      .describe(
+        'Most encoded bytes (uncompressed NDJSON) in one request: a batch is sent before it would exceed this (an event larger on its own goes alone).',
+      ),
     timeout: duration.default(1000).describe('Flush at the latest this long after the first event arrived.'),
   })
   .default({ max_events: 1024, max_bytes: 8 * 1024 * 1024, timeout: 1000 })
-  .describe('Batching: a batch is written when any limit is reached.');
+  .describe(
+    'Batching: a batch is written when either size limit is reached or after the timeout; both size limits hold for every request (larger source batches are split).',
+  );
 
 export const queueSchema = z
   .strictObject({
@@ -24,8 +30,13 @@ export const queueSchema = z
       .positive()
       .default(4096)
       .describe('Events the in-memory input queue holds before the sources feeding this sink are slowed down.'),
+    max_bytes: byteSize
+      .default(32 * 1024 * 1024)
+      .describe(
+        'Encoded bytes the input queue holds before the sources are slowed down: with the batch limits, what bounds the memory a slow or failing destination can hold (queue + concurrency × batch.max_bytes).',
+      ),
   })
-  .default({ max_events: 4096 })
+  .default({ max_events: 4096, max_bytes: 32 * 1024 * 1024 })
   .describe('The sink input queue (bounded: backpressure, not unbounded memory).');
 
 export const retrySchema = z

@@ -53,16 +53,17 @@ export interface Transform {
 export interface SinkWriteResult {
   /** Events refused for good (by index in the batch), with the destination's reason: they are dead-lettered. */
   rejected?: Array<{ index: number; reason: string }>;
-  /** Events to send again (by index, in order), e.g. bulk items answered 429. */
-  retry?: { indices: number[]; reason: string; retryAfterMs?: number };
+  /** Events to send again (by index, in order), e.g. bulk items answered 429. `destination`: they were refused for
+   * a reason of the destination's (a bulk item answered 403), which makes the sink not ready until they pass. */
+  retry?: { indices: number[]; reason: string; retryAfterMs?: number; destination?: boolean };
 }
 
 export interface Sink {
   start?(ctx: ComponentContext): Promise<void>;
   /**
    * Writes one batch. Resolves only when the destination durably accepted it (or with a SinkWriteResult naming the
-   * events it did not accept); rejects to have it retried, or with a DeliveryError (src/delivery/outcome.ts) to say
-   * the batch is refused for good or too large.
+   * events it did not accept); rejects to have it retried, or with a DeliveryError (src/delivery/outcome.ts) that
+   * says what kind of failure it was (transient, the destination's, a batch too large or refused for its content).
    */
   // biome-ignore lint/suspicious/noConfusingVoidType: most sinks accept or throw and have nothing to report.
   write(events: Envelope[]): Promise<void | SinkWriteResult>;

@@ -45,7 +45,7 @@ export const bufferSchema = z
       .enum(['block', 'drop_oldest'])
       .default('block')
       .describe(
-        'Disk buffer full: block (the sources wait: nothing is lost, reading falls behind) or drop_oldest (the oldest segment is deleted and its events counted in outrider_events_dropped_total{reason="buffer_full"}).',
+        'Disk buffer full: block (the sources wait: nothing is lost, reading falls behind) or drop_oldest (the oldest segment is deleted and its events counted in outrider_events_lost_total{reason="buffer_full"}).',
       ),
     fsync: z
       .enum(['always', 'interval', 'never'])
@@ -76,11 +76,18 @@ export const deadLetterSchema = z
       .min(1)
       .optional()
       .describe(
-        'NDJSON file of events the destination refused for good, one per line with the reason (default: dead-letter.ndjson in the sink state directory under data_dir).',
+        'NDJSON file of events the destination refused for their content, one per line with the reason (default: dead-letter.ndjson in the sink state directory under data_dir). `outrider replay-dead-letter --sink NAME` sends them again.',
+      ),
+    max_bytes: byteSize
+      .default(256 * 1024 * 1024)
+      .describe(
+        'Largest size of the dead-letter file: once there, further refused events are not written but counted in outrider_events_lost_total{reason="dead_letter_full"} (moving the file away makes room).',
       ),
   })
-  .default({})
-  .describe('Events refused permanently (400, 401, 403, a single event over 413, a rejected bulk item).');
+  .default({ max_bytes: 256 * 1024 * 1024 })
+  .describe(
+    'Events refused for their own content: a 400 or 413 for that one event (a refused batch is split until the event is alone), a bulk item refused for good. Credentials or endpoint refused (401, 403, 404) are retried instead.',
+  );
 
 export type DeadLetterConfig = z.output<typeof deadLetterSchema>;
 

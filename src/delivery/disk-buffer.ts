@@ -209,7 +209,7 @@ export class DiskBuffer {
   }
 
   /**
-   * The next batch in write order: up to `maxEvents` events and about `maxBytes` (at least one event). When little
+   * The next batch in write order: up to `maxEvents` events and `maxBytes` of records (at least one event). When little
    * is waiting, lingers up to `lingerMs` for more, so a trickle still goes out in batches. Resolves undefined once
    * the buffer is closed.
    */
@@ -275,9 +275,11 @@ export class DiskBuffer {
       let oldest = 0;
       let pos = 0;
       let corrupt = 0;
-      while (events.length < maxEvents && (events.length === 0 || pos < maxBytes)) {
+      while (events.length < maxEvents) {
         const nl = chunk.indexOf(10, pos);
         if (nl === -1 || nl >= bytesRead) break;
+        // Within maxBytes (a record is its event plus a few bytes of framing); one larger record goes alone.
+        if (events.length > 0 && nl + 1 > maxBytes) break;
         const record = parseRecord(chunk.toString('utf8', pos, nl));
         pos = nl + 1;
         if (!record) {

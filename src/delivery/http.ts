@@ -43,13 +43,13 @@ export class HttpTransport {
 
   /** Sends `body` (compressed when configured); resolves with any status, rejects on network errors and timeouts. */
   async send(
-    method: 'POST' | 'PUT',
+    method: 'GET' | 'POST' | 'PUT',
     url: string,
-    body: string | Buffer,
+    body: string | Buffer | undefined,
     headers: Record<string, string> = {},
     compress = true,
   ): Promise<HttpResponse> {
-    const gzipped = compress && this.options.compression === 'gzip';
+    const gzipped = body !== undefined && compress && this.options.compression === 'gzip';
     const payload = gzipped ? await gzip(body) : body;
     const res = await undici().request(url, {
       method,

@@ -16,17 +16,18 @@ import { tempDir } from '../support/outrider.ts';
 const common = (inputs: string[], maxEvents = 10, queue = 20): SinkCommonConfig => ({
   inputs,
   batch: { max_events: maxEvents, max_bytes: 1 << 20, timeout: 5 },
-  queue: { max_events: queue },
+  queue: { max_events: queue, max_bytes: 1 << 24 },
   retry: { initial_backoff: 5, max_backoff: 20 },
 });
 
-function envelope(i: number): Envelope {
+function envelope(i: number, padding = 0): Envelope {
   return {
     event: {
       ...classify('base_event', 99, 1, 'Log'),
       time: i,
       metadata: baseMetadata({ name: 'test' }, 'test'),
       message: String(i),
+      ...(padding > 0 ? { raw_data: 'x'.repeat(padding) } : {}),
     },
     source: 'src',
     raw: String(i),
@@ -41,13 +42,14 @@ class ScriptedSource implements Source {
   constructor(
     private readonly batches: number,
     private readonly size = 5,
+    private readonly padding = 0,
   ) {}
   async start(ctx: SourceContext): Promise<void> {
     this.ctx = ctx;
   }
   async run(): Promise<void> {
     for (let b = 0; b < this.batches; b++) {
-      const events = Array.from({ length: this.size }, (_, i) => envelope(b * this.size + i));
+      const events = Array.from({ length: this.size }, (_, i) => envelope(b * this.size + i, this.padding));
       await this.ctx.emit(events, () => this.acked.push(b));
       this.emitted++;
     }
@@ -87,19 +89,23 @@ const options = () => ({
 });
 const tick = (ms = 30) => new Promise((r) => setTimeout(r, ms));
 
+/** A pipeline of one source `src` and one sink `out`. */
+const sourceToSink = (source: Source, sink: Sink, config: SinkCommonConfig, opts = options()) =>
+  new Pipeline(
+    {
+      sources: [{ name: 'src', instance: source }],
+      transforms: [],
+      sinks: [{ name: 'out', instance: sink, common: config }],
+    },
+    opts,
+  );
+
 describe('pipeline', () => {
   it('a stuck sink stops the source once its bounded queue is full (backpressure), and nothing is acknowledged', async () => {
     const source = new ScriptedSource(100);
     const sink = new GatedSink();
     sink.close();
-    const p = new Pipeline(
-      {
-        sources: [{ name: 'src', instance: source }],
-        transforms: [],
-        sinks: [{ name: 'out', instance: sink, common: common(['src'], 10, 20) }],
-      },
-      options(),
-    );
+    const p = sourceToSink(source, sink, common(['src'], 10, 20));
     await p.start();
     const running = source.run();
     await tick(100);
@@ -160,18 +166,60 @@ describe('pipeline', () => {
     expect(source.acked).toEqual([0, 1]);
   });
 
+  it('shutdown lets go of a source waiting for room in a stuck sink’s full queue, and exits at its deadline', async () => {
+    // A source whose stop() waits for its read loop, as real sources do: the loop is blocked in emit by the full
+    // queue of a sink that never writes. Before the queue let waiting producers go, stop() never returned.
+    const inner = new ScriptedSource(1000);
+    let running: Promise<void> = Promise.resolve();
+    const source: Source = {
+      start: async (ctx) => {
+        await inner.start(ctx);
+        running = inner.run();
+      },
+      stop: () => running,
+    };
+    const sink = new GatedSink();
+    sink.close();
+    const p = sourceToSink(source, sink, common(['src'], 10, 20));
+    await p.start();
+    await tick(100);
+    expect(inner.emitted).toBeLessThan(1000);
+    const started = Date.now();
+    expect(await p.stop(300)).toBe(false);
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(inner.acked).toEqual([]);
+  });
+
+  it('bounds the queue in bytes too: big events hold the source back before the event count is reached', async () => {
+    // ~2 KiB per event: the 8 KiB queue holds three, a 4 KiB batch one.
+    const source = new ScriptedSource(50, 1, 2000);
+    const sink = new GatedSink();
+    sink.close();
+    const config: SinkCommonConfig = {
+      ...common(['src'], 1000, 1000),
+      batch: { max_events: 1000, max_bytes: 4096, timeout: 5 },
+      queue: { max_events: 1000, max_bytes: 8 * 1024 },
+    };
+    const metrics = new Metrics(false);
+    const p = sourceToSink(source, sink, config, { ...options(), metrics });
+    await p.start();
+    const running = source.run();
+    await tick(200);
+    // the batch the sink holds + the next one gathered + the queue (3) + one waiting push; by count it would be 50
+    expect(source.emitted).toBeLessThanOrEqual(6);
+    const queued = await metrics.queueBytes.get();
+    expect(queued.values[0]!.value).toBeLessThanOrEqual(8 * 1024);
+    sink.release();
+    await running;
+    await p.stop(2000);
+    expect(sink.written).toHaveLength(50);
+  });
+
   it('shutdown gives up at its deadline and leaves unwritten batches unacknowledged', async () => {
     const source = new ScriptedSource(2);
     const sink = new GatedSink();
     sink.close();
-    const p = new Pipeline(
-      {
-        sources: [{ name: 'src', instance: source }],
-        transforms: [],
-        sinks: [{ name: 'out', instance: sink, common: common(['src']) }],
-      },
-      options(),
-    );
+    const p = sourceToSink(source, sink, common(['src']));
     await p.start();
     await source.run();
     const started = Date.now();
@@ -199,10 +247,10 @@ describe('ordered commits', () => {
 
 describe('bounded queue', () => {
   it('accepts one oversize item when empty (no deadlock) and wakes waiting producers as space frees', async () => {
-    const q = new BoundedQueue<string>(10);
-    await q.push('big', 50);
+    const q = new BoundedQueue<string>({ events: 10, bytes: 1000 });
+    await q.push('big', { events: 50, bytes: 10 });
     let pushed = false;
-    const p = q.push('next', 1).then(() => {
+    const p = q.push('next', { events: 1, bytes: 10 }).then(() => {
       pushed = true;
     });
     await tick(10);

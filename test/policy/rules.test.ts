@@ -205,7 +205,7 @@ describe('routing in the pipeline', () => {
     const common = (inputs: string[]) => ({
       inputs,
       batch: { max_events: 10, max_bytes: 1 << 20, timeout: 5 },
-      queue: { max_events: 100 },
+      queue: { max_events: 100, max_bytes: 1 << 24 },
       retry: { initial_backoff: 5, max_backoff: 20 },
     });
     const rules = findFactory('transform', 'rules')!.create(

@@ -62,7 +62,7 @@ describe('disk buffer', () => {
     expect(await waitFor(() => ndjsonReceived(receiver).length >= 100, 10_000)).toBe(true);
     const events = ndjsonReceived(receiver);
     expect([...new Set(seqs(events))]).toEqual([...Array(100).keys()]);
-    expect(await metricValue(harness.metrics.eventsDropped, { component: 'out' })).toBe(0);
+    expect(await metricValue(harness.metrics.eventsLost, { component: 'out' })).toBe(0);
     const file = recordOutput('sinks/disk-buffer-block', events);
     expect(validateOcsf(file)?.failed ?? 0).toBe(0);
   });
@@ -78,7 +78,7 @@ describe('disk buffer', () => {
     );
     for (let b = 0; b < 10; b++) await harness.source.emit(makeEvents(10, 'app', { from: b * 10 }));
     expect(await waitFor(() => harness.source.acked === 100, 5000)).toBe(true);
-    const dropped = await metricValue(harness.metrics.eventsDropped, { component: 'out', reason: 'buffer_full' });
+    const dropped = await metricValue(harness.metrics.eventsLost, { component: 'out', reason: 'buffer_full' });
     expect(dropped).toBeGreaterThan(0);
     await receiver.listen();
     // Events already read for delivery before the drop are still delivered: received + dropped covers all.

@@ -9,20 +9,28 @@ import { makeEvents, metricValue, type ReceivedRequest, type Reply, seqs, startS
 interface Action {
   action: 'index' | 'create';
   index: string;
+  id: string | undefined;
   doc: Record<string, unknown>;
 }
 
-/** A bulk API: documents whose message matches `invalid` are refused (400), each `throttleOnce` match gets one 429. */
+/**
+ * A bulk API: documents whose message matches `invalid` are refused (400), each `throttleOnce` match gets one 429,
+ * each `forbiddenOnce` match one 403 (a security_exception: the destination's refusal, not the document's). Documents
+ * are kept by _id: `index` overwrites, `create` of an existing _id answers 409.
+ */
 class FakeBulk {
   readonly stored: Action[] = [];
   readonly bulkRequests: Action[][] = [];
   readonly urls: string[] = [];
   authorization: string | undefined;
+  conflicts = 0;
   private readonly throttled = new Set<string>();
+  private readonly forbidden = new Set<string>();
 
   constructor(
     private readonly invalid: RegExp,
     private readonly throttleOnce: RegExp,
+    private readonly forbiddenOnce: RegExp = /^$/,
   ) {}
 
   handle = (req: ReceivedRequest): Reply => {
@@ -31,14 +39,20 @@ class FakeBulk {
     const lines = req.body.toString('utf8').split('\n').filter(Boolean);
     const actions: Action[] = [];
     for (let i = 0; i < lines.length; i += 2) {
-      const meta = JSON.parse(lines[i]!) as Record<'index' | 'create', { _index: string }>;
+      const meta = JSON.parse(lines[i]!) as Record<'index' | 'create', { _index: string; _id?: string }>;
       const action = 'create' in meta ? 'create' : 'index';
-      actions.push({ action, index: meta[action]._index, doc: JSON.parse(lines[i + 1]!) as Record<string, unknown> });
+      actions.push({
+        action,
+        index: meta[action]._index,
+        id: meta[action]._id,
+        doc: JSON.parse(lines[i + 1]!) as Record<string, unknown>,
+      });
     }
     this.bulkRequests.push(actions);
     const items = actions.map((a) => {
       const message = String(a.doc.message);
       let result: Record<string, unknown> = { _index: a.index, status: 201, result: 'created' };
+      const existing = a.id === undefined ? -1 : this.stored.findIndex((d) => d.id === a.id && d.index === a.index);
       if (this.invalid.test(message)) {
         result = {
           _index: a.index,
@@ -52,6 +66,23 @@ class FakeBulk {
           status: 429,
           error: { type: 'es_rejected_execution_exception', reason: 'rejected execution of coordinating operation' },
         };
+      } else if (this.forbiddenOnce.test(message) && !this.forbidden.has(message)) {
+        this.forbidden.add(message);
+        result = {
+          _index: a.index,
+          status: 403,
+          error: { type: 'security_exception', reason: 'action [indices:data/write/bulk[s]] is unauthorized' },
+        };
+      } else if (existing >= 0 && a.action === 'create') {
+        this.conflicts++;
+        result = {
+          _index: a.index,
+          status: 409,
+          error: { type: 'version_conflict_engine_exception', reason: `[${a.id}]: version conflict` },
+        };
+      } else if (existing >= 0) {
+        this.stored[existing] = a;
+        result = { _index: a.index, status: 200, result: 'updated' };
       } else this.stored.push(a);
       return { [a.action]: result };
     });
@@ -62,6 +93,13 @@ class FakeBulk {
       body: JSON.stringify({ took: 3, errors, items }),
     };
   };
+}
+
+/** The OCSF event of a stored document: without the @timestamp Outrider adds. */
+function eventOf(doc: Record<string, unknown>): Record<string, unknown> {
+  const { '@timestamp': ts, ...event } = doc;
+  expect(ts).toBe(new Date(event.time as number).toISOString());
+  return event;
 }
 
 describe('elasticsearch sink', () => {
@@ -94,6 +132,8 @@ describe('elasticsearch sink', () => {
     for (const a of bulk.stored) {
       const n = seqs([a.doc])[0]!;
       expect(a.index).toBe(n < 10 ? 'ocsf-2026.11.23' : 'ocsf-2026.11.24');
+      expect(a.id).toMatch(/^[0-9a-f]{32}$/);
+      expect(a.id).toBe((eventOf(a.doc).metadata as { uid: string }).uid);
     }
     const dead = readNdjson<{ reason: string; event: { message: string } }>(
       join(dir, 'state', 'out', 'dead-letter.ndjson'),
@@ -103,7 +143,7 @@ describe('elasticsearch sink', () => {
     expect(await metricValue(harness.metrics.sinkEventsDeadLettered, { reason: 'mapper_parsing_exception' })).toBe(2);
     expect(await metricValue(harness.metrics.sinkEventsRetried, { component: 'out' })).toBe(4);
     const file = recordOutput('sinks/elasticsearch-index', [
-      ...bulk.stored.map((a) => a.doc),
+      ...bulk.stored.map((a) => eventOf(a.doc)),
       ...dead.map((d) => d.event),
     ]);
     expect(validateOcsf(file)?.failed ?? 0).toBe(0);
@@ -128,13 +168,46 @@ describe('elasticsearch sink', () => {
     expect(await waitFor(() => harness.source.acked === 6, 10_000)).toBe(true);
     expect(bulk.authorization).toBe(`Basic ${Buffer.from('outrider:pw').toString('base64')}`);
     expect(bulk.stored.map((a) => [a.action, a.index])).toEqual(Array(6).fill(['create', 'logs-ocsf.container-prod']));
-    const docs = bulk.stored.map(({ doc }) => {
-      const { '@timestamp': ts, ...event } = doc;
-      expect(ts).toBe(new Date(event.time as number).toISOString());
-      return event;
-    });
+    const docs = bulk.stored.map(({ doc }) => eventOf(doc));
     expect(docs).toEqual(JSON.parse(JSON.stringify(sent.map((e) => e.event))));
     const file = recordOutput('sinks/elasticsearch-data-stream', docs);
     expect(validateOcsf(file)?.failed ?? 0).toBe(0);
+  });
+
+  it('replays without duplicates: the same events get the same _id, a data stream’s 409 counts as delivered', async () => {
+    const bulk = new FakeBulk(/^$/, /^$/);
+    const receiver = await new TestReceiver(bulk.handle).listen();
+    const config = { endpoint: receiver.url, mode: 'data_stream', batch: { timeout: 20 } };
+    let harness = await startSink('elasticsearch', config, tempDir());
+    await harness.source.emit(makeEvents(30, 'web'));
+    expect(await waitFor(() => harness.source.acked === 30, 10_000)).toBe(true);
+    await harness.stop();
+    // The same input read again from scratch (a crash before the checkpoint, a replay): built anew, same identity.
+    harness = await startSink('elasticsearch', config, tempDir());
+    await harness.source.emit(makeEvents(40, 'web'));
+    expect(await waitFor(() => harness.source.acked === 40, 10_000)).toBe(true);
+    expect(bulk.stored).toHaveLength(40);
+    expect(new Set(bulk.stored.map((a) => a.id)).size).toBe(40);
+    expect(bulk.conflicts).toBe(30);
+    expect(await metricValue(harness.metrics.sinkEventsDeadLettered)).toBe(0);
+    expect(await metricValue(harness.metrics.sinkEventsAcknowledged)).toBe(40);
+  });
+
+  it('sends again, and is not ready meanwhile, items refused with 403 by the cluster’s security', async () => {
+    const bulk = new FakeBulk(/^$/, /^$/, /seq=[0-4]$/);
+    const receiver = await new TestReceiver(bulk.handle).listen();
+    const dir = tempDir();
+    const harness = await startSink(
+      'elasticsearch',
+      { endpoint: receiver.url, batch: { timeout: 20 }, retry: { initial_backoff: 300, max_backoff: 300 } },
+      dir,
+    );
+    await harness.source.emit(makeEvents(10, 'web'));
+    expect(await waitFor(() => harness.pipeline.readiness().components.out?.healthy === false, 5000)).toBe(true);
+    expect(harness.pipeline.readiness().components.out?.reason).toMatch(/security_exception/);
+    expect(await waitFor(() => harness.source.acked === 10, 10_000)).toBe(true);
+    expect(new Set(seqs(bulk.stored.map((a) => a.doc)))).toEqual(new Set([...Array(10).keys()]));
+    expect(await metricValue(harness.metrics.sinkEventsDeadLettered)).toBe(0);
+    expect(await waitFor(() => harness.pipeline.readiness().ready, 5000)).toBe(true);
   });
 });

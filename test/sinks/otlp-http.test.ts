@@ -171,6 +171,7 @@ describe('otlp_http sink', () => {
     expect(
       await metricValue(harness.metrics.sinkEventsDeadLettered, { component: 'out', reason: 'otlp_partial_success' }),
     ).toBe(2);
+    expect(await metricValue(harness.metrics.eventsLost, { reason: 'otlp_partial_success' })).toBe(2);
     expect(harness.logs.some((l) => l.includes('two records too large'))).toBe(true);
     const bodies = checkRequest(decodeProtobuf(receiver.requests[0]!.body), sent);
     const file = recordOutput('sinks/otlp-partial', bodies);

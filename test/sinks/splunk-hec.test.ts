@@ -27,6 +27,8 @@ class FakeHec {
   /** Events whose message matches are refused as invalid (code 6). */
   invalid: RegExp | undefined;
   channels = new Set<string>();
+  /** The token HEC accepts (a test rotates it). */
+  token = TOKEN;
   /** Most batches sent whose acknowledgement the sender had not yet seen. */
   maxOutstanding = 0;
   private readonly confirmed = new Set<number>();
@@ -41,7 +43,7 @@ class FakeHec {
     });
     const auth = req.headers.authorization;
     if (!auth) return json(401, { text: 'Token is required', code: 2 });
-    if (auth !== `Splunk ${TOKEN}`) return json(403, { text: 'Invalid token', code: 4 });
+    if (auth !== `Splunk ${this.token}`) return json(403, { text: 'Invalid token', code: 4 });
     const url = new URL(req.url, 'http://hec');
     if (url.pathname === '/services/collector/ack') {
       this.ackPolls.push(req);
@@ -143,27 +145,39 @@ describe('splunk_hec sink', () => {
     expect(validateOcsf(file)?.failed ?? 0).toBe(0);
   });
 
-  it('dead-letters events refused for an invalid token rather than retrying forever', async () => {
+  it('keeps events refused for an invalid token (code 4) and delivers them once the token is accepted again', async () => {
     const hec = new FakeHec();
+    hec.token = 'rotated-away';
     const receiver = await new TestReceiver(hec.handle).listen();
     const dir = tempDir();
     const harness = await startSink(
       'splunk_hec',
-      { endpoint: receiver.url, token: 'wrong', batch: { timeout: 20 } },
+      {
+        endpoint: receiver.url,
+        token: TOKEN,
+        batch: { timeout: 20 },
+        retry: { initial_backoff: 20, max_backoff: 100 },
+      },
       dir,
     );
     await harness.source.emit(makeEvents(3, 'web'));
+    expect(await waitFor(() => harness.pipeline.readiness().components.out?.healthy === false, 5000)).toBe(true);
+    expect(harness.pipeline.readiness().components.out?.reason).toMatch(/HEC code 4: Invalid token/);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(harness.source.acked).toBe(0);
+    hec.token = TOKEN;
     expect(await waitFor(() => harness.source.acked === 3, 10_000)).toBe(true);
-    expect(hec.indexed).toHaveLength(0);
-    expect(await metricValue(harness.metrics.sinkEventsDeadLettered, { reason: 'http_403' })).toBe(3);
-    const dead = readNdjson<{ reason: string; event: unknown }>(join(dir, 'state', 'out', 'dead-letter.ndjson'));
-    expect(dead[0]!.reason).toBe('HTTP 403: Invalid token');
+    expect(seqs(hec.indexed.map((e) => e.event))).toEqual([0, 1, 2]);
+    expect(await metricValue(harness.metrics.sinkEventsDeadLettered)).toBe(0);
+    expect(await metricValue(harness.metrics.componentErrors, { reason: 'destination' })).toBeGreaterThan(1);
+    expect(await waitFor(() => harness.pipeline.readiness().ready, 5000)).toBe(true);
     const file = recordOutput(
       'sinks/splunk-hec-token',
-      dead.map((d) => d.event),
+      hec.indexed.map((e) => e.event),
     );
     expect(validateOcsf(file)?.failed ?? 0).toBe(0);
   });
+
   it('keeps several batches waiting for indexer acknowledgement at once with concurrency', async () => {
     const hec = new FakeHec();
     hec.indexDelayMs = 400;

@@ -7,7 +7,6 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import type { Counter, Gauge } from 'prom-client';
 import { afterEach } from 'vitest';
 import type { Source, SourceContext } from '../../src/core/component.ts';
 import type { ContainerRef, Envelope } from '../../src/core/envelope.ts';
@@ -94,8 +93,14 @@ export interface SinkHarness {
   stop(timeoutMs?: number): Promise<boolean>;
 }
 
-/** A real Pipeline with one TestSource feeding one sink of `type`, configured as a config file would. */
-export async function startSink(type: string, config: Record<string, unknown>, dataDir: string): Promise<SinkHarness> {
+/** A real Pipeline with one TestSource feeding one sink of `type`, configured as a config file would;
+ * `stalledAfterMs` is readiness.stalled_after. */
+export async function startSink(
+  type: string,
+  config: Record<string, unknown>,
+  dataDir: string,
+  stalledAfterMs?: number,
+): Promise<SinkHarness> {
   const factory = findFactory('sink', type);
   if (!factory) throw new Error(`no sink type ${type}`);
   const parsed = factory.configSchema.parse({ inputs: ['app'], ...config }) as Record<string, unknown>;
@@ -108,7 +113,13 @@ export async function startSink(type: string, config: Record<string, unknown>, d
       transforms: [],
       sinks: [{ name: 'out', instance: factory.create(parsed as never) as never, common: parsed as never }],
     },
-    { dataDir, hostname: 'test-host', logger: createLogger('debug', {}, (l) => logs.push(l)), metrics },
+    {
+      dataDir,
+      hostname: 'test-host',
+      logger: createLogger('debug', {}, (l) => logs.push(l)),
+      metrics,
+      ...(stalledAfterMs === undefined ? {} : { stalledAfterMs }),
+    },
   );
   await pipeline.start();
   const harness = { pipeline, source, metrics, logs, stop: (t = 5000) => pipeline.stop(t) };
@@ -118,7 +129,7 @@ export async function startSink(type: string, config: Record<string, unknown>, d
 
 /** Sum of a counter or gauge's values whose labels include `labels`. */
 export async function metricValue(
-  metric: Counter<string> | Gauge<string>,
+  metric: { get(): Promise<{ values: Array<{ labels: Record<string, unknown>; value: number }> }> },
   labels: Record<string, string> = {},
 ): Promise<number> {
   const { values } = await metric.get();

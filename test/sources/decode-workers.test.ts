@@ -12,7 +12,14 @@ import { Metrics } from '../../src/observability/metrics.ts';
 import { DecodePool } from '../../src/sources/container_logs/decode-pool.ts';
 import { type DecodedBatch, DecodingLost } from '../../src/sources/tail/file-decoding.ts';
 import { recordOutput, validateOcsf } from '../support/output.ts';
-import { readNdjson, startTestOutrider, type TestOutrider, tempDir, waitFor } from '../support/outrider.ts';
+import {
+  readNdjson,
+  startTestOutrider,
+  type TestOutrider,
+  tailDockerLog,
+  tempDir,
+  waitFor,
+} from '../support/outrider.ts';
 
 const ID = 'c'.repeat(64);
 const running: TestOutrider[] = [];
@@ -56,27 +63,10 @@ function dockerLog(): { text: string; messages: number } {
 }
 
 async function decodeWith(threads: number, text: string, expected: number, extra: Record<string, unknown> = {}) {
-  const dir = tempDir();
-  const logDir = join(dir, 'containers', ID);
-  mkdirSync(logDir, { recursive: true });
-  const log = join(logDir, `${ID}-json.log`);
-  writeFileSync(log, text);
-  const out = join(dir, 'out', 'events.ndjson');
-  const o = await startTestOutrider(
-    {
-      sources: {
-        containers: {
-          type: 'container_logs',
-          include: [join(dir, 'containers', '*', '*-json.log')],
-          read_chunk_bytes: 4096,
-          poll_interval: '50ms',
-          decode_threads: threads,
-          ...extra,
-        },
-      },
-      sinks: { out: { type: 'file', inputs: ['containers'], path: out, batch: { timeout: '20ms' } } },
-    },
-    join(dir, 'data'),
+  const { outrider: o, out } = await tailDockerLog(
+    text,
+    { read_chunk_bytes: 4096, poll_interval: '50ms', decode_threads: threads, ...extra },
+    ID,
   );
   running.push(o);
   await waitFor(() => readNdjson(out).length >= expected, 30_000);

@@ -14,6 +14,8 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { recordOutput, validateOcsf } from '../support/output.ts';
 import { readNdjson, startTestOutrider, type TestOutrider, tempDir, waitFor } from '../support/outrider.ts';
+import { requireComponents } from '../support/requirements.ts';
+import { fillUp, mountTmpfs } from '../support/tmpfs.ts';
 
 const ID = 'a'.repeat(64);
 
@@ -221,7 +223,7 @@ describe('tailing container log files', () => {
     expect(events[1]!.unmapped?.outrider_problems?.[0]).toMatch(/malformed/);
     expect(events[2]!.unmapped?.outrider_problems?.join()).toMatch(/UTF-8/);
     expect(events[3]!.metadata.is_truncated).toBe(true);
-    const failed = await o.metrics.registry.getSingleMetricAsString('outrider_events_failed_total');
+    const failed = await o.metrics.registry.getSingleMetricAsString('outrider_input_kept_raw_total');
     expect(failed).toMatch(/reason="malformed_record"/);
     expect(failed).toMatch(/reason="line_too_long"/);
     // The half-written last line is not emitted while the file may still grow...
@@ -246,5 +248,33 @@ describe('tailing container log files', () => {
     const events = readNdjson<{ device: { container: { uid: string } } }>(env.out);
     expect(events.every((e) => e.device.container.uid === id2)).toBe(true);
     unlinkSync(log2);
+  });
+});
+
+describe.skipIf(!(await requireComponents('root')))('checkpoints on a full disk', () => {
+  it('are reported once per state change with a count, make the source not ready, and recover by themselves', async () => {
+    const env = setup();
+    const disk = mountTmpfs(join(env.dir, 'data'), 512 * 1024);
+    writeFileSync(env.log, lines(0, 10));
+    const o = await start(env);
+    expect(await waitFor(() => messages(env).length === 10)).toBe(true);
+    const filler = fillUp(disk);
+    appendFileSync(env.log, lines(10, 20));
+    // checkpoint_interval is 50 ms: many failed saves, one line.
+    expect(
+      await waitFor(() => o.pipeline.readiness().components.containers?.reason?.includes('ENOSPC') === true, 10_000),
+    ).toBe(true);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(o.pipeline.readiness().ready).toBe(false);
+    const problem = () =>
+      o.logs
+        .map((l) => JSON.parse(l) as { level: string; msg: string; failed_attempts?: number })
+        .filter((l) => l.msg.startsWith('cannot save checkpoints') && l.level !== 'debug');
+    expect(problem().map((l) => l.msg)).toEqual(['cannot save checkpoints']);
+    unlinkSync(filler);
+    expect(await waitFor(() => o.pipeline.readiness().ready, 10_000)).toBe(true);
+    expect(problem().map((l) => l.msg)).toEqual(['cannot save checkpoints', 'cannot save checkpoints: resolved']);
+    expect(problem()[1]!.failed_attempts).toBeGreaterThan(3);
+    expect(messages(env)).toEqual(expected(0, 20));
   });
 });

@@ -64,3 +64,29 @@ export async function waitFor(
     await new Promise((r) => setTimeout(r, intervalMs));
   }
 }
+
+/**
+ * Writes `text` as the Docker json-file log of container `id` in a fresh temp dir and starts Outrider tailing it
+ * (a `container_logs` source named `containers`, with `sourceKeys`) into a file sink; `out` is that file.
+ */
+export async function tailDockerLog(
+  text: string,
+  sourceKeys: Record<string, unknown>,
+  id: string,
+): Promise<{ outrider: TestOutrider; out: string }> {
+  const dir = tempDir();
+  const logDir = join(dir, 'containers', id);
+  mkdirSync(logDir, { recursive: true });
+  writeFileSync(join(logDir, `${id}-json.log`), text);
+  const out = join(dir, 'out', 'events.ndjson');
+  const outrider = await startTestOutrider(
+    {
+      sources: {
+        containers: { type: 'container_logs', include: [join(dir, 'containers', '*', '*-json.log')], ...sourceKeys },
+      },
+      sinks: { out: { type: 'file', inputs: ['containers'], path: out, batch: { timeout: '20ms' } } },
+    },
+    join(dir, 'data'),
+  );
+  return { outrider, out };
+}

@@ -1,7 +1,13 @@
 import type { Sink, SinkWriteResult } from '../../core/component.ts';
 import { type Envelope, encodeEvent } from '../../core/envelope.ts';
 import { authorizationHeaders, HttpTransport } from '../../delivery/http.ts';
-import { DeliveryError, errorForStatus, parseRetryAfter } from '../../delivery/outcome.ts';
+import {
+  DeliveryError,
+  type DeliveryErrorKind,
+  errorForStatus,
+  kindOfStatus,
+  parseRetryAfter,
+} from '../../delivery/outcome.ts';
 import type { ElasticsearchSinkConfig } from './config.ts';
 
 interface BulkItem {
@@ -14,9 +20,15 @@ interface BulkAnswer {
   items?: Array<Record<string, BulkItem>>;
 }
 
-/** Bulk item statuses worth sending again: throttled or a shard briefly unavailable. */
-function retryableItem(status: number): boolean {
-  return status === 429 || status >= 500;
+/** What a bulk item's status says: delivered (a `create` refused with 409 because the document is there already: a
+ * replay), sent again (throttled, a shard unavailable, or the destination's own refusal: credentials, a missing
+ * index), or refused for its content (a mapping error: dead-lettered). */
+export function classifyItem(action: 'index' | 'create', status: number): 'delivered' | DeliveryErrorKind {
+  if (status >= 200 && status < 300) return 'delivered';
+  if (status === 409 && action === 'create') return 'delivered';
+  const kind = kindOfStatus(status);
+  // A bulk item's 400 is about that document alone: no split can help, it is refused for its content.
+  return kind === 'too_large' ? 'invalid' : kind;
 }
 
 /** `%Y.%m.%d`-style index names from an event time (UTC). */
@@ -35,9 +47,10 @@ export function indexName(template: string, time: number): string {
 }
 
 /**
- * Elasticsearch / OpenSearch _bulk. The answer is read per item: accepted items are done, items refused for now
- * (429, 5xx) are sent again, items refused for good (a mapping conflict, a bad document) are dead-lettered with the
- * cluster's reason.
+ * Elasticsearch / OpenSearch _bulk. The answer is read per item: accepted items are done (and, for a data stream,
+ * a 409 for a document already there), items refused for now (429, 5xx) or by the destination itself (401, 403,
+ * 404) are sent again, items refused for their content (a mapping conflict, a bad document) are dead-lettered with
+ * the cluster's reason.
  */
 export class ElasticsearchSink implements Sink {
   private transport: HttpTransport | undefined;
@@ -58,18 +71,22 @@ export class ElasticsearchSink implements Sink {
     this.url = `${endpoint.replace(/\/+$/, '')}/_bulk?${query}`;
   }
 
+  /**
+   * The bulk body: per event an action naming its index and, as `_id`, its `metadata.uid` (so that an event sent
+   * twice is one document: `index` overwrites it, a data stream's `create` answers 409), then the document: the OCSF
+   * event with `@timestamp`, its time in ISO 8601 for Kibana and OpenSearch Dashboards.
+   */
   encode(events: Envelope[]): string {
     let body = '';
-    if (this.config.mode === 'data_stream') {
-      const { type, dataset, namespace } = this.config.data_stream;
-      const action = `{"create":{"_index":${JSON.stringify(`${type}-${dataset}-${namespace}`)}}}\n`;
-      for (const e of events) {
-        body += `${action}{"@timestamp":"${new Date(e.event.time).toISOString()}",${encodeEvent(e).slice(1)}\n`;
-      }
-      return body;
-    }
+    const stream = this.config.mode === 'data_stream';
+    const { type, dataset, namespace } = this.config.data_stream;
+    const streamIndex = JSON.stringify(`${type}-${dataset}-${namespace}`);
     for (const e of events) {
-      body += `{"index":{"_index":${JSON.stringify(indexName(this.config.index, e.event.time))}}}\n${encodeEvent(e)}\n`;
+      const { time, metadata } = e.event;
+      const index = stream ? streamIndex : JSON.stringify(indexName(this.config.index, time));
+      const id = typeof metadata.uid === 'string' ? `,"_id":${JSON.stringify(metadata.uid)}` : '';
+      body += `{"${stream ? 'create' : 'index'}":{"_index":${index}${id}}}\n`;
+      body += `{"@timestamp":"${new Date(time).toISOString()}",${encodeEvent(e).slice(1)}\n`;
     }
     return body;
   }
@@ -83,24 +100,37 @@ export class ElasticsearchSink implements Sink {
     if (answer.items?.length !== events.length)
       throw new DeliveryError(
         `bulk answer lists ${answer.items?.length ?? 0} items for ${events.length} documents`,
-        'retry',
+        'transient',
       );
     const rejected: Array<{ index: number; reason: string }> = [];
     const retry: number[] = [];
     let retryReason = '';
+    const action = this.config.mode === 'data_stream' ? 'create' : 'index';
+    let destination = false;
     (answer.items ?? []).forEach((entry, index) => {
       const item = Object.values(entry)[0];
-      if (!item || (item.status >= 200 && item.status < 300)) return;
-      const reason = `${item.error?.type ?? `status_${item.status}`}: ${item.error?.reason ?? ''}`.trim();
-      if (retryableItem(item.status)) {
-        retry.push(index);
-        retryReason ||= reason;
-      } else rejected.push({ index, reason });
+      const outcome = item ? classifyItem(action, item.status) : 'delivered';
+      if (outcome === 'delivered') return;
+      const reason = `${item!.error?.type ?? `status_${item!.status}`}: ${item!.error?.reason ?? ''}`.trim();
+      if (outcome === 'invalid') {
+        rejected.push({ index, reason });
+        return;
+      }
+      retry.push(index);
+      destination ||= outcome === 'destination';
+      retryReason ||= reason;
     });
     return {
       rejected,
       ...(retry.length > 0
-        ? { retry: { indices: retry, reason: retryReason, retryAfterMs: parseRetryAfter(res.headers['retry-after']) } }
+        ? {
+            retry: {
+              indices: retry,
+              reason: retryReason,
+              retryAfterMs: parseRetryAfter(res.headers['retry-after']),
+              destination,
+            },
+          }
         : {}),
     };
   }

@@ -13,7 +13,7 @@ const otlpTransformer = lazyModule<typeof import('@opentelemetry/otlp-transforme
 /**
  * OTLP/HTTP logs (protobuf or JSON). A partial success (the receiver took the request but refused N records) cannot be
  * retried per the OTLP spec and does not say which records: the count is logged and added to
- * outrider_sink_events_dead_lettered_total{reason="otlp_partial_success"}.
+ * outrider_sink_events_dead_lettered_total and outrider_events_lost_total{reason="otlp_partial_success"}.
  */
 export class OtlpHttpSink implements Sink {
   private transport: HttpTransport | undefined;
@@ -62,10 +62,9 @@ export class OtlpHttpSink implements Sink {
       return;
     }
     if (rejected > 0) {
-      this.ctx.metrics.sinkEventsDeadLettered.inc(
-        { component: this.ctx.name, reason: 'otlp_partial_success' },
-        rejected,
-      );
+      const labels = { component: this.ctx.name, reason: 'otlp_partial_success' };
+      this.ctx.metrics.sinkEventsDeadLettered.inc(labels, rejected);
+      this.ctx.metrics.eventsLost.inc(labels, rejected);
       this.ctx.logger.error('OTLP receiver rejected log records (partial success; not retried per the OTLP spec)', {
         rejected,
         of: events.length,

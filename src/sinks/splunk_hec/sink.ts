@@ -16,6 +16,10 @@ interface HecAnswer {
 
 /** HEC status codes that say the server, not the request, is the problem (busy, queues full, ack service down). */
 const HEC_RETRYABLE_CODES = new Set([8, 9, 18, 19, 20]);
+/** HEC status codes that refuse every request of this sender whatever its events: the token (1 disabled, 2 missing,
+ * 3 invalid authorization, 4 invalid), the index it may not write (7), channels (10, 11), acknowledgement disabled
+ * on the token (14), query-string authorization (16). Retried; the sink is not ready meanwhile. */
+const HEC_DESTINATION_CODES = new Set([1, 2, 3, 4, 7, 10, 11, 14, 16]);
 
 /**
  * Splunk HTTP Event Collector. Events are HEC JSON envelopes ({time, host, source, sourcetype, index, event}) with
@@ -72,12 +76,18 @@ export class SplunkHecSink implements Sink {
         };
       }
     }
-    if (answer.code !== undefined && HEC_RETRYABLE_CODES.has(answer.code)) {
-      throw new DeliveryError(
-        `HEC code ${answer.code}: ${answer.text ?? ''}`,
-        'retry',
-        parseRetryAfter(res.headers['retry-after']),
-      );
+    if (answer.code !== undefined && res.status >= 300) {
+      const kind = HEC_RETRYABLE_CODES.has(answer.code)
+        ? 'transient'
+        : HEC_DESTINATION_CODES.has(answer.code)
+          ? 'destination'
+          : undefined;
+      if (kind)
+        throw new DeliveryError(
+          `HEC code ${answer.code}: ${answer.text ?? ''} (HTTP ${res.status})`,
+          kind,
+          parseRetryAfter(res.headers['retry-after']),
+        );
     }
     const error = errorForStatus(res.status, res.headers, answer.text ?? res.body);
     if (error) throw error;
@@ -85,7 +95,7 @@ export class SplunkHecSink implements Sink {
       if (typeof answer.ackId !== 'number')
         throw new DeliveryError(
           'indexer acknowledgement is on but HEC returned no ackId (is it enabled on the token?)',
-          'retry',
+          'transient',
         );
       await this.waitForAck(base, answer.ackId);
     }
@@ -108,12 +118,12 @@ export class SplunkHecSink implements Sink {
       if (res.status !== 200) {
         const error = errorForStatus(res.status, res.headers, answer.text ?? res.body);
         // An ack poll refused for good (acks disabled on the token) still must not lose the batch: resend it.
-        if (error) throw new DeliveryError(`ack poll: ${error.message}`, 'retry', error.retryAfterMs);
+        if (error) throw new DeliveryError(`ack poll: ${error.message}`, 'transient', error.retryAfterMs);
       }
     }
     throw new DeliveryError(
       `HEC did not acknowledge ackId ${ackId} within ${timeout} ms; sending the batch again`,
-      'retry',
+      'transient',
     );
   }
 

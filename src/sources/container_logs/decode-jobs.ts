@@ -3,6 +3,7 @@
 // the main thread when there are no workers (decode-pool.ts): the same jobs, the same bytes.
 import { type Envelope, encodeEvent } from '../../core/envelope.ts';
 import type { DecodeContext, DecodedEvent } from '../../formats/decoder.ts';
+import { assignEventUid } from '../../ocsf/event-uid.ts';
 import type { RedactionConfig } from '../../policy/redaction-config.ts';
 import { Redactor } from '../../policy/redactor.ts';
 import { LineDecoding } from '../tail/file-decoding.ts';
@@ -192,6 +193,8 @@ export class DecodeJobRunner {
         const clean = redactor?.clearsByRecord(d, state.ctx.path, data.hostname) === true;
         if (redactor && !clean)
           for (const r of redactor.redactEnvelope(envelope)) redactions.set(r.rule, (redactions.get(r.rule) ?? 0) + 1);
+        if (d.container) envelope.container = d.container;
+        assignEventUid(envelope);
         ndjson.add(encodeEvent(envelope));
       }
       out.length = 0;

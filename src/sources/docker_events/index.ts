@@ -185,7 +185,7 @@ export class DockerEventsSource implements Source {
       bytes += raw.length + 1;
       const ev = parseEngineEvent(raw);
       if (typeof ev === 'string') {
-        ctx.metrics.eventsFailed.inc({ component: ctx.name, reason: 'malformed_record' });
+        ctx.metrics.inputKeptRaw.inc({ component: ctx.name, reason: 'malformed_record' });
         this.problems!.warn('bad input kept raw', { reason: 'malformed_record', detail: ev });
         envelopes.push({
           event: mapUnparsedDockerEvent(raw, `malformed docker event: ${ev}`, ctx.hostname),

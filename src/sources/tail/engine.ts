@@ -4,6 +4,7 @@ import { basename, dirname, join } from 'node:path';
 import { OrderedCommitTracker } from '../../core/ack.ts';
 import type { SourceContext } from '../../core/component.ts';
 import { RateLimitedLog } from '../../observability/logger.ts';
+import { ProblemState } from '../../observability/problem-state.ts';
 import { CheckpointStore, type FileCheckpoint, fileKey } from './checkpoints.ts';
 import { FileDiscovery } from './discovery.ts';
 import { type DecodedBatch, DecodingLost, type FileDecoding } from './file-decoding.ts';
@@ -139,6 +140,7 @@ export class TailEngine {
   private readonly store: CheckpointStore;
   private readonly discovery: FileDiscovery;
   private readonly problems: RateLimitedLog;
+  private readonly checkpointProblem: ProblemState;
   private stopping = false;
   private signalStopped!: () => void;
   private readonly stopped = new Promise<void>((r) => {
@@ -163,6 +165,7 @@ export class TailEngine {
       ctx.logger,
     );
     this.problems = new RateLimitedLog(ctx.logger);
+    this.checkpointProblem = new ProblemState(ctx.logger, 'cannot save checkpoints');
   }
 
   async start(): Promise<void> {
@@ -192,7 +195,7 @@ export class TailEngine {
 
   /** Problem reporter for decoders: counted per reason, logged at most once per interval. */
   readonly onProblem = (reason: string, detail: string): void => {
-    this.ctx.metrics.eventsFailed.inc({ component: this.ctx.name, reason });
+    this.ctx.metrics.inputKeptRaw.inc({ component: this.ctx.name, reason });
     this.problems.warn('bad input kept raw', { reason, detail });
   };
 
@@ -200,7 +203,18 @@ export class TailEngine {
     let lag = 0;
     for (const f of this.tracked.values()) lag += Math.max(0, f.offset - f.committed);
     this.ctx.metrics.checkpointLagBytes.set({ component: this.ctx.name }, lag);
-    this.store.save().catch((err) => this.ctx.logger.error('cannot save checkpoints', { error: err }));
+    this.store.save().then(
+      () => {
+        if (!this.checkpointProblem.failing) return;
+        this.checkpointProblem.ok();
+        this.ctx.setHealthy(true);
+      },
+      (err: unknown) => {
+        // Every interval on a full disk: logged when it starts and ends (with the count), not each time.
+        this.checkpointProblem.fail(err);
+        this.ctx.setHealthy(false, `cannot save checkpoints: ${err instanceof Error ? err.message : String(err)}`);
+      },
+    );
   }
 
   private onDirectoryEvent(dir: string, filename: string | undefined): void {
