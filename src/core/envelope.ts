@@ -18,8 +18,19 @@ export interface ContainerRef {
     digest?: string;
   };
   labels?: Record<string, string>;
-  /** Kubernetes identity, from CRI log paths or `io.kubernetes.*` labels. */
-  k8s?: { namespace?: string; pod?: string; podUid?: string; container?: string };
+  /** Kubernetes identity, from CRI log paths, `io.kubernetes.*` labels or the CRI runtime. */
+  k8s?: {
+    namespace?: string;
+    pod?: string;
+    podUid?: string;
+    container?: string;
+    /** Which run of the container in its pod (the CRI attempt: kubelet writes its log to `<restartCount>.log`). */
+    restartCount?: number;
+    /** The node the pod runs on. */
+    node?: string;
+    /** Allow-listed pod annotations. */
+    annotations?: Record<string, string>;
+  };
   /** True when enrichment was wanted but the runtime could not be asked (events say so rather than guess). */
   enrichmentMissing?: boolean;
 }
