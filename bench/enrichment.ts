@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { loadConfig, startOutrider } from '../src/app.ts';
-import type { ComponentContext } from '../src/core/component.ts';
+import type { ComponentContext, Transform } from '../src/core/component.ts';
 import { type Envelope, encodeEvent } from '../src/core/envelope.ts';
 import { metadataCacheOptions } from '../src/enrich/docker-config.ts';
 import { DockerMetadataCache } from '../src/enrich/docker-metadata.ts';
@@ -20,12 +20,12 @@ import { DockerMetadataTransform } from '../src/transforms/docker_metadata/index
 import type { BenchResult, BenchSuite } from './types.ts';
 
 // Runs from dist/bench (npm run bench): the repository is two levels up, ../shared beside it.
-const GENERATOR = join(import.meta.dirname, '..', '..', '..', 'shared', 'bench', 'gen-docker-logs.mjs');
-const LINES = Number(process.env.BENCH_ENRICH_LINES ?? 200_000);
-const CONTAINERS = 50;
+export const GENERATOR = join(import.meta.dirname, '..', '..', '..', 'shared', 'bench', 'gen-docker-logs.mjs');
+export const LINES = Number(process.env.BENCH_ENRICH_LINES ?? 200_000);
+export const CONTAINERS = 50;
 const BATCH = 512;
-const ROUNDS = 5;
-const PIPELINE_ROUNDS = 2;
+export const ROUNDS = 5;
+export const PIPELINE_ROUNDS = 2;
 /** The test image (test/support/docker.ts builds it; any local image would do). */
 const TEST_IMAGE = process.env.BENCH_IMAGE ?? 'outrider-test/busybox:2';
 
@@ -80,15 +80,14 @@ export function seededTransform(kubernetes: boolean): DockerMetadataTransform {
   return transform;
 }
 
-/** One pass over the input: events/s overall, and events/s of the transform step alone. */
-async function pass(
-  lines: string[],
-  transform: DockerMetadataTransform | undefined,
-): Promise<{ rate: number; transformRate: number }> {
-  const decoders = Array.from({ length: CONTAINERS }, (_, i) => {
+/** One decoder per container of the workload: the decoder for its log file, and the container its path names. */
+export type WorkloadDecoders = () => Array<{ decoder: ContainerLogDecoder }>;
+
+/** json-file decoders of the 50 Docker containers (the path gives the container id). */
+const dockerDecoders: WorkloadDecoders = () =>
+  Array.from({ length: CONTAINERS }, (_, i) => {
     const container = { id: containerId(i), runtime: 'docker' as const };
     return {
-      container,
       decoder: new ContainerLogDecoder(
         'docker-json',
         { source: 'logs', hostname: 'bench-host', onProblem: () => undefined },
@@ -96,9 +95,19 @@ async function pass(
       ),
     };
   });
+
+/** One pass over the input: events/s overall, events/s of the transform step alone, and CPU µs per event (this
+ * process's, user + system: steadier than wall time on a shared machine). */
+export async function pass(
+  lines: string[],
+  transform: Transform | undefined,
+  workload: WorkloadDecoders = dockerDecoders,
+): Promise<{ rate: number; transformRate: number; cpuPerEvent: number }> {
+  const decoders = workload();
   let bytes = 0;
   let inTransform = 0;
   const started = performance.now();
+  const cpu = process.cpuUsage();
   const out: DecodedEvent[] = [];
   for (let start = 0; start < lines.length; start += BATCH) {
     out.length = 0;
@@ -114,8 +123,13 @@ async function pass(
     for (const e of batch) bytes += encodeEvent(e).length;
   }
   const seconds = (performance.now() - started) / 1000;
+  const used = process.cpuUsage(cpu);
   if (bytes === 0) throw new Error('nothing encoded');
-  return { rate: lines.length / seconds, transformRate: lines.length / (inTransform / 1000) };
+  return {
+    rate: lines.length / seconds,
+    transformRate: lines.length / (inTransform / 1000),
+    cpuPerEvent: (used.user + used.system) / lines.length,
+  };
 }
 
 /** The real pipeline (tail → [docker_metadata] → file sink with fsync) on a copy of the input placed where Docker
@@ -127,39 +141,53 @@ async function pipelinePass(input: string, containerId: string, enrich: boolean,
     const logDir = join(dir, 'containers', containerId);
     mkdirSync(logDir, { recursive: true });
     copyFileSync(input, join(logDir, `${containerId}-json.log`));
-    const config = join(dir, 'outrider.yaml');
-    writeFileSync(
-      config,
-      stringify({
-        data_dir: join(dir, 'data'),
-        log: { level: 'error' },
-        admin: { enabled: false },
-        sources: { logs: { type: 'container_logs', include: [join(dir, 'containers', '*', '*-json.log')] } },
-        transforms: enrich ? { meta: { type: 'docker_metadata', inputs: ['logs'] } } : {},
-        sinks: {
-          archive: {
-            type: 'file',
-            inputs: [enrich ? 'meta' : 'logs'],
-            path: join(dir, 'out', 'events.ndjson'),
-            rotate: { max_bytes: '10GiB' },
-          },
-        },
-      }),
-    );
-    const started = performance.now();
-    const running = await startOutrider(loadConfig(config), createLogger('error'));
-    try {
-      for (;;) {
-        const values = (await running.metrics.eventsEmitted.get()).values;
-        if ((values.find((v) => v.labels.component === 'archive')?.value ?? 0) >= lines) break;
-        await new Promise((r) => setTimeout(r, 20));
-      }
-      return lines / ((performance.now() - started) / 1000);
-    } finally {
-      await running.stop();
-    }
+    const source = { type: 'container_logs', include: [join(dir, 'containers', '*', '*-json.log')] };
+    return (await runPipeline(dir, source, enrich ? { type: 'docker_metadata' } : undefined, lines)).rate;
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Runs tail → [transform] → file sink (fsync) in `dir` until the sink has acknowledged `lines` events: events/s, and
+ * the process's CPU µs per event (every thread: decode workers included). */
+export async function runPipeline(
+  dir: string,
+  source: Record<string, unknown>,
+  transform: Record<string, unknown> | undefined,
+  lines: number,
+): Promise<{ rate: number; cpuPerEvent: number }> {
+  const config = join(dir, 'outrider.yaml');
+  writeFileSync(
+    config,
+    stringify({
+      data_dir: join(dir, 'data'),
+      log: { level: 'error' },
+      admin: { enabled: false },
+      sources: { logs: source },
+      transforms: transform ? { meta: { ...transform, inputs: ['logs'] } } : {},
+      sinks: {
+        archive: {
+          type: 'file',
+          inputs: [transform ? 'meta' : 'logs'],
+          path: join(dir, 'out', 'events.ndjson'),
+          rotate: { max_bytes: '10GiB' },
+        },
+      },
+    }),
+  );
+  const started = performance.now();
+  const cpu = process.cpuUsage();
+  const running = await startOutrider(loadConfig(config), createLogger('error'));
+  try {
+    for (;;) {
+      const values = (await running.metrics.eventsEmitted.get()).values;
+      if ((values.find((v) => v.labels.component === 'archive')?.value ?? 0) >= lines) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const used = process.cpuUsage(cpu);
+    return { rate: lines / ((performance.now() - started) / 1000), cpuPerEvent: (used.user + used.system) / lines };
+  } finally {
+    await running.stop();
   }
 }
 

@@ -61,6 +61,7 @@ export class CriMetadataCache implements ContainerMetadataSource<CriContainerMet
   private readonly entries: ContainerMetadataStore<CriContainerMetadata>;
   /** podContainerKey → container id. */
   private readonly byPodKey = new Map<string, string>();
+  private readonly pathKeys = new WeakMap<ContainerRef, string>();
   private readonly abort = new AbortController();
   private client: CriClient | undefined;
   private runtime: NonNullable<ContainerRef['runtime']> = 'cri';
@@ -139,10 +140,17 @@ export class CriMetadataCache implements ContainerMetadataSource<CriContainerMet
   keyOf(ref: ContainerRef): string | undefined {
     if (ref.runtime === 'docker') return undefined;
     if (ref.id) return ref.id;
-    const k8s = ref.k8s;
-    if (k8s?.podUid && k8s.container && k8s.restartCount !== undefined)
-      return podContainerKey(k8s.podUid, k8s.container, k8s.restartCount);
-    return undefined;
+    // Every line of a log file shares its path's ContainerRef: its key is built once, not per event.
+    let key = this.pathKeys.get(ref);
+    if (key === undefined) {
+      const k8s = ref.k8s;
+      key =
+        k8s?.podUid && k8s.container && k8s.restartCount !== undefined
+          ? podContainerKey(k8s.podUid, k8s.container, k8s.restartCount)
+          : '';
+      this.pathKeys.set(ref, key);
+    }
+    return key === '' ? undefined : key;
   }
 
   unidentified(ref: ContainerRef): string | undefined {
@@ -289,7 +297,12 @@ export class CriMetadataCache implements ContainerMetadataSource<CriContainerMet
     const status = (await client.containerStatus(listed.id)) ?? listed;
     const sandboxId = listed.pod_sandbox_id ?? '';
     const sandbox = pods.get(sandboxId) ?? (sandboxId ? await client.podSandboxStatus(sandboxId) : undefined);
-    const ref = containerRefFromCri(status, sandbox, {
+    this.remember({ ...status, id: listed.id }, sandbox);
+  }
+
+  /** Holds a container from the runtime's answers (the live path; benchmarks seed the cache with it too). */
+  remember(container: CriContainer, sandbox: CriPodSandbox | undefined): CriContainerMetadata {
+    const ref = containerRefFromCri(container, sandbox, {
       runtime: this.runtime,
       podLabels: this.options.podLabels,
       podAnnotations: this.options.podAnnotations,
@@ -301,7 +314,7 @@ export class CriMetadataCache implements ContainerMetadataSource<CriContainerMet
         ? podContainerKey(k8s.podUid, k8s.container, k8s.restartCount)
         : undefined;
     const entry: CriContainerMetadata = {
-      id: listed.id,
+      id: container.id,
       ref,
       ocsf: containerObject(ref),
       inspected: true,
@@ -309,11 +322,12 @@ export class CriMetadataCache implements ContainerMetadataSource<CriContainerMet
     };
     if (podKey) {
       entry.podKey = podKey;
-      this.byPodKey.set(podKey, listed.id);
+      this.byPodKey.set(podKey, container.id);
       this.entries.forgetUnknown(podKey);
     }
-    this.entries.forgetUnknown(listed.id);
+    this.entries.forgetUnknown(container.id);
     this.entries.set(entry);
+    return entry;
   }
 
   private reportHealth(healthy: boolean, reason?: string): void {

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { duration } from '../../config/units.ts';
 import { inputsSchema } from '../../core/common-config.ts';
 import { DEFAULT_POD_ANNOTATION_FILTER, DEFAULT_POD_LABEL_FILTER } from '../../enrich/cri-describe.ts';
+import type { CriMetadataOptions } from '../../enrich/cri-metadata.ts';
 import { labelFilterSchema } from '../../enrich/label-filter.ts';
 import { maxWaitKey, metadataCacheShape } from '../../enrich/metadata-config.ts';
 
@@ -45,3 +46,20 @@ export const criMetadataSchema = z.strictObject({
 });
 
 export type CriMetadataConfig = z.output<typeof criMetadataSchema>;
+
+/** The cache's options from the config; the node name defaults to NODE_NAME (the DaemonSet's downward API). */
+export function criCacheOptions(c: CriMetadataConfig, env: NodeJS.ProcessEnv = process.env): CriMetadataOptions {
+  const node = c.node_name ?? (env.NODE_NAME || undefined);
+  return {
+    socket: c.socket,
+    requestTimeoutMs: c.request_timeout,
+    tombstoneTtlMs: c.tombstone_ttl,
+    maxEntries: c.cache_size,
+    resyncIntervalMs: c.resync_interval,
+    reconnect: { initialMs: c.reconnect.initial_backoff, maxMs: c.reconnect.max_backoff },
+    podLabels: c.pod_labels,
+    podAnnotations: c.pod_annotations,
+    ...(node ? { node } : {}),
+    ...(c.log_directory ? { logDirectory: c.log_directory } : {}),
+  };
+}

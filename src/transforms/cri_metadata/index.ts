@@ -6,7 +6,7 @@ import type { ComponentContext, Transform, TransformFactory } from '../../core/c
 import type { Envelope } from '../../core/envelope.ts';
 import { ContainerEnricher } from '../../enrich/container-enricher.ts';
 import { type CriContainerMetadata, CriMetadataCache } from '../../enrich/cri-metadata.ts';
-import { type CriMetadataConfig, criMetadataSchema } from './config.ts';
+import { type CriMetadataConfig, criCacheOptions, criMetadataSchema } from './config.ts';
 
 const REASONS = {
   removedBeforeDescribed: 'container removed before the CRI runtime could describe it',
@@ -20,32 +20,21 @@ export class CriMetadataTransform implements Transform {
   constructor(private readonly config: CriMetadataConfig) {}
 
   async start(ctx: ComponentContext): Promise<void> {
-    const c = this.config;
-    const node = c.node_name ?? (process.env.NODE_NAME || undefined);
-    const cache = new CriMetadataCache(
-      {
-        socket: c.socket,
-        requestTimeoutMs: c.request_timeout,
-        tombstoneTtlMs: c.tombstone_ttl,
-        maxEntries: c.cache_size,
-        resyncIntervalMs: c.resync_interval,
-        reconnect: { initialMs: c.reconnect.initial_backoff, maxMs: c.reconnect.max_backoff },
-        podLabels: c.pod_labels,
-        podAnnotations: c.pod_annotations,
-        ...(node ? { node } : {}),
-        ...(c.log_directory ? { logDirectory: c.log_directory } : {}),
-      },
-      {
-        logger: ctx.logger,
-        metrics: ctx.metrics,
-        component: ctx.name,
-        onHealth: (healthy, reason) => ctx.setHealthy(healthy, healthy ? undefined : reason),
-      },
-    );
-    this.cache = cache;
-    this.enricher = new ContainerEnricher(cache, REASONS, ctx, c.max_wait);
+    const cache = new CriMetadataCache(criCacheOptions(this.config), {
+      logger: ctx.logger,
+      metrics: ctx.metrics,
+      component: ctx.name,
+      onHealth: (healthy, reason) => ctx.setHealthy(healthy, healthy ? undefined : reason),
+    });
+    this.useCache(cache, ctx);
     await cache.start();
     if (!cache.available) ctx.setHealthy(false, cache.unavailableReason);
+  }
+
+  /** Uses an existing cache (benchmarks that seed it without a runtime). */
+  useCache(cache: CriMetadataCache, ctx: ComponentContext): void {
+    this.cache = cache;
+    this.enricher = new ContainerEnricher(cache, REASONS, ctx, this.config.max_wait);
   }
 
   async stop(): Promise<void> {
