@@ -70,10 +70,11 @@ export class TestContainerd {
   private constructor(
     readonly dir: string,
     proc: ChildProcess,
+    podLogs: string,
   ) {
     this.process = proc;
     this.socket = join(dir, 'containerd.sock');
-    this.podLogs = join(dir, 'pods');
+    this.podLogs = podLogs;
     mkdirSync(this.podLogs, { recursive: true });
     const definition = protoLoader.loadSync(UPSTREAM_CRI_PROTO, {
       keepCase: true,
@@ -94,12 +95,13 @@ export class TestContainerd {
     return this.process.pid!;
   }
 
-  /** Starts containerd with its config under a new temp dir and waits until its CRI API answers. */
-  static async start(): Promise<TestContainerd> {
+  /** Starts containerd with its config under a new temp dir and waits until its CRI API answers. Pods' logs go under
+   * `podLogs` (default: `pods` in that dir; the caller removes another). */
+  static async start(options: { podLogs?: string } = {}): Promise<TestContainerd> {
     const dir = mkdtempSync(join(tmpdir(), 'outrider-containerd-'));
     for (const d of ['root', 'state', 'opt', 'cni/bin', 'cni/conf']) mkdirSync(join(dir, d), { recursive: true });
     writeFileSync(join(dir, 'config.toml'), containerdConfig(dir));
-    const c = new TestContainerd(dir, spawnContainerd(dir));
+    const c = new TestContainerd(dir, spawnContainerd(dir), options.podLogs ?? join(dir, 'pods'));
     try {
       await c.answering();
     } catch (err) {
