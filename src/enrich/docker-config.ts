@@ -12,7 +12,7 @@ export const dockerApiShape = {
     .string()
     .min(1)
     .default('/var/run/docker.sock')
-    .describe('Docker Engine API Unix socket. Outrider only reads from it (list, inspect, events, ping).'),
+    .describe('Docker Engine API Unix socket. Outrider only reads from it (list, inspect, events, ping, info).'),
   ...metadataCacheShape,
   health_interval: duration.default(10_000).describe('Ping interval while connected, to notice a hung engine.'),
   labels: labelFilterSchema(
