@@ -3,29 +3,24 @@
 // (its cache seeded as ListContainers/ContainerStatus answers fill it); then the real pipeline (tail → [cri_metadata]
 // → file sink, fsync) on the same lines, the transform asking a CRI server on a Unix socket (a stand-in answering the
 // five read-only RPCs for one pod: the runtime is asked once per container, never per event).
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import type { ComponentContext } from '../src/core/component.ts';
-import type { CriContainer, CriPodSandbox } from '../src/enrich/cri-client.ts';
-import { criRuntimeService } from '../src/enrich/cri-client.ts';
+import { type CriContainer, type CriPodSandbox, criRuntimeService } from '../src/enrich/cri-client.ts';
 import { CriMetadataCache } from '../src/enrich/cri-metadata.ts';
-import { createLogger } from '../src/observability/logger.ts';
-import { Metrics } from '../src/observability/metrics.ts';
 import { ContainerLogDecoder } from '../src/sources/container_logs/decoder.ts';
 import { containerFromPath } from '../src/sources/container_logs/path-meta.ts';
 import { criCacheOptions, criMetadataSchema } from '../src/transforms/cri_metadata/config.ts';
 import { CriMetadataTransform } from '../src/transforms/cri_metadata/index.ts';
 import {
+  alternatePasses,
+  benchContext,
+  best,
   CONTAINERS,
   containerId,
-  GENERATOR,
-  LINES,
+  generatedInput,
   PIPELINE_ROUNDS,
-  pass,
-  ROUNDS,
   runPipeline,
   type WorkloadDecoders,
 } from './enrichment.ts';
@@ -58,22 +53,9 @@ function podOf(i: number): { sandbox: CriPodSandbox; container: CriContainer } {
 
 /** A cri_metadata transform whose cache holds the 50 pods' containers. */
 export function seededCriTransform(): CriMetadataTransform {
-  const metrics = new Metrics(false);
-  const ctx: ComponentContext = {
-    name: 'meta',
-    logger: createLogger('error'),
-    metrics,
-    stateDir: tmpdir(),
-    hostname: 'bench-node',
-    setHealthy: () => undefined,
-  };
+  const { ctx, hooks } = benchContext('bench-node');
   const config = criMetadataSchema.parse({ inputs: ['logs'], socket: '/nonexistent/cri.sock', node_name: 'node-1' });
-  const cache = new CriMetadataCache(criCacheOptions(config), {
-    logger: ctx.logger,
-    metrics,
-    component: 'meta',
-    onHealth: () => undefined,
-  });
+  const cache = new CriMetadataCache(criCacheOptions(config), hooks);
   for (let i = 0; i < CONTAINERS; i++) {
     const { sandbox, container } = podOf(i);
     cache.remember(container, sandbox);
@@ -145,39 +127,15 @@ async function criPipelinePass(
   }
 }
 
-/** The best of each measure over rounds: the highest rate, the lowest CPU per event (the least disturbed). */
-function best(runs: Array<{ rate: number; cpuPerEvent: number }>): { rate: number; cpuPerEvent: number } {
-  return {
-    rate: Math.max(...runs.map((r) => r.rate)),
-    cpuPerEvent: Math.min(...runs.map((r) => r.cpuPerEvent)),
-  };
-}
-
 export default async function suite(): Promise<BenchSuite> {
   return {
     suite: 'cri-enrichment',
     async run(): Promise<BenchResult[]> {
-      if (!existsSync(GENERATOR)) throw new Error(`${GENERATOR} not found: the benchmark needs ../shared/bench`);
       const dir = mkdtempSync(join(tmpdir(), 'outrider-bench-cri-'));
       try {
-        const file = join(dir, 'input.log');
-        execFileSync(process.execPath, [GENERATOR, String(LINES), file, '--seed', '42']);
-        const lines = toCri(readFileSync(file, 'utf8').split('\n').filter(Boolean));
-        const transform = seededCriTransform();
-        // Alternate the two passes: both see the same warm-up and machine noise.
-        const plain: Array<{ rate: number; cpuPerEvent: number }> = [];
-        const enriched: Array<{ rate: number; cpuPerEvent: number }> = [];
-        let step = 0;
-        await pass(lines.slice(0, 20_000), undefined, criDecoders);
-        await pass(lines.slice(0, 20_000), transform, criDecoders);
-        for (let r = 0; r < ROUNDS; r++) {
-          plain.push(await pass(lines, undefined, criDecoders));
-          const e = await pass(lines, transform, criDecoders);
-          enriched.push(e);
-          step = Math.max(step, e.transformRate);
-        }
-        const p = best(plain);
-        const e = best(enriched);
+        const lines = toCri(generatedInput(dir).lines);
+        const { plain: p, enriched: e } = await alternatePasses(lines, seededCriTransform(), criDecoders);
+        const step = e.transformRate;
         const results: BenchResult[] = [
           { name: 'CRI pods: decode → OCSF → JSON, no enrichment', value: Math.round(p.rate), unit: 'events/s' },
           { name: 'CRI pods: decode → OCSF → cri_metadata → JSON', value: Math.round(e.rate), unit: 'events/s' },
@@ -193,7 +151,7 @@ export default async function suite(): Promise<BenchSuite> {
         ];
         const criText = `${lines.join('\n')}\n`;
         const plainRuns: Array<{ rate: number; cpuPerEvent: number }> = [];
-        const enrichedRuns: Array<{ rate: number; cpuPerEvent: number }> = [];
+        const enrichedRuns: typeof plainRuns = [];
         for (let r = 0; r < PIPELINE_ROUNDS + 1; r++) {
           plainRuns.push(await criPipelinePass(criText, false, lines.length));
           enrichedRuns.push(await criPipelinePass(criText, true, lines.length));

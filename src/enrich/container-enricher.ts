@@ -3,7 +3,7 @@
 // wait (bounded) for a container not described yet, and say so on the event — never hold it back or drop it — when
 // the runtime cannot describe it.
 import { sleep } from '../core/backoff.ts';
-import type { ComponentContext } from '../core/component.ts';
+import type { ComponentContext, Transform } from '../core/component.ts';
 import { type ContainerRef, EncodedEnvelope, type Envelope } from '../core/envelope.ts';
 import {
   attachContainer,
@@ -157,5 +157,49 @@ export class ContainerEnricher<E extends HeldContainer> {
     const { metrics, name } = this.ctx;
     for (const result of RESULTS)
       if (counts[result] > 0) metrics.enrichmentLookups.inc({ component: name, result }, counts[result]);
+  }
+}
+
+/** A metadata cache a transform owns: connected at start, stopped with it. */
+export interface ContainerMetadataCache<E extends HeldContainer> extends ContainerMetadataSource<E> {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** What docker_metadata and cri_metadata share as transforms: own a cache, report it degraded at start when the
+ * runtime does not answer (events still flow, flagged), enrich every batch through a ContainerEnricher. */
+export abstract class ContainerMetadataTransform<E extends HeldContainer, C extends ContainerMetadataCache<E>>
+  implements Transform
+{
+  private cache: C | undefined;
+  private enricher: ContainerEnricher<E> | undefined;
+
+  constructor(
+    private readonly reasons: EnrichmentReasons,
+    private readonly maxWaitMs: number,
+  ) {}
+
+  /** The component's cache, told to report the runtime's health to the component. */
+  protected abstract createCache(ctx: ComponentContext, onHealth: (healthy: boolean, reason?: string) => void): C;
+
+  async start(ctx: ComponentContext): Promise<void> {
+    const cache = this.createCache(ctx, (healthy, reason) => ctx.setHealthy(healthy, healthy ? undefined : reason));
+    this.useCache(cache, ctx);
+    await cache.start();
+    if (!cache.available) ctx.setHealthy(false, cache.unavailableReason);
+  }
+
+  /** Uses an existing cache (benchmarks and tests that seed it without a runtime). */
+  useCache(cache: C, ctx: ComponentContext): void {
+    this.cache = cache;
+    this.enricher = new ContainerEnricher(cache, this.reasons, ctx, this.maxWaitMs);
+  }
+
+  async stop(): Promise<void> {
+    await this.cache?.stop();
+  }
+
+  process(events: Envelope[]): Envelope[] | Promise<Envelope[]> {
+    return this.enricher!.process(events);
   }
 }

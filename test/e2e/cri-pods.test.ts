@@ -10,7 +10,7 @@ import type { OcsfEvent } from '../../src/ocsf/event.ts';
 import { addAuditRule, auditRule, deleteAuditRule, liveAuditSource } from '../support/audit.ts';
 import { TestContainerd, type TestPod } from '../support/containerd.ts';
 import { recordOutput, validateOcsf } from '../support/output.ts';
-import { startTestOutrider, type TestOutrider, tempDir, waitFor } from '../support/outrider.ts';
+import { expectLines, startTestOutrider, type TestOutrider, tempDir, waitFor } from '../support/outrider.ts';
 import { requireComponents } from '../support/requirements.ts';
 
 const ok = await requireComponents('root', 'docker', 'containerd');
@@ -250,12 +250,7 @@ describe.skipIf(!ok)('Kubernetes pods on containerd, enriched over the CRI', () 
     const got = ofContainer(id).map((e) => e.message);
     expect(done, `got ${got.length} of ${n}`).toBe(true);
     const want = Array.from({ length: n }, (_, i) => `rotating line ${i + 1}`);
-    const firstDiff = got.findIndex((m, i) => m !== want[i]);
-    expect(
-      firstDiff,
-      `first difference at ${firstDiff}: ${JSON.stringify(got.slice(firstDiff - 2, firstDiff + 3))}`,
-    ).toBe(-1);
-    expect(got).toHaveLength(n);
+    expectLines(got, want);
     expectAllDescribed(ofContainer(id), pod, 'writer', id);
     await ctd.removePod(pod);
   });
