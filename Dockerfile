@@ -30,8 +30,9 @@ RUN if [ -f extra-ca.pem ]; then export NODE_EXTRA_CA_CERTS=/src/extra-ca.pem; f
 COPY tsconfig.json tsconfig.build.json ./
 COPY schemas ./schemas
 COPY src ./src
-# src only (no bench, no tests), no source maps (the TypeScript is not shipped).
-RUN node_modules/.bin/tsc -p tsconfig.build.json --sourceMap false
+# src only (no bench, no tests), no source maps (the TypeScript is not shipped); the CRI client's .proto beside its
+# code (package.json's build does the same).
+RUN node_modules/.bin/tsc -p tsconfig.build.json --sourceMap false && cp src/enrich/cri-runtime.proto dist/src/enrich/
 
 FROM ${RUNTIME_IMAGE}
 ENV NODE_ENV=production

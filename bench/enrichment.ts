@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { loadConfig, startOutrider } from '../src/app.ts';
-import type { ComponentContext } from '../src/core/component.ts';
+import type { ComponentContext, Transform } from '../src/core/component.ts';
 import { type Envelope, encodeEvent } from '../src/core/envelope.ts';
 import { metadataCacheOptions } from '../src/enrich/docker-config.ts';
 import { DockerMetadataCache } from '../src/enrich/docker-metadata.ts';
@@ -22,34 +22,35 @@ import type { BenchResult, BenchSuite } from './types.ts';
 // Runs from dist/bench (npm run bench): the repository is two levels up, ../shared beside it.
 const GENERATOR = join(import.meta.dirname, '..', '..', '..', 'shared', 'bench', 'gen-docker-logs.mjs');
 const LINES = Number(process.env.BENCH_ENRICH_LINES ?? 200_000);
-const CONTAINERS = 50;
+export const CONTAINERS = 50;
 const BATCH = 512;
 const ROUNDS = 5;
-const PIPELINE_ROUNDS = 2;
+export const PIPELINE_ROUNDS = 2;
 /** The test image (test/support/docker.ts builds it; any local image would do). */
 const TEST_IMAGE = process.env.BENCH_IMAGE ?? 'outrider-test/busybox:2';
 
 export const containerId = (i: number) => i.toString(16).padStart(2, '0').repeat(32);
 
-/** A transform whose cache holds 50 containers: plain Docker ones (name, image), or Kubernetes pods (plus pod
- * identity from io.kubernetes.* labels and one app label). */
-export function seededTransform(kubernetes: boolean): DockerMetadataTransform {
-  const metrics = new Metrics(false);
+/** The context of a transform component named `meta` that nothing watches, and its cache's hooks. */
+export function benchContext(hostname: string) {
   const ctx: ComponentContext = {
     name: 'meta',
     logger: createLogger('error'),
-    metrics,
+    metrics: new Metrics(false),
     stateDir: tmpdir(),
-    hostname: 'bench-host',
+    hostname,
     setHealthy: () => undefined,
   };
+  const hooks = { logger: ctx.logger, metrics: ctx.metrics, component: ctx.name, onHealth: () => undefined };
+  return { ctx, hooks };
+}
+
+/** A transform whose cache holds 50 containers: plain Docker ones (name, image), or Kubernetes pods (plus pod
+ * identity from io.kubernetes.* labels and one app label). */
+export function seededTransform(kubernetes: boolean): DockerMetadataTransform {
+  const { ctx, hooks } = benchContext('bench-host');
   const config = dockerMetadataSchema.parse({ inputs: ['logs'], socket_path: '/nonexistent/docker.sock' });
-  const cache = new DockerMetadataCache(metadataCacheOptions(config, false), {
-    logger: ctx.logger,
-    metrics,
-    component: 'meta',
-    onHealth: () => undefined,
-  });
+  const cache = new DockerMetadataCache(metadataCacheOptions(config, false), hooks);
   for (let i = 0; i < CONTAINERS; i++) {
     cache.remember(
       {
@@ -80,15 +81,14 @@ export function seededTransform(kubernetes: boolean): DockerMetadataTransform {
   return transform;
 }
 
-/** One pass over the input: events/s overall, and events/s of the transform step alone. */
-async function pass(
-  lines: string[],
-  transform: DockerMetadataTransform | undefined,
-): Promise<{ rate: number; transformRate: number }> {
-  const decoders = Array.from({ length: CONTAINERS }, (_, i) => {
+/** One decoder per container of the workload: the decoder for its log file, and the container its path names. */
+export type WorkloadDecoders = () => Array<{ decoder: ContainerLogDecoder }>;
+
+/** json-file decoders of the 50 Docker containers (the path gives the container id). */
+const dockerDecoders: WorkloadDecoders = () =>
+  Array.from({ length: CONTAINERS }, (_, i) => {
     const container = { id: containerId(i), runtime: 'docker' as const };
     return {
-      container,
       decoder: new ContainerLogDecoder(
         'docker-json',
         { source: 'logs', hostname: 'bench-host', onProblem: () => undefined },
@@ -96,9 +96,25 @@ async function pass(
       ),
     };
   });
+
+export interface PassResult {
+  rate: number;
+  transformRate: number;
+  cpuPerEvent: number;
+}
+
+/** One pass over the input: events/s overall, events/s of the transform step alone, and CPU µs per event (this
+ * process's, user + system: steadier than wall time on a shared machine). */
+async function pass(
+  lines: string[],
+  transform: Transform | undefined,
+  workload: WorkloadDecoders = dockerDecoders,
+): Promise<PassResult> {
+  const decoders = workload();
   let bytes = 0;
   let inTransform = 0;
   const started = performance.now();
+  const cpu = process.cpuUsage();
   const out: DecodedEvent[] = [];
   for (let start = 0; start < lines.length; start += BATCH) {
     out.length = 0;
@@ -114,8 +130,49 @@ async function pass(
     for (const e of batch) bytes += encodeEvent(e).length;
   }
   const seconds = (performance.now() - started) / 1000;
+  const used = process.cpuUsage(cpu);
   if (bytes === 0) throw new Error('nothing encoded');
-  return { rate: lines.length / seconds, transformRate: lines.length / (inTransform / 1000) };
+  return {
+    rate: lines.length / seconds,
+    transformRate: lines.length / (inTransform / 1000),
+    cpuPerEvent: (used.user + used.system) / lines.length,
+  };
+}
+
+/** The best of each measure over rounds: the highest rates, the lowest CPU per event (the least disturbed). */
+export function best<T extends { rate: number; cpuPerEvent: number; transformRate?: number }>(runs: T[]): T {
+  return {
+    ...runs[0]!,
+    rate: Math.max(...runs.map((r) => r.rate)),
+    cpuPerEvent: Math.min(...runs.map((r) => r.cpuPerEvent)),
+    ...(runs[0]!.transformRate !== undefined ? { transformRate: Math.max(...runs.map((r) => r.transformRate!)) } : {}),
+  };
+}
+
+/** Passes without and with `transform`, alternated so that both see the same warm-up and machine noise: each one's
+ * best of ROUNDS. */
+export async function alternatePasses(
+  lines: string[],
+  transform: Transform,
+  workload: WorkloadDecoders = dockerDecoders,
+): Promise<{ plain: PassResult; enriched: PassResult }> {
+  const plain: PassResult[] = [];
+  const enriched: PassResult[] = [];
+  await pass(lines.slice(0, 20_000), undefined, workload);
+  await pass(lines.slice(0, 20_000), transform, workload);
+  for (let r = 0; r < ROUNDS; r++) {
+    plain.push(await pass(lines, undefined, workload));
+    enriched.push(await pass(lines, transform, workload));
+  }
+  return { plain: best(plain), enriched: best(enriched) };
+}
+
+/** The shared generator's lines (its mix, seed 42) in `dir/input.log`. */
+export function generatedInput(dir: string): { file: string; lines: string[] } {
+  if (!existsSync(GENERATOR)) throw new Error(`${GENERATOR} not found: the benchmark needs ../shared/bench`);
+  const file = join(dir, 'input.log');
+  execFileSync(process.execPath, [GENERATOR, String(LINES), file, '--seed', '42']);
+  return { file, lines: readFileSync(file, 'utf8').split('\n').filter(Boolean) };
 }
 
 /** The real pipeline (tail → [docker_metadata] → file sink with fsync) on a copy of the input placed where Docker
@@ -127,39 +184,53 @@ async function pipelinePass(input: string, containerId: string, enrich: boolean,
     const logDir = join(dir, 'containers', containerId);
     mkdirSync(logDir, { recursive: true });
     copyFileSync(input, join(logDir, `${containerId}-json.log`));
-    const config = join(dir, 'outrider.yaml');
-    writeFileSync(
-      config,
-      stringify({
-        data_dir: join(dir, 'data'),
-        log: { level: 'error' },
-        admin: { enabled: false },
-        sources: { logs: { type: 'container_logs', include: [join(dir, 'containers', '*', '*-json.log')] } },
-        transforms: enrich ? { meta: { type: 'docker_metadata', inputs: ['logs'] } } : {},
-        sinks: {
-          archive: {
-            type: 'file',
-            inputs: [enrich ? 'meta' : 'logs'],
-            path: join(dir, 'out', 'events.ndjson'),
-            rotate: { max_bytes: '10GiB' },
-          },
-        },
-      }),
-    );
-    const started = performance.now();
-    const running = await startOutrider(loadConfig(config), createLogger('error'));
-    try {
-      for (;;) {
-        const values = (await running.metrics.eventsEmitted.get()).values;
-        if ((values.find((v) => v.labels.component === 'archive')?.value ?? 0) >= lines) break;
-        await new Promise((r) => setTimeout(r, 20));
-      }
-      return lines / ((performance.now() - started) / 1000);
-    } finally {
-      await running.stop();
-    }
+    const source = { type: 'container_logs', include: [join(dir, 'containers', '*', '*-json.log')] };
+    return (await runPipeline(dir, source, enrich ? { type: 'docker_metadata' } : undefined, lines)).rate;
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Runs tail → [transform] → file sink (fsync) in `dir` until the sink has acknowledged `lines` events: events/s, and
+ * the process's CPU µs per event (every thread: decode workers included). */
+export async function runPipeline(
+  dir: string,
+  source: Record<string, unknown>,
+  transform: Record<string, unknown> | undefined,
+  lines: number,
+): Promise<{ rate: number; cpuPerEvent: number }> {
+  const config = join(dir, 'outrider.yaml');
+  writeFileSync(
+    config,
+    stringify({
+      data_dir: join(dir, 'data'),
+      log: { level: 'error' },
+      admin: { enabled: false },
+      sources: { logs: source },
+      transforms: transform ? { meta: { ...transform, inputs: ['logs'] } } : {},
+      sinks: {
+        archive: {
+          type: 'file',
+          inputs: [transform ? 'meta' : 'logs'],
+          path: join(dir, 'out', 'events.ndjson'),
+          rotate: { max_bytes: '10GiB' },
+        },
+      },
+    }),
+  );
+  const started = performance.now();
+  const cpu = process.cpuUsage();
+  const running = await startOutrider(loadConfig(config), createLogger('error'));
+  try {
+    for (;;) {
+      const values = (await running.metrics.eventsEmitted.get()).values;
+      if ((values.find((v) => v.labels.component === 'archive')?.value ?? 0) >= lines) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const used = process.cpuUsage(cpu);
+    return { rate: lines / ((performance.now() - started) / 1000), cpuPerEvent: (used.user + used.system) / lines };
+  } finally {
+    await running.stop();
   }
 }
 
@@ -176,28 +247,16 @@ export default async function suite(): Promise<BenchSuite> {
   return {
     suite: 'enrichment',
     async run(): Promise<BenchResult[]> {
-      if (!existsSync(GENERATOR)) throw new Error(`${GENERATOR} not found: the benchmark needs ../shared/bench`);
       const dir = mkdtempSync(join(tmpdir(), 'outrider-bench-enrich-'));
       try {
-        const file = join(dir, 'input.log');
-        execFileSync(process.execPath, [GENERATOR, String(LINES), file, '--seed', '42']);
-        const lines = readFileSync(file, 'utf8').split('\n').filter(Boolean);
+        const { file, lines } = generatedInput(dir);
         const results: BenchResult[] = [];
         for (const kubernetes of [false, true]) {
-          const transform = seededTransform(kubernetes);
           const what = kubernetes ? 'Kubernetes pods' : 'Docker containers';
-          // Alternate the two passes and keep each one's best round: both see the same warm-up and machine noise.
-          let plain = 0;
-          let enriched = 0;
-          let step = 0;
-          await pass(lines.slice(0, 20_000), undefined);
-          await pass(lines.slice(0, 20_000), transform);
-          for (let r = 0; r < ROUNDS; r++) {
-            plain = Math.max(plain, (await pass(lines, undefined)).rate);
-            const e = await pass(lines, transform);
-            enriched = Math.max(enriched, e.rate);
-            step = Math.max(step, e.transformRate);
-          }
+          const runs = await alternatePasses(lines, seededTransform(kubernetes));
+          const plain = runs.plain.rate;
+          const enriched = runs.enriched.rate;
+          const step = runs.enriched.transformRate;
           results.push(
             { name: `${what}: decode → OCSF → JSON, no enrichment`, value: Math.round(plain), unit: 'events/s' },
             { name: `${what}: decode → OCSF → docker_metadata → JSON`, value: Math.round(enriched), unit: 'events/s' },

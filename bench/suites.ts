@@ -5,6 +5,7 @@ export const SUITES: Array<() => Promise<BenchSuite>> = [
   () => import('./pipeline.ts').then((m) => m.default()),
   () => import('./normalise.ts').then((m) => m.default()),
   () => import('./enrichment.ts').then((m) => m.default()),
+  () => import('./cri-enrichment.ts').then((m) => m.default()),
   () => import('./sinks.ts').then((m) => m.default()),
   () => import('./rules.ts').then((m) => m.default()),
 ];

@@ -38,6 +38,8 @@ ensure_system() {
   if [ "$(id -u)" != 0 ]; then log "not root: tests needing dockerd/auditd/sshd/rsyslog will skip loudly"; return; fi
   local missing=()
   command -v dockerd >/dev/null || missing+=(docker.io)
+  # The CRI tests start a containerd of their own (Debian's, with its CRI plugin): containerd, ctr, the runc shim.
+  [ -x /usr/bin/containerd ] && [ -x /usr/bin/ctr ] || missing+=(containerd)
   dpkg -s busybox-static >/dev/null 2>&1 || missing+=(busybox-static)
   command -v auditd >/dev/null || command -v /sbin/auditd >/dev/null || missing+=(auditd)
   [ -x /usr/sbin/sshd ] || missing+=(openssh-server)

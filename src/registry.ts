@@ -11,6 +11,7 @@ import { containerLogsFactory } from './sources/container_logs/index.ts';
 import { dockerEventsFactory } from './sources/docker_events/index.ts';
 import { fileSourceFactory } from './sources/file/index.ts';
 import { baselineFactory } from './transforms/baseline/index.ts';
+import { criMetadataFactory } from './transforms/cri_metadata/index.ts';
 import { dockerMetadataFactory } from './transforms/docker_metadata/index.ts';
 import { rulesTransformFactory } from './transforms/rules/index.ts';
 
@@ -19,6 +20,7 @@ const FACTORIES: AnyFactory[] = [
   dockerEventsFactory,
   fileSourceFactory,
   dockerMetadataFactory,
+  criMetadataFactory,
   rulesTransformFactory,
   baselineFactory,
   fileSinkFactory,

@@ -18,8 +18,19 @@ export interface ContainerRef {
     digest?: string;
   };
   labels?: Record<string, string>;
-  /** Kubernetes identity, from CRI log paths or `io.kubernetes.*` labels. */
-  k8s?: { namespace?: string; pod?: string; podUid?: string; container?: string };
+  /** Kubernetes identity, from CRI log paths, `io.kubernetes.*` labels or the CRI runtime. */
+  k8s?: {
+    namespace?: string;
+    pod?: string;
+    podUid?: string;
+    container?: string;
+    /** Which run of the container in its pod (the CRI attempt: kubelet writes its log to `<restartCount>.log`). */
+    restartCount?: number;
+    /** The node the pod runs on. */
+    node?: string;
+    /** Allow-listed pod annotations. */
+    annotations?: Record<string, string>;
+  };
   /** True when enrichment was wanted but the runtime could not be asked (events say so rather than guess). */
   enrichmentMissing?: boolean;
 }
@@ -59,6 +70,9 @@ export class EncodedEnvelope implements Envelope {
   private bytes: Buffer | undefined;
   private lineStart: number;
   private lineEnd: number;
+  /** A container swapped into the line and not copied yet: `cut` bytes at offset `at` of `bytes` are replaced by
+   * `insert`. Writers emit the three parts as they are (a batch of swapped events costs no copy per event). */
+  private splice: { at: number; cut: number; insert: Buffer } | undefined;
 
   constructor(
     readonly source: string,
@@ -77,6 +91,16 @@ export class EncodedEnvelope implements Envelope {
   get line(): Buffer | undefined {
     const bytes = this.checkedBytes();
     if (bytes === undefined) return undefined;
+    const splice = this.splice;
+    if (splice !== undefined) {
+      // Asked for one buffer: the swapped line is copied now, once.
+      this.line = Buffer.concat([
+        bytes.subarray(this.lineStart, splice.at),
+        splice.insert,
+        bytes.subarray(splice.at + splice.cut, this.lineEnd),
+      ]);
+      return this.bytes;
+    }
     return this.lineStart === 0 && this.lineEnd === bytes.length ? bytes : bytes.subarray(this.lineStart, this.lineEnd);
   }
 
@@ -84,17 +108,25 @@ export class EncodedEnvelope implements Envelope {
     this.bytes = bytes;
     this.lineStart = 0;
     this.lineEnd = bytes?.length ?? 0;
+    this.splice = undefined;
   }
 
   /** Bytes of the event's line, newline included (undefined once the event was decoded or changed). */
   get lineLength(): number | undefined {
-    return this.checkedBytes() === undefined ? undefined : this.lineEnd - this.lineStart;
+    if (this.checkedBytes() === undefined) return undefined;
+    const splice = this.splice;
+    return this.lineEnd - this.lineStart + (splice ? splice.insert.length - splice.cut : 0);
   }
 
   /** Adds the event's line to `run` when it continues it in the same bytes; false when it does not (or the event has
    * no line any more). */
   extendRun(run: LineRun): boolean {
     if (this.bytes !== run.bytes || this.lineStart !== run.end) return false;
+    const splice = this.splice;
+    if (splice !== undefined) {
+      run.parts.push(run.bytes.subarray(run.start, splice.at), splice.insert);
+      run.start = splice.at + splice.cut;
+    }
     run.end = this.lineEnd;
     return true;
   }
@@ -102,7 +134,14 @@ export class EncodedEnvelope implements Envelope {
   /** A run of lines starting with this event's (undefined when it has none). */
   startRun(): LineRun | undefined {
     const bytes = this.checkedBytes();
-    return bytes === undefined ? undefined : { bytes, start: this.lineStart, end: this.lineEnd };
+    if (bytes === undefined) return undefined;
+    const run: LineRun = { bytes, start: this.lineStart, end: this.lineEnd, parts: [] };
+    const splice = this.splice;
+    if (splice !== undefined) {
+      run.parts.push(bytes.subarray(this.lineStart, splice.at), splice.insert);
+      run.start = splice.at + splice.cut;
+    }
+    return run;
   }
 
   private checkedBytes(): Buffer | undefined {
@@ -149,7 +188,8 @@ export class EncodedEnvelope implements Envelope {
     const fromBytes = containerBytes(from);
     const at = line.indexOf(fromBytes);
     if (at < 0 || line.indexOf(fromBytes, at + fromBytes.length) >= 0) return false;
-    this.line = Buffer.concat([line.subarray(0, at), containerBytes(to), line.subarray(at + fromBytes.length)]);
+    // Not copied here: the line is written as its bytes before, the new container, its bytes after (see startRun).
+    this.splice = { at: this.lineStart + at, cut: fromBytes.length, insert: containerBytes(to) };
     this.encodedText = undefined;
     return true;
   }
@@ -170,9 +210,15 @@ export class EncodedEnvelope implements Envelope {
   private encodedNow(): string {
     if (this.encodedText === undefined) {
       const bytes = this.checkedBytes();
-      this.encodedText = bytes
-        ? bytes.toString('utf8', this.lineStart, this.lineEnd - 1)
-        : stringifyEvent(this.parsed!);
+      const splice = this.splice;
+      this.encodedText =
+        bytes === undefined
+          ? stringifyEvent(this.parsed!)
+          : splice === undefined
+            ? bytes.toString('utf8', this.lineStart, this.lineEnd - 1)
+            : bytes.toString('utf8', this.lineStart, splice.at) +
+              containerJsonOf(splice.insert) +
+              bytes.toString('utf8', splice.at + splice.cut, this.lineEnd - 1);
     }
     return this.encodedText;
   }
@@ -202,13 +248,22 @@ function containerJson(container: object): string {
   return json;
 }
 
+/** The JSON text of container bytes made by containerBytes. */
+const bytesJson = new WeakMap<Buffer, string>();
+
 function containerBytes(container: object): Buffer {
   let bytes = containerBytesCache.get(container);
   if (bytes === undefined) {
-    bytes = Buffer.from(containerJson(container));
+    const json = containerJson(container);
+    bytes = Buffer.from(json);
     containerBytesCache.set(container, bytes);
+    bytesJson.set(bytes, json);
   }
   return bytes;
+}
+
+function containerJsonOf(bytes: Buffer): string {
+  return bytesJson.get(bytes) ?? bytes.toString('utf8');
 }
 
 const MIN_SPLICED_CONTAINER_CHARS = 256;
@@ -228,11 +283,13 @@ export function encodeEvent(envelope: Envelope): string {
   return text;
 }
 
-/** Consecutive events' lines in one batch of bytes (see EncodedEnvelope.extendRun). */
+/** Consecutive events' lines in one batch of bytes (see EncodedEnvelope.extendRun): `parts` (bytes before each
+ * swapped-in container, and the container) followed by `bytes[start, end)`. */
 export interface LineRun {
   bytes: Buffer;
   start: number;
   end: number;
+  parts: Buffer[];
 }
 
 /** Bytes (or, for events not encoded yet, characters: close enough for batch limits) of an event's NDJSON line. */
@@ -275,7 +332,7 @@ function stringifyEvent(event: OcsfEvent): string {
  * worker batch as one view), the others encoded here.
  */
 export function encodeNdjsonBuffers(envelopes: Envelope[]): Buffer[] {
-  let out: Buffer[] = [];
+  const out: Buffer[] = [];
   let text: string[] = [];
   let run: LineRun | undefined;
   const flushText = () => {
@@ -285,7 +342,10 @@ export function encodeNdjsonBuffers(envelopes: Envelope[]): Buffer[] {
     text = [];
   };
   const flushRun = () => {
-    if (run) out.push(run.bytes.subarray(run.start, run.end));
+    if (run) {
+      for (const part of run.parts) out.push(part);
+      out.push(run.bytes.subarray(run.start, run.end));
+    }
     run = undefined;
   };
   for (const e of envelopes) {
@@ -302,8 +362,9 @@ export function encodeNdjsonBuffers(envelopes: Envelope[]): Buffer[] {
   }
   flushRun();
   flushText();
-  // Events changed one by one (a container swapped in) are separate buffers: one copy beats a long writev list.
-  if (out.length > 64) out = [Buffer.concat(out)];
+  // Events with a container swapped in leave the batch bytes in parts (before, container, after): written as they are
+  // (writev), not copied into one buffer — a fresh megabyte per batch cost ~5 cpu-µs per event in page faults alone
+  // (measured: tail → cri_metadata → file sink, 27-29 vs 19-20 cpu-µs per event with the copy and without).
   return out;
 }
 

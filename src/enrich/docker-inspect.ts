@@ -1,6 +1,7 @@
 // Pure functions from Docker Engine API inspect documents (GET /containers/{id}/json, GET /images/{id}/json) to what
 // Outrider reports: the ContainerRef of every event, and the security-relevant facts of a container start.
 import type { ContainerRef } from '../core/envelope.ts';
+import { filterLabels, type LabelFilter } from './label-filter.ts';
 
 /** The parts of a container inspect document Outrider reads (older engines omit some). */
 export interface InspectedContainer {
@@ -34,29 +35,12 @@ export interface InspectedImage {
   RepoDigests?: string[] | null;
 }
 
-/** Which labels are copied onto events. Labels may hold secrets (tokens passed as labels happen), so only
- * allow-listed keys and prefixes are copied. A prefix of "" copies every label. */
-export interface LabelFilter {
-  keys: string[];
-  prefixes: string[];
-}
-
 export const K8S_LABELS = {
   pod: 'io.kubernetes.pod.name',
   namespace: 'io.kubernetes.pod.namespace',
   podUid: 'io.kubernetes.pod.uid',
   container: 'io.kubernetes.container.name',
 } as const;
-
-export function filterLabels(labels: Record<string, string> | null | undefined, filter: LabelFilter) {
-  const out: Record<string, string> = {};
-  if (!labels) return out;
-  const keys = new Set(filter.keys);
-  for (const [k, v] of Object.entries(labels)) {
-    if (keys.has(k) || filter.prefixes.some((p) => k.startsWith(p))) out[k] = v;
-  }
-  return out;
-}
 
 const IMAGE_ID = /^(?:sha256:)?[0-9a-f]{12,64}$/;
 

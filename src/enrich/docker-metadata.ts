@@ -11,18 +11,19 @@ import { lazyModule } from '../core/lazy-module.ts';
 import { type DockerEngineEvent, parseEngineEvent } from '../formats/docker-events.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
-import type { OcsfContainer } from '../ocsf/event.ts';
 import { containerObject } from '../ocsf/mappers/container.ts';
 import { actionVerb } from '../ocsf/mappers/docker-events.ts';
+import type { ContainerMetadataSource } from './container-enricher.ts';
 import {
   containerRefFromEventAttributes,
   containerRefFromInspect,
   type DockerSecurityFacts,
   type InspectedContainer,
   type InspectedImage,
-  type LabelFilter,
   securityFactsFromInspect,
 } from './docker-inspect.ts';
+import type { LabelFilter } from './label-filter.ts';
+import { ContainerMetadataStore, type HeldContainer } from './metadata-store.ts';
 import type { ContainerLookup } from './pid-attribution.ts';
 
 /** The Docker API client library, loaded by the first component that talks to the engine. */
@@ -45,20 +46,12 @@ export interface DockerMetadataOptions {
   watchEvents: boolean;
 }
 
-export interface ContainerMetadata {
-  id: string;
-  ref: ContainerRef;
-  /** The OCSF container object for `ref`, built once and shared by every event of the container. */
-  ocsf: OcsfContainer | undefined;
+/** A container as held: `inspected` when built from inspect (not only from an engine event's attributes). */
+export interface ContainerMetadata extends HeldContainer {
   /** Configuration facts (privileges, host namespaces and mounts); absent when only event attributes were seen. */
   security?: DockerSecurityFacts;
   /** Main process pid on the host while running. */
   pid?: number;
-  /** Epoch ms the container was seen removed (a tombstone), if it was. */
-  removedAt?: number;
-  /** True when built from inspect (not only from an engine event's attributes). */
-  inspected: boolean;
-  touched: number;
 }
 
 export interface DockerMetadataHooks {
@@ -69,20 +62,15 @@ export interface DockerMetadataHooks {
   onHealth(healthy: boolean, reason?: string): void;
 }
 
-/** Unknown ids (not found by inspect) are not asked again for this long, so a stream of lines from a container
- * Docker does not know costs one inspect, not one per line. */
-const NOT_FOUND_TTL_MS = 5000;
-const MAX_NOT_FOUND = 1024;
 const MAX_IMAGES = 512;
 /** Inspects run at most this many at a time; a burst of container starts queues behind them. */
 const INSPECT_CONCURRENCY = 4;
-/** An entry's LRU position is refreshed at most this often (re-inserting into the Map on every event costs). */
-const TOUCH_INTERVAL_MS = 1000;
 
-export class DockerMetadataCache implements ContainerLookup {
-  private readonly entries = new Map<string, ContainerMetadata>();
+export class DockerMetadataCache implements ContainerLookup, ContainerMetadataSource<ContainerMetadata> {
+  readonly unavailableReason = 'docker engine unreachable';
+
+  private readonly entries: ContainerMetadataStore<ContainerMetadata>;
   private readonly inFlight = new Map<string, Promise<ContainerMetadata | undefined>>();
-  private readonly notFound = new Map<string, number>();
   private readonly images = new Map<string, InspectedImage>();
   private readonly api: Docker;
   private readonly streamClient: Docker;
@@ -101,6 +89,11 @@ export class DockerMetadataCache implements ContainerLookup {
     private readonly options: DockerMetadataOptions,
     private readonly hooks: DockerMetadataHooks,
   ) {
+    this.entries = new ContainerMetadataStore({
+      maxEntries: options.maxEntries,
+      tombstoneTtlMs: options.tombstoneTtlMs,
+      onSize: (size) => hooks.metrics.enrichmentCacheEntries.set({ component: hooks.component }, size),
+    });
     this.api = new (dockerode())({ socketPath: options.socketPath, timeout: options.requestTimeoutMs });
     // The events stream is idle for as long as nothing happens: no socket timeout on it (pings watch liveness).
     this.streamClient = new (dockerode())({ socketPath: options.socketPath });
@@ -108,8 +101,7 @@ export class DockerMetadataCache implements ContainerLookup {
 
   /** Connects (waiting at most one request timeout for the first listing) and keeps the cache fresh until stop. */
   async start(): Promise<void> {
-    const sweepEvery = Math.max(250, Math.min(this.options.tombstoneTtlMs / 2, 10_000));
-    this.sweepTimer = setInterval(() => this.sweep(), sweepEvery);
+    this.sweepTimer = setInterval(() => this.entries.sweep(), this.entries.sweepIntervalMs);
     this.sweepTimer.unref();
     if (!this.options.watchEvents) return;
     let firstSync!: () => void;
@@ -133,19 +125,18 @@ export class DockerMetadataCache implements ContainerLookup {
     return this.options.watchEvents ? this.connected : this.healthReported !== false;
   }
 
+  /** Docker names containers by id: an event without one is not its to describe. */
+  keyOf(ref: ContainerRef): string | undefined {
+    return ref.id;
+  }
+
   get size(): number {
     return this.entries.size;
   }
 
   /** The metadata of a container, if held. Synchronous: this is the per-event path. */
   entry(id: string, now = Date.now()): ContainerMetadata | undefined {
-    const e = this.entries.get(id);
-    if (e && now - e.touched > TOUCH_INTERVAL_MS) {
-      e.touched = now;
-      this.entries.delete(id);
-      this.entries.set(id, e);
-    }
-    return e;
+    return this.entries.get(id, now);
   }
 
   lookup(id: string): ContainerRef | undefined {
@@ -158,21 +149,19 @@ export class DockerMetadataCache implements ContainerLookup {
     if (held?.inspected || held?.removedAt !== undefined) return Promise.resolve(held);
     const pending = this.inFlight.get(id);
     if (pending) return pending;
-    const miss = this.notFound.get(id);
-    if (miss !== undefined && miss > Date.now()) return Promise.resolve(held);
+    if (this.entries.isUnknown(id)) return Promise.resolve(held);
     return this.inspect(id);
   }
 
   /** Whether the last inspect of this id found nothing (it was already removed, or never existed). */
   isUnknown(id: string): boolean {
-    const miss = this.notFound.get(id);
-    return miss !== undefined && miss > Date.now();
+    return this.entries.isUnknown(id);
   }
 
   /** Records a container from an inspect document (used by the live path, and by tests and benchmarks). */
   remember(info: InspectedContainer, image?: InspectedImage): ContainerMetadata {
     const ref = containerRefFromInspect(info, image, this.options.labels);
-    const previous = this.entries.get(info.Id);
+    const previous = this.entries.peek(info.Id);
     const entry: ContainerMetadata = {
       id: info.Id,
       ref,
@@ -183,7 +172,7 @@ export class DockerMetadataCache implements ContainerLookup {
     };
     if (info.State?.Running && info.State.Pid) entry.pid = info.State.Pid;
     if (previous?.removedAt !== undefined) entry.removedAt = previous.removedAt;
-    this.store(entry);
+    this.entries.set(entry);
     return entry;
   }
 
@@ -194,19 +183,19 @@ export class DockerMetadataCache implements ContainerLookup {
     this.lastEventNano = ev.timeNano;
     const id = ev.Actor.ID;
     const verb = actionVerb(ev.Action);
-    const held = this.entries.get(id);
+    const held = this.entries.peek(id);
     if (!held) {
       const ref = containerRefFromEventAttributes(id, ev.Actor.Attributes, this.options.labels);
-      this.store({ id, ref, ocsf: containerObject(ref), inspected: false, touched: Date.now() });
+      this.entries.set({ id, ref, ocsf: containerObject(ref), inspected: false, touched: Date.now() });
     }
     if (verb === 'destroy') {
-      const e = this.entries.get(id)!;
+      const e = this.entries.peek(id)!;
       e.removedAt = Date.now();
       e.pid = undefined;
       return;
     }
     if (verb === 'die') {
-      const e = this.entries.get(id);
+      const e = this.entries.peek(id);
       if (e) e.pid = undefined;
       return;
     }
@@ -218,21 +207,6 @@ export class DockerMetadataCache implements ContainerLookup {
     }
   }
 
-  private store(entry: ContainerMetadata): void {
-    this.entries.delete(entry.id);
-    this.entries.set(entry.id, entry);
-    while (this.entries.size > this.options.maxEntries) this.entries.delete(this.entries.keys().next().value!);
-    this.hooks.metrics.enrichmentCacheEntries.set({ component: this.hooks.component }, this.entries.size);
-  }
-
-  private sweep(now = Date.now()): void {
-    const ttl = this.options.tombstoneTtlMs;
-    for (const [id, e] of this.entries)
-      if (e.removedAt !== undefined && now - e.removedAt >= ttl) this.entries.delete(id);
-    for (const [id, until] of this.notFound) if (until <= now) this.notFound.delete(id);
-    this.hooks.metrics.enrichmentCacheEntries.set({ component: this.hooks.component }, this.entries.size);
-  }
-
   private inspect(id: string): Promise<ContainerMetadata | undefined> {
     const pending = this.inFlight.get(id);
     if (pending) return pending;
@@ -240,18 +214,17 @@ export class DockerMetadataCache implements ContainerLookup {
       try {
         const info = (await this.api.getContainer(id).inspect()) as InspectedContainer;
         const image = info.Image ? await this.image(info.Image) : undefined;
-        this.notFound.delete(id);
+        this.entries.forgetUnknown(id);
         this.reportHealth(true);
         return this.remember(info, image);
       } catch (err) {
         const status = (err as { statusCode?: number }).statusCode;
         if (status === 404) {
-          if (this.notFound.size >= MAX_NOT_FOUND) this.notFound.delete(this.notFound.keys().next().value!);
-          this.notFound.set(id, Date.now() + NOT_FOUND_TTL_MS);
-          return this.entries.get(id);
+          this.entries.rememberUnknown(id);
+          return this.entries.peek(id);
         }
         this.reportHealth(false, `docker inspect failed: ${errorText(err)}`);
-        return this.entries.get(id);
+        return this.entries.peek(id);
       }
     }).finally(() => this.inFlight.delete(id));
     this.inFlight.set(id, p);
@@ -375,7 +348,7 @@ export class DockerMetadataCache implements ContainerLookup {
     const now = Date.now();
     for (const e of this.entries.values()) if (!ids.has(e.id) && e.removedAt === undefined) e.removedAt = now;
     await Promise.all(
-      listed.filter((c) => !this.entries.get(c.Id)?.inspected).map((c) => this.inspect(c.Id).catch(() => undefined)),
+      listed.filter((c) => !this.entries.peek(c.Id)?.inspected).map((c) => this.inspect(c.Id).catch(() => undefined)),
     );
   }
 }

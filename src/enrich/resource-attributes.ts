@@ -15,6 +15,10 @@ export const OTEL = {
   k8sPodName: 'k8s.pod.name',
   k8sPodUid: 'k8s.pod.uid',
   k8sContainerName: 'k8s.container.name',
+  k8sContainerRestartCount: 'k8s.container.restart_count',
+  k8sNodeName: 'k8s.node.name',
+  /** Followed by the annotation's key. */
+  k8sPodAnnotationPrefix: 'k8s.pod.annotation.',
 } as const;
 
 export type ResourceAttributes = Record<string, string | string[]>;
@@ -35,5 +39,8 @@ export function otelResourceAttributes(hostname: string, container: ContainerRef
   if (k8s?.pod) attrs[OTEL.k8sPodName] = k8s.pod;
   if (k8s?.podUid) attrs[OTEL.k8sPodUid] = k8s.podUid;
   if (k8s?.container) attrs[OTEL.k8sContainerName] = k8s.container;
+  if (k8s?.restartCount !== undefined) attrs[OTEL.k8sContainerRestartCount] = String(k8s.restartCount);
+  if (k8s?.node) attrs[OTEL.k8sNodeName] = k8s.node;
+  for (const [key, value] of Object.entries(k8s?.annotations ?? {})) attrs[OTEL.k8sPodAnnotationPrefix + key] = value;
   return attrs;
 }

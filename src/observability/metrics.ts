@@ -276,9 +276,19 @@ export class Metrics {
     help: 'Times a component lost the Docker Engine API (or its events stream) and connected again.',
     labelNames: ['component'] as const,
   });
+  readonly criApiUp = this.gauge({
+    name: 'outrider_cri_api_up',
+    help: '1 while a component is connected to a container runtime’s CRI API (version supported, listings answered), else 0.',
+    labelNames: ['component'] as const,
+  });
+  readonly criReconnects = this.counter({
+    name: 'outrider_cri_reconnects_total',
+    help: 'Times a component lost a CRI runtime (or found it unusable) and tried again.',
+    labelNames: ['component'] as const,
+  });
   readonly enrichmentLookups = this.counter({
     name: 'outrider_enrichment_lookups_total',
-    help: 'Container metadata lookups by result: hit, tombstone (container already removed), miss (unknown to the runtime), unavailable (runtime unreachable).',
+    help: 'Container metadata lookups by result: hit, tombstone (container already removed), miss (unknown to the runtime), unavailable (runtime unreachable), unidentified (the event does not say which container, e.g. a log path outside the CRI layout).',
     labelNames: ['component', 'result'] as const,
   });
   readonly enrichmentCacheEntries = this.gauge({

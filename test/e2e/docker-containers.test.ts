@@ -8,6 +8,7 @@ import { ensureBuilt } from '../support/build.ts';
 import { docker, ensureTestImage } from '../support/docker.ts';
 import { recordOutput, validateOcsf } from '../support/output.ts';
 import {
+  expectLines,
   readNdjson,
   startTestOutrider,
   type TestOutrider,
@@ -144,12 +145,7 @@ describe.skipIf(!ok)('container logs from a real Docker engine', () => {
     const got = byContainer(readNdjson<Ev>(out), id);
     expect(done, `got ${got.length} of ${n}`).toBe(true);
     const want = Array.from({ length: n }, (_, i) => `rotating line ${i + 1}`);
-    const firstDiff = got.findIndex((m, i) => m !== want[i]);
-    expect(
-      firstDiff,
-      `first difference at ${firstDiff}: ${JSON.stringify(got.slice(firstDiff - 2, firstDiff + 3))}`,
-    ).toBe(-1);
-    expect(got).toHaveLength(n);
+    expectLines(got, want);
     await docker('rm', id);
   });
 });

@@ -1,8 +1,9 @@
-// docker_metadata on events that arrive encoded from decode workers swaps the container's JSON in place instead of
-// decoding the event: the result must be exactly what enriching the decoded event gives.
+// docker_metadata and cri_metadata on events that arrive encoded from decode workers swap the container's JSON in
+// place instead of decoding the event: the result must be exactly what enriching the decoded event gives.
 import { describe, expect, it } from 'vitest';
+import { podLog, seededCriTransform } from '../../bench/cri-enrichment.ts';
 import { containerId, seededTransform } from '../../bench/enrichment.ts';
-import { EncodedEnvelope, type Envelope, encodeEvent } from '../../src/core/envelope.ts';
+import { EncodedEnvelope, type Envelope, encodeEvent, encodeNdjsonBuffers } from '../../src/core/envelope.ts';
 import type { DecodedEvent } from '../../src/formats/decoder.ts';
 import { createContainerDecoder } from '../../src/sources/container_logs/decoder.ts';
 import { containerFromPath } from '../../src/sources/container_logs/path-meta.ts';
@@ -70,4 +71,55 @@ describe('docker_metadata on encoded events', () => {
         .container;
       expect(container.name).toBe(cri ? 'checkout-2' : 'checkout-1');
     });
+});
+
+describe('cri_metadata on encoded events', () => {
+  it('gives the same JSON as enriching the decoded events, and writes a batch of swapped events without a copy each', async () => {
+    const path = podLog('/var/log/pods', 3);
+    const lines = LINES.map((l) => {
+      const r = JSON.parse(l) as { log: string };
+      return `2026-11-23T00:00:00.5Z stdout F ${r.log.slice(0, -1)}`;
+    });
+    const ref = containerFromPath(path);
+    const plain: Envelope[] = decode(path, lines).map((d) => ({
+      event: d.event,
+      source: 'logs',
+      raw: d.raw,
+      container: ref,
+    }));
+    // One worker batch: every event's line is a span of the same bytes.
+    const decoded = decode(path, lines);
+    const batch = Buffer.from(
+      decoded.map((d) => `${encodeEvent({ event: d.event, source: 'logs', raw: d.raw })}\n`).join(''),
+    );
+    let from = 0;
+    const encoded = decoded.map(() => {
+      const end = batch.indexOf(10, from) + 1;
+      const e = new EncodedEnvelope('logs', batch, ref, from, end);
+      from = end;
+      return e;
+    });
+    const t = seededCriTransform();
+    await t.process(plain);
+    await t.process(encoded);
+    const want = plain.map((e) => `${encodeEvent(e)}\n`).join('');
+    // Written as the batch's bytes around each swapped-in container: the same text as enriching decoded events.
+    const written = Buffer.concat(encodeNdjsonBuffers(encoded)).toString('utf8');
+    expect(written.split('\n').map((l) => (l ? JSON.parse(l) : l))).toEqual(
+      want.split('\n').map((l) => (l ? JSON.parse(l) : l)),
+    );
+    for (const [i, e] of encoded.entries()) {
+      expect(e.lineLength).toBe(Buffer.byteLength(`${encodeEvent(plain[i]!)}`) + 1);
+      expect(JSON.parse(e.encoded!)).toEqual(JSON.parse(encodeEvent(plain[i]!)));
+      expect(e.container).toEqual(plain[i]!.container);
+    }
+    const container = (JSON.parse(encoded[0]!.encoded!) as { device: { container: Record<string, unknown> } }).device
+      .container;
+    expect(container).toMatchObject({
+      uid: containerId(3),
+      name: 'checkout',
+      runtime: 'cri',
+      pod_uuid: expect.any(String),
+    });
+  });
 });

@@ -49,6 +49,21 @@ describe('cgroup parsing', () => {
     });
   });
 
+  it('reads a pod container through a cgroup namespace (Outrider in a pod reading the host /proc)', () => {
+    // Paths are relative to the reader's cgroup namespace: the pod's container is reached through `..`.
+    expect(containerFromCgroup(`4:memory:/../../kubepods/besteffort/pod${POD}/${ID}\n`)).toEqual({
+      id: ID,
+      runtime: 'cri',
+      podUid: POD,
+    });
+    const systemdPod = POD.replaceAll('-', '_');
+    expect(
+      containerFromCgroup(
+        `0::/../../kubepods-besteffort.slice/kubepods-besteffort-pod${systemdPod}.slice/cri-containerd-${ID}.scope\n`,
+      ),
+    ).toEqual({ id: ID, runtime: 'containerd', podUid: POD });
+  });
+
   it('gives the innermost container of nested docker, and nothing for host processes', () => {
     const inner = 'a'.repeat(64);
     expect(containerFromCgroup(`0::/docker/${ID}/docker/${inner}\n`)?.id).toBe(inner);

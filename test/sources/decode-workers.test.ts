@@ -130,19 +130,20 @@ describe('decode workers', () => {
         text += `${t} stdout P part-a-${i}-${'y'.repeat(3000)}\n${t} stdout P -part-b\n${t} stdout F -end\n`;
       else text += `${t} stdout F line ${i}\n`;
     }
-    const podDir = join(dir, 'pods', 'ns_pod_0123-uid', 'app');
-    mkdirSync(podDir, { recursive: true });
     const run = async (threads: number) => {
+      // The same pod log path layout in both runs (its attempt is on every event): one directory each.
+      const podDir = join(dir, `pods-${threads}`, 'ns_pod_0123-uid', 'app');
+      mkdirSync(podDir, { recursive: true });
       const out = join(dir, `out-${threads}`, 'events.ndjson');
       const data = join(dir, `data-${threads}`);
-      writeFileSync(join(podDir, `${threads}.log`), text);
+      writeFileSync(join(podDir, '0.log'), text);
       const o = await startTestOutrider(
         {
           sources: {
             pods: {
               type: 'container_logs',
               format: 'cri',
-              include: [join(podDir, `${threads}.log`)],
+              include: [join(podDir, '0.log')],
               read_chunk_bytes: 1024,
               decode_threads: threads,
             },

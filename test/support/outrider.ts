@@ -2,6 +2,7 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { expect } from 'vitest';
 import { stringify } from 'yaml';
 import { loadConfig, type RunningOutrider, startOutrider } from '../../src/app.ts';
 import { createLogger, type LogLevel } from '../../src/observability/logger.ts';
@@ -89,4 +90,14 @@ export async function tailDockerLog(
     join(dir, 'data'),
   );
   return { outrider, out };
+}
+
+/** `got` is exactly `want`, line for line; a failure names the first difference (not a diff of 20,000 lines). */
+export function expectLines(got: Array<string | undefined>, want: string[]): void {
+  const firstDiff = got.findIndex((m, i) => m !== want[i]);
+  expect(
+    firstDiff,
+    `first difference at ${firstDiff}: ${JSON.stringify(got.slice(firstDiff - 2, firstDiff + 3))}`,
+  ).toBe(-1);
+  expect(got).toHaveLength(want.length);
 }

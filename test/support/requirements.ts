@@ -1,4 +1,4 @@
-// Tests that need a real root-only component (dockerd, auditd, sshd, rsyslog) skip with a loud message on a laptop
+// Tests that need a real root-only component (dockerd, auditd, sshd, rsyslog, containerd) skip with a loud message on a laptop
 // without it; under CI=true a missing component fails the run instead, so CI can never pass by skipping.
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 const run = promisify(execFile);
 export const IN_CI = process.env.CI === 'true';
 
-export type Component = 'docker' | 'auditd' | 'sshd' | 'rsyslog' | 'root';
+export type Component = 'docker' | 'auditd' | 'sshd' | 'rsyslog' | 'root' | 'containerd';
 
 async function probe(component: Component): Promise<string | undefined> {
   const isRoot = process.getuid?.() === 0;
@@ -39,6 +39,12 @@ async function probe(component: Component): Promise<string | undefined> {
         : '/usr/sbin/sshd not installed';
     case 'rsyslog':
       return existsSync('/usr/sbin/rsyslogd') ? undefined : '/usr/sbin/rsyslogd not installed';
+    case 'containerd':
+      // Tests start their own containerd (test/support/containerd.ts): the binaries and root are enough.
+      if (!isRoot) return 'containerd tests need root';
+      for (const binary of ['/usr/bin/containerd', '/usr/bin/ctr', '/usr/bin/containerd-shim-runc-v2'])
+        if (!existsSync(binary)) return `${binary} not installed (Debian package containerd)`;
+      return undefined;
   }
 }
 

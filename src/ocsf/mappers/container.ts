@@ -47,6 +47,11 @@ export function containerObject(ref: ContainerRef): OcsfContainer | undefined {
   if (k8s?.pod) tags.push({ name: OTEL.k8sPodName, value: k8s.pod });
   if (k8s?.container) tags.push({ name: OTEL.k8sContainerName, value: k8s.container });
   if (k8s?.podUid) tags.push({ name: OTEL.k8sPodUid, value: k8s.podUid });
+  if (k8s?.restartCount !== undefined)
+    tags.push({ name: OTEL.k8sContainerRestartCount, value: String(k8s.restartCount) });
+  if (k8s?.node) tags.push({ name: OTEL.k8sNodeName, value: k8s.node });
+  for (const [key, value] of Object.entries(k8s?.annotations ?? {}))
+    tags.push({ name: OTEL.k8sPodAnnotationPrefix + key, value });
   if (tags.length > 0) container.tags = tags;
   return container;
 }

@@ -32,8 +32,15 @@ export const fileSourceSchema = z.strictObject({
         .describe(
           'Attribute each audited process to its container from /proc/<pid>/cgroup (process.container, device.container).',
         ),
+      proc_root: z
+        .string()
+        .min(1)
+        .default('/proc')
+        .describe(
+          "Where the host's /proc is, for attribution. In a container (DaemonSet), mount the host's /proc read-only (e.g. at /host/proc) rather than share the host's pid namespace: reading it needs no privilege to signal host processes.",
+        ),
     })
-    .default({ group_timeout: 2000, max_open_events: 1024, attribute_containers: true })
+    .default({ group_timeout: 2000, max_open_events: 1024, attribute_containers: true, proc_root: '/proc' })
     .describe('auditd: grouping of records into events.'),
   k8s_audit: z
     .strictObject({

@@ -34,7 +34,10 @@ function createFileSource(c: FileSourceConfig): TailingSource {
   const format = findFormat(c.format);
   if (!format) throw new Error(`format ${c.format} is not registered`);
   // Attribution reads /proc when a record is read: right for live tailing (the process usually still runs).
-  const attribution = c.format === 'auditd' && c.auditd.attribute_containers ? new PidAttribution() : undefined;
+  const attribution =
+    c.format === 'auditd' && c.auditd.attribute_containers
+      ? new PidAttribution({ procRoot: c.auditd.proc_root })
+      : undefined;
   let options: unknown;
   return new TailingSource(c, (decodeCtx, _firstLine, ctx) => {
     options ??= decoderOptions(c, ctx, attribution);

@@ -29,7 +29,9 @@ export class FileDiscovery {
   constructor(
     private readonly include: string[],
     private readonly exclude: string[],
-    private readonly onDirectoryEvent: (dir: string, filename: string | undefined) => void,
+    /** `kind`: what inotify said (a 'rename' is an entry created, removed or renamed; a 'change' a write), or
+     * undefined for the look at a directory just watched. */
+    private readonly onDirectoryEvent: (dir: string, filename: string | undefined, kind?: 'rename' | 'change') => void,
     private readonly logger: Logger,
   ) {
     this.dirPatterns = [...new Set(include.flatMap(directoryPatterns))];
@@ -71,8 +73,8 @@ export class FileDiscovery {
   private watchDirectory(dir: string): void {
     if (this.watchFailed) return;
     try {
-      const w = watch(dir, { persistent: false }, (_event, filename) =>
-        this.onDirectoryEvent(dir, filename ?? undefined),
+      const w = watch(dir, { persistent: false }, (event, filename) =>
+        this.onDirectoryEvent(dir, filename ?? undefined, event),
       );
       w.on('error', () => {
         w.close();
