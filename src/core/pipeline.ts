@@ -1,12 +1,21 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { RunningContainers } from '../enrich/running-containers.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { DEFAULT_REDACTION, type RedactionConfig } from '../policy/redaction-config.ts';
 import { Redactor } from '../policy/redactor.ts';
 import { AckToken } from './ack.ts';
 import type { SinkCommonConfig } from './common-config.ts';
-import type { ComponentContext, ComponentKind, Sink, Source, SourceContext, Transform } from './component.ts';
+import type {
+  ComponentContext,
+  ComponentKind,
+  Sink,
+  Source,
+  SourceContext,
+  Transform,
+  TransformContext,
+} from './component.ts';
 import { EncodedEnvelope, type Envelope } from './envelope.ts';
 import { SinkDriver } from './sink-driver.ts';
 
@@ -48,6 +57,7 @@ export class Pipeline {
   private stopping = false;
   private readonly redaction: RedactionConfig;
   private readonly redactor: Redactor | undefined;
+  private readonly runningContainers = new RunningContainers();
 
   constructor(
     private readonly plan: PipelinePlan,
@@ -89,6 +99,7 @@ export class Pipeline {
       metrics,
       hostname,
       stateDir: join(dataDir, 'state', name),
+      runningContainers: this.runningContainers,
       setHealthy: (healthy, reason) => {
         this.health.set(name, { kind, healthy, ...(reason ? { reason } : {}) });
         metrics.componentUp.set({ component: name, kind }, healthy ? 1 : 0);
@@ -104,7 +115,10 @@ export class Pipeline {
     }
     for (const d of this.drivers) await d.start();
     for (const t of this.plan.transforms) {
-      const ctx = this.context(t.name, 'transform');
+      const ctx: TransformContext = {
+        ...this.context(t.name, 'transform'),
+        emit: (events, onAck) => this.emitFrom(t.name, events, onAck),
+      };
       await t.instance.start?.(ctx);
     }
     for (const s of this.plan.sources) {
@@ -113,14 +127,15 @@ export class Pipeline {
       const ctx: SourceContext = {
         ...base,
         redaction: this.redaction,
-        emit: (events, onAck) => this.emitFromSource(s.name, events, onAck),
+        emit: (events, onAck) => this.emitFrom(s.name, events, onAck),
       };
       await s.instance.start(ctx);
     }
     this.started = true;
   }
 
-  private async emitFromSource(source: string, events: Envelope[], onAck?: () => void): Promise<void> {
+  /** Events a source (or a transform, on its own) hands over: masked, then delivered to the component's consumers. */
+  private async emitFrom(source: string, events: Envelope[], onAck?: () => void): Promise<void> {
     const token = new AckToken(onAck ?? noop).retain();
     this.options.metrics.eventsEmitted.inc({ component: source }, events.length);
     // Secrets are masked before any transform or sink sees an event, whatever the config routes where.

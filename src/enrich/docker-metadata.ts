@@ -24,6 +24,7 @@ import {
   securityFactsFromInspect,
 } from './docker-inspect.ts';
 import type { ContainerLookup } from './pid-attribution.ts';
+import type { ContainerFeed } from './running-containers.ts';
 
 /** The Docker API client library, loaded by the first component that talks to the engine. */
 export const dockerode = lazyModule<typeof import('dockerode')>('dockerode');
@@ -67,6 +68,8 @@ export interface DockerMetadataHooks {
   component: string;
   /** Called when the engine becomes reachable (true) or unreachable/slow (false, with the reason). */
   onHealth(healthy: boolean, reason?: string): void;
+  /** Told which containers run (from inspect, die/destroy events and full listings), for joins on what runs. */
+  running?: ContainerFeed;
 }
 
 /** Unknown ids (not found by inspect) are not asked again for this long, so a stream of lines from a container
@@ -126,6 +129,7 @@ export class DockerMetadataCache implements ContainerLookup {
     clearInterval(this.sweepTimer);
     clearInterval(this.healthTimer);
     await this.loop;
+    this.hooks.running?.close();
   }
 
   /** Whether the engine answers (always true until proven otherwise for on-demand use). */
@@ -169,8 +173,9 @@ export class DockerMetadataCache implements ContainerLookup {
     return miss !== undefined && miss > Date.now();
   }
 
-  /** Records a container from an inspect document (used by the live path, and by tests and benchmarks). */
-  remember(info: InspectedContainer, image?: InspectedImage): ContainerMetadata {
+  /** Records a container from an inspect document (used by the live path, and by tests and benchmarks); `askedAt`
+   * is when the inspect was asked (a die seen since makes its "running" stale). */
+  remember(info: InspectedContainer, image?: InspectedImage, askedAt = Date.now()): ContainerMetadata {
     const ref = containerRefFromInspect(info, image, this.options.labels);
     const previous = this.entries.get(info.Id);
     const entry: ContainerMetadata = {
@@ -184,6 +189,9 @@ export class DockerMetadataCache implements ContainerLookup {
     if (info.State?.Running && info.State.Pid) entry.pid = info.State.Pid;
     if (previous?.removedAt !== undefined) entry.removedAt = previous.removedAt;
     this.store(entry);
+    // A created container that never started is neither: only running and ended states are news.
+    if (info.State?.Running) this.hooks.running?.running(ref, askedAt);
+    else if (info.State?.Status && info.State.Status !== 'created') this.hooks.running?.stopped(info.Id);
     return entry;
   }
 
@@ -203,11 +211,13 @@ export class DockerMetadataCache implements ContainerLookup {
       const e = this.entries.get(id)!;
       e.removedAt = Date.now();
       e.pid = undefined;
+      this.hooks.running?.stopped(id);
       return;
     }
     if (verb === 'die') {
       const e = this.entries.get(id);
       if (e) e.pid = undefined;
+      this.hooks.running?.stopped(id);
       return;
     }
     // Configuration may change at these verbs: read it again. Other events only fill a gap, once per id.
@@ -238,11 +248,12 @@ export class DockerMetadataCache implements ContainerLookup {
     if (pending) return pending;
     const p = this.withSlot(async () => {
       try {
+        const askedAt = Date.now();
         const info = (await this.api.getContainer(id).inspect()) as InspectedContainer;
         const image = info.Image ? await this.image(info.Image) : undefined;
         this.notFound.delete(id);
         this.reportHealth(true);
-        return this.remember(info, image);
+        return this.remember(info, image, askedAt);
       } catch (err) {
         const status = (err as { statusCode?: number }).statusCode;
         if (status === 404) {
@@ -370,12 +381,18 @@ export class DockerMetadataCache implements ContainerLookup {
   /** Lists every container (running or not) and inspects those not held; containers held but no longer listed
    * were removed while we were not watching: they become tombstones. */
   private async syncAll(): Promise<void> {
+    const listedAt = Date.now();
     const listed = await this.api.listContainers({ all: true });
     const ids = new Set(listed.map((c) => c.Id));
     const now = Date.now();
     for (const e of this.entries.values()) if (!ids.has(e.id) && e.removedAt === undefined) e.removedAt = now;
     await Promise.all(
       listed.filter((c) => !this.entries.get(c.Id)?.inspected).map((c) => this.inspect(c.Id).catch(() => undefined)),
+    );
+    const running = listed.filter((c) => c.State === 'running').map((c) => this.entries.get(c.Id));
+    this.hooks.running?.listed(
+      running.filter((e) => e?.inspected).map((e) => e!.ref),
+      listedAt,
     );
   }
 }

@@ -32,6 +32,7 @@ export class DockerMetadataTransform implements Transform {
       metrics: ctx.metrics,
       component: ctx.name,
       onHealth: (healthy, reason) => ctx.setHealthy(healthy, healthy ? undefined : reason),
+      ...(ctx.runningContainers ? { running: ctx.runningContainers.feed('docker') } : {}),
     });
     await this.cache.start();
     if (!this.cache.available) ctx.setHealthy(false, 'docker engine unreachable; enrichment degraded');
