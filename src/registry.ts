@@ -13,6 +13,7 @@ import { fileSourceFactory } from './sources/file/index.ts';
 import { baselineFactory } from './transforms/baseline/index.ts';
 import { dockerMetadataFactory } from './transforms/docker_metadata/index.ts';
 import { rulesTransformFactory } from './transforms/rules/index.ts';
+import { vulnerabilityContextFactory } from './transforms/vulnerability_context/index.ts';
 
 const FACTORIES: AnyFactory[] = [
   containerLogsFactory,
@@ -21,6 +22,7 @@ const FACTORIES: AnyFactory[] = [
   dockerMetadataFactory,
   rulesTransformFactory,
   baselineFactory,
+  vulnerabilityContextFactory,
   fileSinkFactory,
   stdoutSinkFactory,
   httpSinkFactory,
