@@ -1,6 +1,5 @@
 // Grype JSON reports (`grype <image> -o json`): the image from source.target, one match per entry of `matches`
 // (Grype may list one vulnerability on one package twice, through two matchers: they are one match here).
-import { parseImageReference } from '../enrich/docker-inspect.ts';
 import {
   arr,
   num,
@@ -9,24 +8,17 @@ import {
   obj,
   purlQualifier,
   purlType,
+  references,
+  scannedImage,
   severityWord,
   text,
   texts,
   time,
   versionOfVector,
 } from './scan-fields.ts';
-import type {
-  CvssScore,
-  ScanArtifact,
-  ScannedImage,
-  ScannedPackage,
-  ScanReport,
-  VulnerabilityMatch,
-} from './scan-reports.ts';
+import type { CvssScore, ScanArtifact, ScannedPackage, ScanReport, VulnerabilityMatch } from './scan-reports.ts';
 
 export const GRYPE_SCANNER = { name: 'Grype', vendor: 'Anchore' } as const;
-const SHA256 = /^sha256:[0-9a-f]{64}$/;
-const MAX_REFERENCES = 32;
 /** Grype's fix states → the words Trivy uses for the same thing. */
 const FIX_STATES: Record<string, string> = { fixed: 'fixed', 'not-fixed': 'affected', 'wont-fix': 'will_not_fix' };
 
@@ -70,19 +62,12 @@ function artifactOf(source: Obj): ScanArtifact {
   const userInput = text(t.userInput, 1024);
   const artifact: ScanArtifact = { name: userInput ?? 'unknown', type };
   if (type !== 'image') return artifact;
-  const repoDigests = texts(t.repoDigests, 16).filter((d) => d.includes('@sha256:'));
-  const named = [...texts(t.tags, 16), ...repoDigests, userInput].find(
-    (r): r is string => r !== undefined && !r.startsWith('/') && r.includes(':'),
-  );
-  const ref = named ? parseImageReference(named) : {};
-  const image: ScannedImage = { repoDigests };
-  const id = text(t.imageID, 80);
-  if (id && SHA256.test(id)) image.id = id;
-  const manifest = text(t.manifestDigest, 80);
-  if (manifest && SHA256.test(manifest)) image.manifestDigest = manifest;
-  if (ref.name) image.name = ref.name;
-  if (ref.tag) image.tag = ref.tag;
-  artifact.image = image;
+  artifact.image = scannedImage({
+    id: t.imageID,
+    manifestDigest: t.manifestDigest,
+    repoDigests: t.repoDigests,
+    names: [...arr(t.tags), userInput],
+  });
   return artifact;
 }
 
@@ -122,7 +107,7 @@ function matchOf(m: Obj | undefined): VulnerabilityMatch | undefined {
     severity: severityWord(vuln.severity),
     cwes: [],
     cvss: [...cvssOf(vuln.cvss), ...related.flatMap((r) => cvssOf(r.cvss))],
-    references: references(vuln, related),
+    references: references([vuln.dataSource], arr(vuln.urls), ...related.map((r) => arr(r.urls))),
     fixState: FIX_STATES[rawState] ?? (rawState || 'unknown'),
     package: packageOf(artifact, fixedVersions),
     knownExploited: arr(vuln.knownExploited).length > 0,
@@ -147,15 +132,6 @@ function matchOf(m: Obj | undefined): VulnerabilityMatch | undefined {
     if (percentile !== undefined) match.epss.percentile = percentile;
   }
   return match;
-}
-
-function references(vuln: Obj, related: Obj[]): string[] {
-  const out: string[] = [];
-  for (const r of [text(vuln.dataSource, 2048), ...texts(vuln.urls), ...related.flatMap((r) => texts(r.urls))]) {
-    if (r && !out.includes(r)) out.push(r);
-    if (out.length >= MAX_REFERENCES) break;
-  }
-  return out;
 }
 
 function cvssOf(list: unknown): CvssScore[] {

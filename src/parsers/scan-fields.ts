@@ -1,9 +1,15 @@
 // Defensive readers of scanner JSON shared by the Trivy and Grype parsers: wrong types are skipped (undefined or
 // empty), long texts and lists cut, dates accepted only when plausible.
-import type { ScanSeverity } from './scan-reports.ts';
+import { parseImageReference } from '../enrich/docker-inspect.ts';
+import type { ScannedImage, ScanSeverity } from './scan-reports.ts';
 
 const MAX_TEXT = 8192;
 const MAX_LIST = 64;
+/** Most references kept per finding. */
+const MAX_REFERENCES = 32;
+const SHA256 = /^sha256:[0-9a-f]{64}$/;
+/** An archive path given to the scanner (`trivy image --input x.tar`) is no image reference. */
+const ARCHIVE = /\.(?:tar|tar\.gz|tgz|tar\.zst)$/;
 
 export type Obj = Record<string, unknown>;
 
@@ -80,4 +86,35 @@ export function versionOfVector(vector: string | undefined): string | undefined 
   if (!vector?.startsWith('CVSS:')) return undefined;
   const slash = vector.indexOf('/');
   return slash > 5 ? vector.slice(5, slash) : undefined;
+}
+
+/** URLs from one or more places of a record, each once, at most MAX_REFERENCES. */
+export function references(...lists: unknown[][]): string[] {
+  const out: string[] = [];
+  for (const list of lists)
+    for (const url of texts(list, MAX_REFERENCES)) {
+      if (out.length >= MAX_REFERENCES) return out;
+      if (!out.includes(url)) out.push(url);
+    }
+  return out;
+}
+
+/**
+ * The image a report names: its id and manifest digest (kept when they are sha256 digests), its `name@sha256:…`
+ * repo digests, and repository and tag from the first of `names` that is an image reference (not a path or archive).
+ */
+export function scannedImage(f: { id: unknown; manifestDigest?: unknown; repoDigests: unknown; names: unknown[] }) {
+  const repoDigests = texts(f.repoDigests, 16).filter((d) => d.includes('@sha256:'));
+  const named = [...texts(f.names, 16), ...repoDigests].find(
+    (r) => !r.startsWith('/') && !ARCHIVE.test(r) && r.includes(':'),
+  );
+  const ref = named ? parseImageReference(named) : {};
+  const image: ScannedImage = { repoDigests };
+  const id = text(f.id, 80);
+  if (id && SHA256.test(id)) image.id = id;
+  const manifest = text(f.manifestDigest, 80);
+  if (manifest && SHA256.test(manifest)) image.manifestDigest = manifest;
+  if (ref.name) image.name = ref.name;
+  if (ref.tag) image.tag = ref.tag;
+  return image;
 }

@@ -1,7 +1,6 @@
 // Trivy JSON reports (`trivy image --format json`, SchemaVersion 2): the image from Metadata, one match per entry of
 // Results[].Vulnerabilities, Misconfigurations and Secrets. A secret's Match and Code (the secret and the lines
 // around it) are never read.
-import { parseImageReference } from '../enrich/docker-inspect.ts';
 import {
   arr,
   num,
@@ -10,6 +9,8 @@ import {
   obj,
   purlQualifier,
   purlType,
+  references,
+  scannedImage,
   severityWord,
   text,
   texts,
@@ -29,10 +30,6 @@ import type {
 
 export const TRIVY_SCANNER = { name: 'Trivy', vendor: 'Aqua Security' } as const;
 const SUPPORTED_SCHEMA = 2;
-const SHA256 = /^sha256:[0-9a-f]{64}$/;
-/** An archive path given to `trivy image --input` is no image reference. */
-const ARCHIVE = /\.(?:tar|tar\.gz|tgz|tar\.zst)$/;
-const MAX_REFERENCES = 32;
 
 export function parseTrivyReport(doc: Obj): ScanReport | ScanReportProblem {
   if (doc.SchemaVersion !== SUPPORTED_SCHEMA)
@@ -85,18 +82,13 @@ export function parseTrivyReport(doc: Obj): ScanReport | ScanReportProblem {
 }
 
 function imageOf(artifact: ScanArtifact, meta: Obj): ScannedImage | undefined {
-  const id = text(meta.ImageID, 80);
   const isImage = artifact.type === 'container_image' || artifact.type === 'container-image';
-  if (!isImage && id === undefined) return undefined;
-  const repoTags = texts(meta.RepoTags, 16);
-  const repoDigests = texts(meta.RepoDigests, 16).filter((d) => d.includes('@sha256:'));
-  const named = [...repoTags, ...repoDigests, artifact.name].find((r) => !r.startsWith('/') && !ARCHIVE.test(r));
-  const ref = named ? parseImageReference(named) : {};
-  const image: ScannedImage = { repoDigests };
-  if (id && SHA256.test(id)) image.id = id;
-  if (ref.name) image.name = ref.name;
-  if (ref.tag) image.tag = ref.tag;
-  return image;
+  if (!isImage && meta.ImageID === undefined) return undefined;
+  return scannedImage({
+    id: meta.ImageID,
+    repoDigests: meta.RepoDigests,
+    names: [...arr(meta.RepoTags), artifact.name],
+  });
 }
 
 function header(doc: Obj, meta: Obj): Record<string, unknown> {
@@ -138,16 +130,13 @@ function vulnerability(v: Obj | undefined, result: Obj, target: string): Vulnera
   const layerDigest = text(layer?.Digest, 80) ?? text(layer?.DiffID, 80);
   if (layerDigest) pkg.layerDigest = layerDigest;
   const status = text(v.Status, 64);
-  const references: string[] = [];
-  for (const r of [text(v.PrimaryURL, 2048), ...texts(v.References, MAX_REFERENCES)])
-    if (r && !references.includes(r) && references.length < MAX_REFERENCES) references.push(r);
   const match: VulnerabilityMatch = {
     id,
     aliases: texts(v.VendorIDs, 16).filter((a) => a !== id),
     severity: severityWord(v.Severity),
     cwes: texts(v.CweIDs, 16),
     cvss: cvssOf(obj(v.CVSS)),
-    references,
+    references: references([v.PrimaryURL], arr(v.References)),
     fixState: status ?? (fixedVersions.length > 0 ? 'fixed' : 'unknown'),
     package: pkg,
     knownExploited: false,
@@ -203,15 +192,12 @@ function misconfiguration(m: Obj | undefined, target: string): Misconfiguration 
   const id = text(m?.ID, 256) ?? text(m?.AVDID, 256);
   if (!m || !id) return undefined;
   const cause = obj(m.CauseMetadata);
-  const references: string[] = [];
-  for (const r of [text(m.PrimaryURL, 2048), ...texts(m.References, MAX_REFERENCES)])
-    if (r && !references.includes(r) && references.length < MAX_REFERENCES) references.push(r);
   const out: Misconfiguration = {
     id,
     title: text(m.Title, 1024) ?? id,
     severity: severityWord(m.Severity),
     status: (text(m.Status, 32) ?? 'fail').toLowerCase(),
-    references,
+    references: references([m.PrimaryURL], arr(m.References)),
     target,
     // Cause code lines may quote secrets from the scanned files: not kept.
     raw: cause ? { ...m, CauseMetadata: { ...cause, Code: undefined } } : m,

@@ -60,11 +60,13 @@ export class DocumentSource implements Source {
   private hadCheckpoints = false;
   private dirty = false;
   private firstScan = true;
-  private stopping = false;
-  private scanning: Promise<void> | undefined;
-  private rescan = false;
-  private rescanTimer: NodeJS.Timeout | undefined;
-  private globTimer: NodeJS.Timeout | undefined;
+  private readonly stopping = new AbortController();
+  /** Ends the wait between two looks (a directory changed, or stop). */
+  private wake: (() => void) | undefined;
+  /** A directory changed since the last look began. */
+  private changed = false;
+  private wakeTimer: NodeJS.Timeout | undefined;
+  private loop: Promise<void> | undefined;
   private checkpointTimer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -76,28 +78,49 @@ export class DocumentSource implements Source {
     this.ctx = ctx;
     this.problems = new RateLimitedLog(ctx.logger);
     await this.loadCheckpoints();
-    this.discovery = new FileDiscovery(
-      this.options.include,
-      this.options.exclude,
-      () => this.requestScanSoon(),
-      ctx.logger,
-    );
+    this.discovery = new FileDiscovery(this.options.include, this.options.exclude, this.onDirectoryChange, ctx.logger);
     await this.scan();
-    this.globTimer = setInterval(() => this.requestScan(), this.options.globInterval);
+    this.loop = this.lookAgainAndAgain();
     this.checkpointTimer = setInterval(() => void this.saveCheckpoints(), this.options.checkpointInterval);
   }
 
   async stop(): Promise<void> {
-    this.stopping = true;
-    clearInterval(this.globTimer);
+    this.stopping.abort();
+    this.wake?.();
+    clearTimeout(this.wakeTimer);
     clearInterval(this.checkpointTimer);
-    clearTimeout(this.rescanTimer);
     this.discovery?.close();
-    await this.scanning;
+    await this.loop;
   }
 
   async commit(): Promise<void> {
     await this.saveCheckpoints();
+  }
+
+  /** Directory events come in bursts while a report is written: one look after the burst. */
+  private readonly onDirectoryChange = (): void => {
+    this.changed = true;
+    this.wakeTimer ??= setTimeout(() => {
+      this.wakeTimer = undefined;
+      this.wake?.();
+    }, RESCAN_DELAY_MS);
+  };
+
+  /** A look at the files after each directory change, or after the glob interval, until stopped. */
+  private async lookAgainAndAgain(): Promise<void> {
+    while (!this.stopping.signal.aborted) {
+      if (!this.changed)
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, this.options.globInterval);
+          this.wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+      if (this.stopping.signal.aborted) return;
+      this.changed = false;
+      await this.scan().catch((err) => this.ctx!.logger.error('document discovery failed', { error: err }));
+    }
   }
 
   /** Problem reporter for the format: counted per reason, logged at most once per interval. */
@@ -137,37 +160,12 @@ export class DocumentSource implements Source {
     }
   }
 
-  private requestScanSoon(): void {
-    if (this.rescanTimer || this.stopping) return;
-    this.rescanTimer = setTimeout(() => {
-      this.rescanTimer = undefined;
-      this.requestScan();
-    }, RESCAN_DELAY_MS);
-  }
-
-  private requestScan(): void {
-    if (this.stopping) return;
-    if (this.scanning) {
-      this.rescan = true;
-      return;
-    }
-    this.scanning = this.scan()
-      .catch((err) => this.ctx!.logger.error('document discovery failed', { error: err }))
-      .finally(() => {
-        this.scanning = undefined;
-        if (this.rescan) {
-          this.rescan = false;
-          this.requestScan();
-        }
-      });
-  }
-
   private async scan(): Promise<void> {
     const ctx = this.ctx!;
     const paths = await this.discovery!.scan();
     const seen = new Set(paths);
     for (const path of paths) {
-      if (this.stopping) return;
+      if (this.stopping.signal.aborted) return;
       try {
         await this.check(path);
       } catch (err) {
