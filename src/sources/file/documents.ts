@@ -12,7 +12,7 @@ import type { Source, SourceContext } from '../../core/component.ts';
 import type { Envelope } from '../../core/envelope.ts';
 import type { DecodedEvent, DocumentFormat } from '../../formats/decoder.ts';
 import { RateLimitedLog } from '../../observability/logger.ts';
-import { writeFileAtomic } from '../../state/atomic-file.ts';
+import { SerialAtomicWriter } from '../../state/atomic-file.ts';
 import { FileDiscovery } from '../tail/discovery.ts';
 
 export interface DocumentOptions {
@@ -59,6 +59,7 @@ export class DocumentSource implements Source {
   private checkpoints = new Map<string, { hash: string; updated: number }>();
   private hadCheckpoints = false;
   private dirty = false;
+  private readonly writer = new SerialAtomicWriter();
   private firstScan = true;
   private readonly stopping = new AbortController();
   /** Ends the wait between two looks (a directory changed, or stop). */
@@ -95,6 +96,7 @@ export class DocumentSource implements Source {
 
   async commit(): Promise<void> {
     await this.saveCheckpoints();
+    await this.writer.settled();
   }
 
   /** Directory events come in bursts while a report is written: one look after the burst. */
@@ -153,7 +155,7 @@ export class DocumentSource implements Source {
       documents: Object.fromEntries(this.checkpoints),
     } satisfies StoreFile);
     try {
-      await writeFileAtomic(join(this.ctx.stateDir, CHECKPOINT_FILE), content);
+      await this.writer.write(join(this.ctx.stateDir, CHECKPOINT_FILE), content);
     } catch (err) {
       this.dirty = true;
       this.ctx.logger.error('cannot save document checkpoints', { error: err });
