@@ -4,6 +4,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { DecodedEvent, LineDecoder } from '../src/formats/decoder.ts';
 import { findFormat } from '../src/formats/index.ts';
+import { decodeScanReport } from '../src/formats/scan-reports.ts';
 import { ContainerLogDecoder } from '../src/sources/container_logs/decoder.ts';
 import type { BenchResult, BenchSuite } from './types.ts';
 
@@ -50,6 +51,25 @@ function measure(name: string, decoder: LineDecoder, lines: string[]): BenchResu
 
 const ctx = { source: 'bench', hostname: 'bench-host', onProblem: () => {} };
 
+/** One Trivy report of `n` vulnerabilities (the shared alpine report's, given distinct ids), decoded whole. */
+function measureScanReport(n: number): BenchResult {
+  const doc = JSON.parse(readFileSync(join(CORPORA, 'scan-reports', 'trivy-alpine-310.json'), 'utf8'));
+  const entries = doc.Results[0].Vulnerabilities as Array<Record<string, unknown>>;
+  doc.Results[0].Vulnerabilities = Array.from({ length: n }, (_v, i) => ({
+    ...entries[i % entries.length],
+    VulnerabilityID: `CVE-2099-${10000 + i}`,
+  }));
+  const text = JSON.stringify(doc, null, 2);
+  const start = process.hrtime.bigint();
+  const events = decodeScanReport(text, 'trivy', { ...ctx, modified: Date.now() });
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  return {
+    name: `Trivy report of ${n} vulnerabilities (${(text.length / 1e6).toFixed(1)} MB) → OCSF`,
+    value: Math.round(events.length / seconds),
+    unit: 'findings/s',
+  };
+}
+
 export default async function (): Promise<BenchSuite> {
   return {
     suite: 'normalise',
@@ -91,6 +111,7 @@ export default async function (): Promise<BenchSuite> {
       results.push(measure('container lines, content none (Base Events)', containerDecoder('none'), container));
       results.push(measure('container lines, content auto (30% nginx, 10% sshd)', containerDecoder('auto'), container));
       // The sniffing alone: the same plain lines with and without it.
+      results.push(measureScanReport(10_000));
       const plain = container.filter((_l, i) => i % 10 >= 4);
       results.push(measure('plain container lines, content none', containerDecoder('none'), plain));
       results.push(

@@ -13,6 +13,9 @@ const CLASS_NAMES = [
   'process_activity',
   'event_log_activity',
   'detection_finding',
+  'vulnerability_finding',
+  'compliance_finding',
+  'data_security_finding',
   'account_change',
   'authentication',
   'group_management',
@@ -21,6 +24,7 @@ const CLASS_NAMES = [
   'application_lifecycle',
   'api_activity',
   'application_error',
+  'scan_activity',
 ];
 
 type Json = Record<string, unknown>;

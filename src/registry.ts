@@ -14,6 +14,7 @@ import { baselineFactory } from './transforms/baseline/index.ts';
 import { criMetadataFactory } from './transforms/cri_metadata/index.ts';
 import { dockerMetadataFactory } from './transforms/docker_metadata/index.ts';
 import { rulesTransformFactory } from './transforms/rules/index.ts';
+import { vulnerabilityContextFactory } from './transforms/vulnerability_context/index.ts';
 
 const FACTORIES: AnyFactory[] = [
   containerLogsFactory,
@@ -23,6 +24,7 @@ const FACTORIES: AnyFactory[] = [
   criMetadataFactory,
   rulesTransformFactory,
   baselineFactory,
+  vulnerabilityContextFactory,
   fileSinkFactory,
   stdoutSinkFactory,
   httpSinkFactory,

@@ -1,9 +1,10 @@
 import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Readable, type Transform, type Writable } from 'node:stream';
 import { createGunzip, createZstdDecompress } from 'node:zlib';
-import { type DecodedEvent, LineFlags } from '../formats/decoder.ts';
-import { findFormat, formatNames } from '../formats/index.ts';
+import { type DecodedEvent, type DocumentFormat, isDocumentFormat, LineFlags } from '../formats/decoder.ts';
+import { findInputFormat, formatNames } from '../formats/index.ts';
 import { DEFAULT_REDACTION, type RedactionConfig } from '../policy/redaction-config.ts';
 import { Redactor } from '../policy/redactor.ts';
 import { LineSplitter } from '../sources/tail/line-splitter.ts';
@@ -110,19 +111,18 @@ export async function decodeFile(
   options: DecodeOptions = {},
 ): Promise<NormaliseSummary> {
   const { maxLineBytes = 1024 * 1024, redaction = DEFAULT_REDACTION, stderr } = options;
-  const format = findFormat(formatName);
+  const format = findInputFormat(formatName);
   if (!format) throw new Error(`unknown format "${formatName}" (known: ${formatNames().join(', ')})`);
   const summary: NormaliseSummary = { format: formatName, lines: 0, events: 0, problems: {} };
   const path = file === '-' ? undefined : resolve(file);
-  const decoder = format.createDecoder({
+  const ctx = {
     source: 'normalise',
     hostname,
     ...(path ? { path } : {}),
-    onProblem: (reason) => {
+    onProblem: (reason: string) => {
       summary.problems[reason] = (summary.problems[reason] ?? 0) + 1;
     },
-  });
-  const splitter = new LineSplitter(maxLineBytes);
+  };
   const events: DecodedEvent[] = [];
   const redactor = new Redactor(redaction);
   const handOver = async () => {
@@ -132,15 +132,24 @@ export async function decodeFile(
     await onEvents(events);
     events.length = 0;
   };
+  const input = (path ? createReadStream(path) : process.stdin) as AsyncIterable<Buffer>;
+  const bytes = decompressed(input, file === '-' ? 'stdin' : file, (t) => stderr?.write(`${t}\n`));
+  if (isDocumentFormat(format)) {
+    events.push(...(await decodeDocument(format, bytes, path, ctx)));
+    summary.lines = 1;
+    await handOver();
+    return summary;
+  }
+  const decoder = format.createDecoder(ctx);
+  const splitter = new LineSplitter(maxLineBytes);
   const onLine = (line: string, info: Parameters<typeof decoder.push>[1]) => {
     summary.lines++;
     decoder.push(line, info, events);
   };
-  const input = (path ? createReadStream(path) : process.stdin) as AsyncIterable<Buffer>;
   const stopProgress = options.progress && stderr ? progressReporter(stderr, () => summary.lines) : undefined;
   let offset = 0;
   try {
-    for await (const chunk of decompressed(input, file === '-' ? 'stdin' : file, (t) => stderr?.write(`${t}\n`))) {
+    for await (const chunk of bytes) {
       splitter.feed(chunk, offset, onLine);
       offset += chunk.length;
       await handOver();
@@ -153,4 +162,17 @@ export async function decodeFile(
   decoder.flush(events);
   await handOver();
   return summary;
+}
+
+/** A whole document (a scanner's report), decoded at once. */
+async function decodeDocument(
+  format: DocumentFormat,
+  bytes: AsyncIterable<Buffer>,
+  path: string | undefined,
+  ctx: Omit<Parameters<DocumentFormat['decodeDocument']>[1], 'modified'>,
+): Promise<DecodedEvent[]> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of bytes) chunks.push(chunk);
+  const modified = path ? (await stat(path)).mtimeMs : Date.now();
+  return format.decodeDocument(Buffer.concat(chunks).toString('utf8'), { ...ctx, modified: Math.trunc(modified) });
 }

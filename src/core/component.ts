@@ -2,6 +2,7 @@
 // config schema and a factory registered under its type name (see src/registry.ts); the core never imports a
 // component directly.
 import type { z } from 'zod';
+import type { RunningContainers } from '../enrich/running-containers.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { RedactionConfig } from '../policy/redaction-config.ts';
@@ -20,6 +21,8 @@ export interface ComponentContext {
   readonly hostname: string;
   /** Tells `/readyz` and metrics whether the component works normally (false: degraded, with a reason). */
   setHealthy(healthy: boolean, reason?: string): void;
+  /** The pipeline's registry of running containers: container metadata caches feed it, joins read it. */
+  readonly runningContainers?: RunningContainers;
 }
 
 export interface SourceContext extends ComponentContext {
@@ -42,8 +45,16 @@ export interface Source {
   commit?(): Promise<void>;
 }
 
+export interface TransformContext extends ComponentContext {
+  /**
+   * Hands events the transform makes on its own (not in answer to an input batch: a timer, a runtime change) to its
+   * consumers, as a source does. `onAcknowledged` runs once every sink that must receive them has accepted them.
+   */
+  emit(events: Envelope[], onAcknowledged?: () => void): Promise<void>;
+}
+
 export interface Transform {
-  start?(ctx: ComponentContext): Promise<void>;
+  start?(ctx: TransformContext): Promise<void>;
   /** Returns the events to pass on (the same objects, changed, fewer or more). Dropped events count as handled. */
   process(events: Envelope[]): Envelope[] | Promise<Envelope[]>;
   stop?(): Promise<void>;

@@ -1,5 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { RunningContainers } from '../enrich/running-containers.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { assignEventUid } from '../ocsf/event-uid.ts';
@@ -7,7 +8,15 @@ import { DEFAULT_REDACTION, type RedactionConfig } from '../policy/redaction-con
 import { Redactor } from '../policy/redactor.ts';
 import { AckToken } from './ack.ts';
 import type { SinkCommonConfig } from './common-config.ts';
-import type { ComponentContext, ComponentKind, Sink, Source, SourceContext, Transform } from './component.ts';
+import type {
+  ComponentContext,
+  ComponentKind,
+  Sink,
+  Source,
+  SourceContext,
+  Transform,
+  TransformContext,
+} from './component.ts';
 import { EncodedEnvelope, type Envelope } from './envelope.ts';
 import { SinkDriver } from './sink-driver.ts';
 
@@ -91,6 +100,7 @@ export class Pipeline {
   private stopping = false;
   private readonly redaction: RedactionConfig;
   private readonly redactor: Redactor | undefined;
+  private readonly runningContainers = new RunningContainers();
 
   constructor(
     private readonly plan: PipelinePlan,
@@ -146,6 +156,7 @@ export class Pipeline {
       metrics,
       hostname,
       stateDir: join(dataDir, 'state', name),
+      runningContainers: this.runningContainers,
       setHealthy: (healthy, reason) => this.setProblem(name, 'self', healthy ? undefined : (reason ?? 'degraded')),
     };
   }
@@ -207,7 +218,10 @@ export class Pipeline {
     }
     for (const d of this.drivers) await starting('sink', d.name, () => d.start());
     for (const t of this.plan.transforms) {
-      const ctx = this.context(t.name);
+      const ctx: TransformContext = {
+        ...this.context(t.name),
+        emit: (events, onAck) => this.emitFrom(t.name, events, onAck),
+      };
       await starting('transform', t.name, async () => t.instance.start?.(ctx));
     }
     for (const s of this.plan.sources) {
@@ -215,7 +229,7 @@ export class Pipeline {
       const ctx: SourceContext = {
         ...base,
         redaction: this.redaction,
-        emit: (events, onAck) => this.emitFromSource(s.name, events, onAck),
+        emit: (events, onAck) => this.emitFrom(s.name, events, onAck),
       };
       await starting('source', s.name, async () => {
         await mkdir(base.stateDir, { recursive: true });
@@ -227,7 +241,8 @@ export class Pipeline {
     this.started = true;
   }
 
-  private async emitFromSource(source: string, events: Envelope[], onAck?: () => void): Promise<void> {
+  /** Events a source (or a transform, on its own) hands over: masked, then delivered to the component's consumers. */
+  private async emitFrom(source: string, events: Envelope[], onAck?: () => void): Promise<void> {
     const token = new AckToken(onAck ?? noop).retain();
     this.options.metrics.eventsEmitted.inc({ component: source }, events.length);
     // Secrets are masked before any transform or sink sees an event, whatever the config routes where.

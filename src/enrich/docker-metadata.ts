@@ -25,6 +25,7 @@ import {
 import type { LabelFilter } from './label-filter.ts';
 import { ContainerMetadataStore, type HeldContainer } from './metadata-store.ts';
 import type { ContainerLookup } from './pid-attribution.ts';
+import type { ContainerFeed } from './running-containers.ts';
 
 /** The Docker API client library, loaded by the first component that talks to the engine. */
 export const dockerode = lazyModule<typeof import('dockerode')>('dockerode');
@@ -60,6 +61,8 @@ export interface DockerMetadataHooks {
   component: string;
   /** Called when the engine becomes reachable (true) or unreachable/slow (false, with the reason). */
   onHealth(healthy: boolean, reason?: string): void;
+  /** Told which containers run (from inspect, die/destroy events and full listings), for joins on what runs. */
+  running?: ContainerFeed;
 }
 
 const MAX_IMAGES = 512;
@@ -118,6 +121,7 @@ export class DockerMetadataCache implements ContainerLookup, ContainerMetadataSo
     clearInterval(this.sweepTimer);
     clearInterval(this.healthTimer);
     await this.loop;
+    this.hooks.running?.close();
   }
 
   /** Whether the engine answers (always true until proven otherwise for on-demand use). */
@@ -158,8 +162,9 @@ export class DockerMetadataCache implements ContainerLookup, ContainerMetadataSo
     return this.entries.isUnknown(id);
   }
 
-  /** Records a container from an inspect document (used by the live path, and by tests and benchmarks). */
-  remember(info: InspectedContainer, image?: InspectedImage): ContainerMetadata {
+  /** Records a container from an inspect document (used by the live path, and by tests and benchmarks); `askedAt`
+   * is when the inspect was asked (a die seen since makes its "running" stale). */
+  remember(info: InspectedContainer, image?: InspectedImage, askedAt = Date.now()): ContainerMetadata {
     const ref = containerRefFromInspect(info, image, this.options.labels);
     const previous = this.entries.peek(info.Id);
     const entry: ContainerMetadata = {
@@ -173,6 +178,9 @@ export class DockerMetadataCache implements ContainerLookup, ContainerMetadataSo
     if (info.State?.Running && info.State.Pid) entry.pid = info.State.Pid;
     if (previous?.removedAt !== undefined) entry.removedAt = previous.removedAt;
     this.entries.set(entry);
+    // A created container that never started is neither: only running and ended states are news.
+    if (info.State?.Running) this.hooks.running?.running(ref, askedAt);
+    else if (info.State?.Status && info.State.Status !== 'created') this.hooks.running?.stopped(info.Id);
     return entry;
   }
 
@@ -192,11 +200,13 @@ export class DockerMetadataCache implements ContainerLookup, ContainerMetadataSo
       const e = this.entries.peek(id)!;
       e.removedAt = Date.now();
       e.pid = undefined;
+      this.hooks.running?.stopped(id);
       return;
     }
     if (verb === 'die') {
       const e = this.entries.peek(id);
       if (e) e.pid = undefined;
+      this.hooks.running?.stopped(id);
       return;
     }
     // Configuration may change at these verbs: read it again. Other events only fill a gap, once per id.
@@ -212,11 +222,12 @@ export class DockerMetadataCache implements ContainerLookup, ContainerMetadataSo
     if (pending) return pending;
     const p = this.withSlot(async () => {
       try {
+        const askedAt = Date.now();
         const info = (await this.api.getContainer(id).inspect()) as InspectedContainer;
         const image = info.Image ? await this.image(info.Image) : undefined;
         this.entries.forgetUnknown(id);
         this.reportHealth(true);
-        return this.remember(info, image);
+        return this.remember(info, image, askedAt);
       } catch (err) {
         const status = (err as { statusCode?: number }).statusCode;
         if (status === 404) {
@@ -343,12 +354,18 @@ export class DockerMetadataCache implements ContainerLookup, ContainerMetadataSo
   /** Lists every container (running or not) and inspects those not held; containers held but no longer listed
    * were removed while we were not watching: they become tombstones. */
   private async syncAll(): Promise<void> {
+    const listedAt = Date.now();
     const listed = await this.api.listContainers({ all: true });
     const ids = new Set(listed.map((c) => c.Id));
     const now = Date.now();
     for (const e of this.entries.values()) if (!ids.has(e.id) && e.removedAt === undefined) e.removedAt = now;
     await Promise.all(
       listed.filter((c) => !this.entries.peek(c.Id)?.inspected).map((c) => this.inspect(c.Id).catch(() => undefined)),
+    );
+    const running = listed.filter((c) => c.State === 'running').map((c) => this.entries.peek(c.Id));
+    this.hooks.running?.listed(
+      running.filter((e) => e?.inspected).map((e) => e!.ref),
+      listedAt,
     );
   }
 }

@@ -60,3 +60,25 @@ export interface RecordFormat<Options = unknown> {
   readonly description: string;
   createDecoder(ctx: DecodeContext, options?: Options): LineDecoder;
 }
+
+/**
+ * A format whose input is one whole document per file (a scanner's JSON report), not a sequence of records: the file
+ * source reads such a file whole, and again whenever it changes; `normalise` reads its input whole.
+ */
+export interface DocumentFormat {
+  readonly name: string;
+  readonly description: string;
+  /** Decodes one document; never throws (a bad document gives a flagged event and a counted problem). */
+  decodeDocument(text: string, ctx: DocumentContext): DecodedEvent[];
+}
+
+export interface DocumentContext extends DecodeContext {
+  /** When the document was written (the file's modification time), for documents that do not say. */
+  modified: number;
+}
+
+export type InputFormat = RecordFormat | DocumentFormat;
+
+export function isDocumentFormat(format: InputFormat): format is DocumentFormat {
+  return 'decodeDocument' in format;
+}

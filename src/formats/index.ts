@@ -2,11 +2,12 @@
 import { ContainerLogDecoder } from '../sources/container_logs/decoder.ts';
 import { containerFromPath } from '../sources/container_logs/path-meta.ts';
 import { auditdFormat } from './auditd.ts';
-import type { RecordFormat } from './decoder.ts';
+import type { DocumentFormat, InputFormat, RecordFormat } from './decoder.ts';
 import { dockerEventsFormat } from './docker-events.ts';
 import { falcoFormat } from './falco.ts';
 import { k8sAuditFormat } from './k8s-audit.ts';
 import { nginxFormat } from './nginx.ts';
+import { grypeFormat, trivyFormat } from './scan-reports.ts';
 import { syslogAuthFormat } from './syslog-auth.ts';
 
 /** Offline defaults: nothing is emitted by timeout, everything is flushed at end of input. */
@@ -43,14 +44,23 @@ const FORMATS: RecordFormat[] = [
   nginxFormat,
 ];
 
+/** Formats read whole, one document per file (see DocumentFormat). */
+const DOCUMENT_FORMATS: DocumentFormat[] = [trivyFormat, grypeFormat];
+
+/** A line format by name (tailed record by record). */
 export function findFormat(name: string): RecordFormat | undefined {
   return FORMATS.find((f) => f.name === name);
 }
 
-export function formatNames(): string[] {
-  return FORMATS.map((f) => f.name);
+/** Any input format by name: a line format or a whole-document format. */
+export function findInputFormat(name: string): InputFormat | undefined {
+  return findFormat(name) ?? DOCUMENT_FORMATS.find((f) => f.name === name);
 }
 
-export function allFormats(): readonly RecordFormat[] {
-  return FORMATS;
+export function formatNames(): string[] {
+  return allFormats().map((f) => f.name);
+}
+
+export function allFormats(): readonly InputFormat[] {
+  return [...FORMATS, ...DOCUMENT_FORMATS];
 }

@@ -35,7 +35,7 @@ export class PerLineDecoder implements LineDecoder {
 }
 
 export interface InputProblem {
-  /** Metric label (outrider_events_failed_total reason). */
+  /** Metric label (outrider_input_kept_raw_total reason). */
   reason: 'line_too_long' | 'invalid_utf8';
   detail: string;
 }

@@ -20,3 +20,19 @@ export async function writeFileAtomic(file: string, content: string): Promise<vo
     await dir.close();
   }
 }
+
+/** Atomic writes, one at a time: two writes of one file at once would share its temporary file. */
+export class SerialAtomicWriter {
+  private last: Promise<void> = Promise.resolve();
+
+  write(file: string, content: string): Promise<void> {
+    const p = this.last.then(() => writeFileAtomic(file, content));
+    this.last = p.catch(() => undefined);
+    return p;
+  }
+
+  /** Resolves once every write asked so far is done. */
+  settled(): Promise<void> {
+    return this.last;
+  }
+}

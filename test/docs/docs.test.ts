@@ -11,7 +11,7 @@ import { REPO_ROOT } from '../support/output.ts';
 
 const read = (path: string) => readFileSync(join(REPO_ROOT, path), 'utf8');
 const DOC_PAGES = ['README.md', 'docs/architecture.md', 'docs/configuration.md', 'docs/enrichment.md'].concat(
-  ['ocsf-mapping', 'operations', 'performance', 'policy', 'sinks'].map((p) => `docs/${p}.md`),
+  ['ocsf-mapping', 'operations', 'performance', 'policy', 'sinks', 'vulnerabilities'].map((p) => `docs/${p}.md`),
 );
 
 it('docs/configuration.md documents every config key as the schemas define it', () => {

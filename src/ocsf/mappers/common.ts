@@ -20,6 +20,7 @@ export const ObservableType = {
   Port: 11,
   CommandLine: 13,
   UserAgent: 16,
+  CveUid: 18,
   Container: 27,
   FilePath: 45,
   Other: 99,

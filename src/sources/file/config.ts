@@ -1,14 +1,14 @@
 import { z } from 'zod';
-import { duration } from '../../config/units.ts';
+import { byteSize, duration } from '../../config/units.ts';
 import { tailKeys } from '../tail/config.ts';
 
-export const FILE_FORMATS = ['auditd', 'k8s-audit', 'falco', 'syslog-auth', 'nginx'] as const;
+export const FILE_FORMATS = ['auditd', 'k8s-audit', 'falco', 'syslog-auth', 'nginx', 'trivy', 'grype'] as const;
 
 export const fileSourceSchema = z.strictObject({
   format: z
     .enum(FILE_FORMATS)
     .describe(
-      'What the files hold: auditd (audit.log), k8s-audit (API server audit log), falco (Falco JSON alerts), syslog-auth (auth.log / secure), nginx (nginx or Apache access and error logs).',
+      "What the files hold: auditd (audit.log), k8s-audit (API server audit log), falco (Falco JSON alerts), syslog-auth (auth.log / secure), nginx (nginx or Apache access and error logs), trivy / grype (image scanners' JSON reports, one per file, read whole and again when they change; either reads both).",
     ),
   include: z
     .array(z.string().min(1))
@@ -58,6 +58,21 @@ export const fileSourceSchema = z.strictObject({
     })
     .default({ stages: 'merge', hold_timeout: 60_000 })
     .describe('k8s-audit: one event per request.'),
+  reports: z
+    .strictObject({
+      max_bytes: byteSize
+        .default(64 * 1024 * 1024)
+        .describe('Largest report read; a larger file is reported (counted, logged) and skipped.'),
+      settle: duration
+        .default(2000)
+        .describe(
+          'A report that does not parse is taken as still being written until its file is this old; after that it is reported as bad (once per content).',
+        ),
+    })
+    .default({ max_bytes: 64 * 1024 * 1024, settle: 2000 })
+    .describe(
+      'trivy / grype: whole-document reports. Of the tailing keys, include, exclude, read_from, glob_interval and checkpoint_interval apply.',
+    ),
   timezone_offset: z
     .number()
     .int()

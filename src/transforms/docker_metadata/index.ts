@@ -25,6 +25,7 @@ export class DockerMetadataTransform extends ContainerMetadataTransform<Containe
       metrics: ctx.metrics,
       component: ctx.name,
       onHealth,
+      ...(ctx.runningContainers ? { running: ctx.runningContainers.feed('docker') } : {}),
     });
   }
 }
