@@ -140,7 +140,11 @@ describe('auditd', () => {
     for (const e of launches) {
       expect(e.launch_type_id).toBe(3);
       expect(e.metadata.original_event_uid).toMatch(/^\d+\.\d+:\d+$/);
-      expect(e.metadata.correlation_uid).toBe(e.metadata.original_event_uid);
+      // A process in a login session shares the session's correlation uid; any other is its own event.
+      const ses = / ses=(\d+)/.exec(e.raw_data ?? '')?.[1];
+      if (ses && ses !== '4294967295')
+        expect(e.metadata.correlation_uid).toMatch(new RegExp(`^golden-host:ses${ses}:`));
+      else expect(e.metadata.correlation_uid).toBe(e.metadata.original_event_uid);
     }
     const full = launches.find((e) => (e.process as { working_directory?: string }).working_directory);
     expect(full!.metadata.profiles).toContain('linux/linux_users');
@@ -162,8 +166,14 @@ describe('auditd', () => {
     expect(ev.filter((e) => e.class_uid === 3006)).toHaveLength(3);
     const chauthtok = ev.find((e) => e.type_uid === 300103)!;
     expect(chauthtok.user).toEqual({ name: 'charlie' });
-    const auth = ev.find((e) => e.type_uid === 300201)!;
-    expect(auth).toMatchObject({ status_id: 1, user: { name: 'root' }, service: { name: 'chfn' } });
+    // chfn authenticates its user: an authentication, not a logon.
+    const auth = ev.find((e) => e.class_uid === 3002 && (e.service as { name: string }).name === 'chfn')!;
+    expect(auth).toMatchObject({
+      activity_id: 99,
+      activity_name: 'Authenticate',
+      status_id: 1,
+      user: { name: 'root' },
+    });
   });
 
   it('parses the ausearch -i interpreted form (local time, names, unquoted values)', () => {
@@ -180,7 +190,7 @@ describe('auditd', () => {
     const e = events[0]!;
     expect(e.type_uid).toBe(100701);
     expect(e.time).toBe(new Date(2026, 10, 23, 10, 15, 1, 250).getTime());
-    expect(e.process).toMatchObject({ pid: 101, cmd_line: 'bash -c ls /tmp', user: { name: 'root' } });
+    expect(e.process).toMatchObject({ pid: 101, cmd_line: "bash -c 'ls /tmp'", user: { name: 'root' } });
     expect(e.actor).toMatchObject({ user: { name: 'alice' } });
     expect(e.metadata.labels).toEqual(['outrider-test']);
     const result = validateOcsf(recordOutput('unit/security-auditd-interpreted', events));
@@ -197,7 +207,7 @@ describe('auditd', () => {
     ].join('\n');
     const { events } = decodeText('auditd', text, 'split.log');
     expect(events).toHaveLength(1);
-    expect((events[0]!.process as { cmd_line: string }).cmd_line).toBe('sh hello world');
+    expect((events[0]!.process as { cmd_line: string }).cmd_line).toBe("sh 'hello world'");
     expect((events[0]!.unmapped as { audit: { records: unknown[] } }).audit.records).toEqual([
       { type: 'WEIRD_NEW_TYPE', foo: 'bar' },
     ]);
@@ -452,7 +462,14 @@ describe('syslog-auth', () => {
 
   it('reads RFC 5424 and journald JSON, and bare sshd stderr lines', () => {
     const opn = byName(results, 'opnsense-sshd.log').events[0]!;
-    expect(opn).toMatchObject({ type_uid: 300201, status_id: 2, user: { name: 'tutu' }, timezone_offset: 0 });
+    // "Invalid user" is a step of the failed logon ("Failed password for invalid user …" is the logon).
+    expect(opn).toMatchObject({
+      type_uid: 300299,
+      activity_name: 'Invalid User',
+      status_id: 2,
+      user: { name: 'tutu' },
+      timezone_offset: 0,
+    });
     expect(opn.time).toBe(Date.parse('2022-01-19T14:23:55Z'));
     const journald = JSON.stringify({
       __REALTIME_TIMESTAMP: '1795407100123456',
