@@ -32,10 +32,11 @@ export interface SyslogParseOptions {
   timezoneOffset: number;
 }
 
+// The tag's colon is optional: rsyslog writes a message that came in as RFC 5424 as `host app[pid] msg`.
 const RFC3164 =
-  /^(?:<(\d{1,3})>)?([A-Z][a-z]{2}) {1,2}(\d{1,2}) (\d\d):(\d\d):(\d\d)(?:\.(\d+))? (\S+) ([^\s:[]+)(?:\[(\d+)\])?: ?(.*)$/s;
+  /^(?:<(\d{1,3})>)?([A-Z][a-z]{2}) {1,2}(\d{1,2}) (\d\d):(\d\d):(\d\d)(?:\.(\d+))? (\S+) ([^\s:[]+)(?:\[(\d+)\])?:? ?(.*)$/s;
 const ISO3164 =
-  /^(?:<(\d{1,3})>)?(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)) (\S+) ([^\s:[]+)(?:\[(\d+)\])?: ?(.*)$/s;
+  /^(?:<(\d{1,3})>)?(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)) (\S+) ([^\s:[]+)(?:\[(\d+)\])?:? ?(.*)$/s;
 /** `journalctl -o short-full`: weekday, date, time, zone name (or ±hhmm). */
 const JOURNAL_FULL =
   /^[A-Z][a-z]{2} (\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d(?:\.\d+)?) ([A-Za-z]{1,5}|[+-]\d{4}) (\S+) ([^\s:[]+)(?:\[(\d+)\])?: ?(.*)$/s;
@@ -60,7 +61,7 @@ export function parseSyslogLine(line: string, options: SyslogParseOptions): Sysl
         time: yearless(month, m, options),
         host: m[8]!,
         app: m[9]!,
-        message: m[11]!,
+        message: withoutBom(m[11]!),
       };
       if (m[10]) r.pid = Number(m[10]);
       if (m[1]) setPri(r, m[1]);
@@ -69,7 +70,13 @@ export function parseSyslogLine(line: string, options: SyslogParseOptions): Sysl
   }
   m = ISO3164.exec(line);
   if (m) {
-    const r: SyslogRecord = { form: 'rfc3164', originalTime: m[2]!, host: m[3]!, app: m[4]!, message: m[6]! };
+    const r: SyslogRecord = {
+      form: 'rfc3164',
+      originalTime: m[2]!,
+      host: m[3]!,
+      app: m[4]!,
+      message: withoutBom(m[6]!),
+    };
     setIsoTime(r, m[2]!);
     if (m[5]) r.pid = Number(m[5]);
     if (m[1]) setPri(r, m[1]);
@@ -137,10 +144,12 @@ export function parseSyslogLine(line: string, options: SyslogParseOptions): Sysl
  * MSG-UTF8. Both are framing, not content.
  */
 function rfc5424Message(text: string): string {
-  let msg = text;
-  if (msg.charCodeAt(0) === 32) msg = msg.slice(1);
-  if (msg.charCodeAt(0) === 0xfeff) msg = msg.slice(1);
-  return msg;
+  return withoutBom(text.charCodeAt(0) === 32 ? text.slice(1) : text);
+}
+
+/** A message that came in as RFC 5424 MSG-UTF8 keeps its BOM when rsyslog writes it in a file format. */
+function withoutBom(text: string): string {
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
 }
 
 function setPri(r: SyslogRecord, pri: string): void {
