@@ -199,7 +199,10 @@ export class AuditDecoder implements LineDecoder {
     const time = head.time;
     const uid = (key: string) => `${node}:${key === sesKey ? `ses${ses}` : pid}:${time}:${head.serial}`;
     if (login) {
+      // A kernel record: without EOE records (auditd 3 writes none) it is emitted after the process's later PAM
+      // records, whose USER_START already tied the session to the process's story.
       const story =
+        (sesKey && this.stories.find(sesKey, time)) ||
         (pidKey && this.stories.find(pidKey, time)) ||
         this.stories.start((pidKey ?? sesKey)!, uid((pidKey ?? sesKey)!), time);
       if (sesKey) this.stories.bind(sesKey, story, time);

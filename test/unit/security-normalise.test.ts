@@ -12,7 +12,9 @@ import type { OcsfEvent } from '../../src/ocsf/event.ts';
 import { sniffContent } from '../../src/ocsf/mappers/container-content.ts';
 import { parseJsonMessage } from '../../src/parsers/json.ts';
 import { ContainerLogDecoder } from '../../src/sources/container_logs/decoder.ts';
+import { checkActions, readActionTable } from '../support/action-table.ts';
 import { CORPORA, REPO_ROOT, recordOutput, validateOcsf } from '../support/output.ts';
+import { decodeRealSessions, loadRealSessions, RECORDED_FORMATS, syslogFormsDiffer } from '../support/real-sessions.ts';
 
 /** RFC 3164 lines have no year: pinned so golden files do not change with the calendar. */
 const NOW = Date.UTC(2026, 10, 23, 12, 0, 0);
@@ -24,14 +26,11 @@ interface Decoded {
   lines: string[];
 }
 
-function decodeText(format: string, text: string, path: string, options?: unknown): Decoded {
+function decodeText(format: string, text: string, path: string, options?: unknown, hostname = 'golden-host'): Decoded {
   const problems: string[] = [];
   const f = findFormat(format);
   if (!f) throw new Error(`format ${format} not registered`);
-  const decoder = f.createDecoder(
-    { source: 'golden', hostname: 'golden-host', path, onProblem: (r) => problems.push(r) },
-    options,
-  );
+  const decoder = f.createDecoder({ source: 'golden', hostname, path, onProblem: (r) => problems.push(r) }, options);
   const out: DecodedEvent[] = [];
   const lines = text.split('\n');
   if (lines.at(-1) === '') lines.pop();
@@ -60,8 +59,8 @@ function stable(e: OcsfEvent): OcsfEvent {
   return e;
 }
 
-function checkGolden(family: string, file: string, events: OcsfEvent[]): void {
-  const target = join(GOLDEN, family, `${relative(join(CORPORA), file).replace(/[/]/g, '__')}.ndjson`);
+function checkGolden(family: string, file: string, events: OcsfEvent[], name?: string): void {
+  const target = join(GOLDEN, family, `${name ?? relative(join(CORPORA), file).replace(/[/]/g, '__')}.ndjson`);
   const text = events.map((e) => JSON.stringify(stable(e))).join('\n') + (events.length ? '\n' : '');
   if (process.env.UPDATE_GOLDEN === '1' || !existsSync(target)) {
     mkdirSync(join(GOLDEN, family), { recursive: true });
@@ -744,5 +743,238 @@ describe('outrider normalise --format <security format>', () => {
     }
     const result = validateOcsf(recordOutput('unit/security-cli-normalise', all));
     if (result) expect(result.failed, result.output).toBe(0);
+  });
+});
+
+describe('real sessions recorded by real daemons (test/corpus/real-sessions)', () => {
+  // One run of test/support/real-sessions.sh: sshd, su, sudo, shadow-utils, auditd (ENRICHED), rsyslog, journald and
+  // dockerd as they write. Golden files per recorded file; then the facts of what happened, field by field.
+  const sessions = loadRealSessions(join(REPO_ROOT, 'test', 'corpus', 'real-sessions'));
+  const env = sessions.env;
+  const decoded = decodeRealSessions(sessions);
+  // Golden files for each source's main forms; journalctl's short forms are held to RSYSLOG_FileFormat's reading below.
+  for (const [file, events] of decoded)
+    if (!file.startsWith('journal.short')) checkGolden('real-sessions', file, events, `real-sessions__${file}`);
+  const all = [...decoded.values()].flat();
+  const audit = decoded.get('audit.log')!;
+  const auth = decoded.get('auth.file-format.log')!;
+  const engine = decoded.get('docker-events.ndjson')!;
+  const span = (name: string) => sessions.marks.find((m) => m.name === name)!;
+  const within = (events: OcsfEvent[], name: string) =>
+    events.filter((e) => e.time >= span(name).start - 50 && e.time <= span(name).end + 50);
+  const user = (e: OcsfEvent) => e.user as { name?: string; uid?: string } | undefined;
+  const actorUser = (e: OcsfEvent) => (e.actor as { user?: { name?: string; uid?: string } } | undefined)?.user;
+
+  it('every event is valid OCSF', () => {
+    const result = validateOcsf(recordOutput('unit/real-sessions', all));
+    if (result) expect(result.failed, result.output).toBe(0);
+  });
+
+  it('gives each action the events docs/ocsf-mapping.md lists, from every source (one decisive event per action)', () => {
+    const rows = readActionTable();
+    expect(rows.length).toBeGreaterThan(40);
+    for (const source of ['auth log', 'auditd', 'docker events'] as const)
+      expect(rows.some((r) => r.source === source)).toBe(true);
+    const problems = [
+      ...checkActions(rows, sessions.marks, 'auth log', auth),
+      ...checkActions(rows, sessions.marks, 'auditd', audit),
+      ...checkActions(rows, sessions.marks, 'docker events', engine),
+    ];
+    expect(problems).toEqual([]);
+  });
+
+  it('1. the actor of su and sudo is the invoking user, the target the account switched to; sshd is nobody', () => {
+    const ua = { name: env.UA, uid: env.UIDA };
+    const failedSu = within(auth, 'su-failed').find((e) => e.activity_id === 7)!;
+    expect(failedSu).toMatchObject({ status: 'Failure', user: { name: 'root' }, actor: { user: { name: env.UA } } });
+    const pamSu = within(auth, 'su-failed').find((e) => e.activity_name === 'Authenticate')!;
+    expect([user(pamSu), actorUser(pamSu)]).toEqual([{ name: 'root' }, ua]);
+    const auditSu = within(audit, 'su-failed').find((e) => e.class_uid === 3002)!;
+    expect(auditSu).toMatchObject({ activity_id: 7, status: 'Failure', user: { name: 'root' } });
+    expect(actorUser(auditSu)).toEqual(ua);
+    // Inside an ssh login the login uid names the invoker.
+    const inSession = within(audit, 'ssh-login-su-failed').find((e) => e.activity_id === 7)!;
+    expect([user(inSession), actorUser(inSession)]).toEqual([{ name: 'root' }, ua]);
+    // sudo's line names the invoker; its audit record has the invoker's uid (and its ENRICHED name).
+    const refusedLine = within(auth, 'sudo-refused').find((e) => e.activity_id === 7)!;
+    expect([refusedLine.status, user(refusedLine), actorUser(refusedLine)]).toEqual([
+      'Failure',
+      { name: 'root' },
+      { name: env.UA },
+    ]);
+    const refusedRecord = within(audit, 'sudo-refused').find((e) => e.activity_id === 7)!;
+    expect([refusedRecord.status, actorUser(refusedRecord)]).toEqual(['Failure', ua]);
+    // sshd's PAM lines and records: the user is the account tried, never with sshd's uid 0; no actor user.
+    for (const events of [auth, audit]) {
+      for (const e of within(events, 'ssh-login-failed-password').filter((x) => x.class_uid === 3002)) {
+        expect(user(e)).toEqual({ name: env.UA });
+        expect(actorUser(e)).toBeUndefined();
+      }
+    }
+  });
+
+  it('2. names from the ENRICHED format on host processes, none in containers; (invalid user), ? and unset are nobody', () => {
+    const launch = within(audit, 'exec-quoted-argument').find((e) => e.type_uid === 100701 && e.status_id === 1)!;
+    expect((launch.process as { user: unknown }).user).toEqual({ uid: env.UIDA, name: env.UA });
+    const inContainer = within(audit, 'docker-exec').filter((e) => e.type_uid === 100701);
+    expect(inContainer.length).toBeGreaterThan(0);
+    for (const e of inContainer) {
+      const p = e.process as { user: unknown; container: { uid: string } };
+      expect(p.container.uid).toMatch(/^[0-9a-f]{64}$/);
+      expect(p.user).toEqual({ uid: env.UIDA });
+      expect(JSON.stringify(e.actor)).not.toContain(env.UA!);
+    }
+    const invalid = within(audit, 'ssh-login-invalid-user');
+    expect(invalid.map((e) => user(e)?.name ?? user(e)?.uid)).toEqual([
+      'unknown',
+      'unknown',
+      `nosuch${env.ID}`,
+      `nosuch${env.ID}`,
+    ]);
+    for (const e of all) {
+      for (const o of (e.observables ?? []) as Array<{ value?: string }>)
+        expect(['(invalid user)', '?', '4294967295', 'unknown', 'unset']).not.toContain(o.value);
+      const { raw_data: _raw, unmapped: _u, ...mapped } = e;
+      expect(JSON.stringify(mapped)).not.toContain('28696E76616C6964207573657229');
+    }
+  });
+
+  it('3. a failed execve is the program tried failing, launched by its caller', () => {
+    const tried = within(audit, 'failed-execve').find(
+      (e) => (e.process as { file?: { path: string } }).file?.path === `/nonexistent/prog-${env.ID}`,
+    )!;
+    expect(tried).toMatchObject({ type_uid: 100701, status: 'Failure', status_detail: 'ENOENT' });
+    expect((tried.process as { cmd_line?: string }).cmd_line).toBeUndefined();
+    const caller = (tried.actor as { process: { cmd_line: string; name: string } }).process;
+    expect(caller).toMatchObject({ name: 'sh', cmd_line: `sh -c /nonexistent/prog-${env.ID} "a b"` });
+  });
+
+  it('4. no security line is a Base Event; ausearch -i dates read; LOGIN is the logon; PAM failures without user= are authentications', () => {
+    const security =
+      /FAILED SU|\(to |COMMAND=|removed|from (shadow )?group|gshadow|group changed|new (user|group)|delete user|Failed|Accepted|Invalid user|authentication failure/;
+    for (const [file, events] of decoded) {
+      if (RECORDED_FORMATS[file]!.source !== 'auth log') continue;
+      const base = events.filter((e) => e.class_uid === 0 && security.test(e.message ?? ''));
+      expect(
+        base.map((e) => e.message),
+        file,
+      ).toEqual([]);
+    }
+    const interpreted = decoded.get('ausearch-i.txt')!;
+    expect(interpreted.filter((e) => e.class_uid === 0 && JSON.stringify(e).includes('Unparsed'))).toEqual([]);
+    // The same events as the raw log (ausearch closes each event with `----`: its order is the records' order), but
+    // ausearch prints a LOGIN apart from its SYSCALL (the loginuid write): that half is one more event.
+    const byTime = (events: OcsfEvent[]) => events.map((e) => `${e.time} ${e.type_uid}`).sort();
+    const auditType = (e: OcsfEvent) => (e.unmapped as { audit: { type: string } }).audit.type;
+    const logins = new Set(audit.filter((e) => auditType(e) === 'LOGIN').map((e) => e.time));
+    const loginWrites = interpreted.filter((e) => logins.has(e.time) && e.activity_name === 'write');
+    expect(loginWrites.length).toBe(logins.size);
+    expect(byTime(interpreted.filter((e) => !loginWrites.includes(e)))).toEqual(byTime(audit));
+    const login = within(audit, 'ssh-login').find((e) => auditType(e) === 'LOGIN')!;
+    expect(login).toMatchObject({ type_uid: 300201, status: 'Success', user: { uid: env.UIDA, name: env.UA } });
+    expect((login.session as { uid: string }).uid).toMatch(/^\d+$/);
+    const noUser = within(auth, 'ssh-login-invalid-user').filter((e) => e.class_uid === 3002 && !user(e)?.name);
+    expect(noUser.map((e) => [e.activity_name, e.status, user(e)?.uid])).toEqual([
+      ['Authenticate', 'Failure', 'unknown'],
+      ['Authenticate', 'Failure', 'unknown'],
+    ]);
+  });
+
+  it('5. status from what happened: EINPROGRESS is no failure, ECONNREFUSED a refusal, a denied /etc/shadow read Medium', () => {
+    const port = Number(env.PORT);
+    const inProgress = within(audit, 'connect-in-progress').find(
+      (e) => e.class_uid === 4001 && (e.dst_endpoint as { port?: number } | undefined)?.port === port,
+    )!;
+    expect(inProgress).toMatchObject({
+      activity_id: 1,
+      status_id: 99,
+      status: 'In Progress',
+      status_detail: 'EINPROGRESS',
+    });
+    const refused = within(audit, 'connect-refused').find(
+      (e) => e.class_uid === 4001 && (e.dst_endpoint as { port?: number } | undefined)?.port === 1,
+    )!;
+    expect(refused).toMatchObject({ activity_id: 5, status: 'Failure', status_detail: 'ECONNREFUSED' });
+    const denied = within(audit, 'denied-read').find((e) => e.class_uid === 1001)!;
+    expect(denied).toMatchObject({ file: { path: '/etc/shadow' }, status_detail: 'EACCES', severity_id: 3 });
+  });
+
+  it('7. CONFIG_CHANGE keeps its rule key; removing a rule is an audit-tampering finding', () => {
+    const added = within(audit, 'audit-rules-added');
+    expect(added.map((e) => [e.type_uid, e.metadata.labels])).toEqual(
+      Array.from({ length: 3 }, () => [100899, [env.KEY]]),
+    );
+    const removed = within(audit, 'audit-rules-removed');
+    expect(removed).toHaveLength(3);
+    for (const e of removed) {
+      expect(e).toMatchObject({ type_uid: 200401, severity_id: 3, is_alert: true, metadata: { labels: [env.KEY] } });
+      expect((e.finding_info as { title: string }).title).toBe(`Audit rule removed (key ${env.KEY})`);
+    }
+  });
+
+  it('9. the same ssh login joins across the auth log and audit.log', () => {
+    const accepted = within(auth, 'ssh-login').find((e) => e.type_uid === 300201)!;
+    const logon = within(audit, 'ssh-login').find((e) => e.type_uid === 300201)!;
+    const pick = (e: OcsfEvent) => ({
+      host: (e.device as { hostname: string }).hostname,
+      user: user(e)?.name,
+      pid: (e.actor as { process: { pid: number } }).process.pid,
+      ip: (e.src_endpoint as { ip: string }).ip,
+      logon: e.logon_type_id,
+      service: (e.service as { name: string }).name,
+    });
+    expect(pick(logon)).toEqual(pick(accepted));
+    expect(Math.abs(logon.time - accepted.time)).toBeLessThan(2000);
+    // The session's commands carry its session id and its correlation uid.
+    const ses = (logon.session as { uid: string }).uid;
+    const commands = within(audit, 'ssh-login').filter((e) => e.class_uid === 1007);
+    expect(commands.length).toBeGreaterThan(3);
+    for (const e of commands) {
+      expect(e.metadata.correlation_uid).toBe(logon.metadata.correlation_uid);
+      expect(JSON.stringify(e)).toContain(`"session":{"uid":"${ses}"`);
+    }
+  });
+
+  it('10. engine events: image and labels in container, unmount like mount, observables; quoted argv', () => {
+    const start = within(engine, 'docker-run').find((e) => e.type_uid === 600203)!;
+    const c = (start.device as { container: { image: unknown; labels: string[] } }).container;
+    expect(c.image).toEqual({
+      uid: 'outrider-test/busybox:2',
+      name: 'outrider-test/busybox',
+      tags: [{ name: 'tag', value: '2' }],
+    });
+    expect(c.labels).toEqual(expect.arrayContaining(['team=analyst', 'com.example.tier=web']));
+    const mount = engine.find((e) => e.type_uid === 100112)!;
+    const unmount = engine.find((e) => e.type_uid === 100113)!;
+    expect((mount.file as { uid: string }).uid).toBe(`oav-${env.ID}`);
+    expect((unmount.file as { uid: string }).uid).toBe(`oav-${env.ID}`);
+    for (const e of engine.filter((x) => x.unmapped?.docker && (x.device as { container?: unknown }).container))
+      expect((e.observables as Array<{ name: string }>).map((o) => o.name)).toContain('device.container.uid');
+    const quoted = within(audit, 'exec-quoted-argument').find(
+      (e) => e.type_uid === 100701 && e.status_id === 1 && (e.process as { name?: string }).name === 'sh',
+    )!;
+    expect((quoted.process as { cmd_line: string }).cmd_line).toBe(`sh -c 'echo '\\''a | b'\\'' | cat'`);
+  });
+
+  it('16.6: every syslog form rsyslog and journald write reads the same as RSYSLOG_FileFormat', () => {
+    expect(auth.filter((e) => e.class_uid !== 0).length).toBeGreaterThan(40);
+    expect(syslogFormsDiffer(decoded, sessions.marks)).toEqual([]);
+    // Messages that reached rsyslog as RFC 5424 (structured data, a BOM; logger's form): in all three templates,
+    // including RSYSLOG_FileFormat's `host app[pid] msg` without the tag's colon.
+    for (const file of ['auth.file-format.log', 'auth.traditional.log', 'auth.protocol23.log']) {
+      // The last lines of the run (their times are the senders', in whole seconds).
+      const events = decoded.get(file)!.slice(-6);
+      expect(
+        events.map((e) => [e.type_uid, e.status_id, user(e)?.name, e.message?.charCodeAt(0) === 0xfeff]),
+        file,
+      ).toEqual([
+        [300201, 2, `nosuch${env.ID}`, false],
+        [300201, 1, `or${env.ID}a`, false],
+        [300207, 2, 'root', false],
+        [300101, 1, `or${env.ID}c`, false],
+        [300106, 1, `or${env.ID}c`, false],
+        [300299, 2, `nosuch${env.ID}`, false],
+      ]);
+    }
   });
 });
