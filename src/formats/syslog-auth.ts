@@ -33,6 +33,9 @@ interface ExportEntry {
   fields: Record<string, string>;
   /** A binary field being read: its name and the text after the name line so far (lines joined by newlines). */
   binary?: { name: string; text?: string };
+  /** A binary field whose length was not fully known ended at a line end, and its value may hold one more newline:
+   * an empty line next is that newline if the entry goes on, or the entry's end if an entry (or nothing) follows. */
+  open?: { name: string; sawEmpty: boolean };
 }
 
 const EXPORT_FIELD_NAME = /^[A-Z0-9_]+$/;
@@ -77,10 +80,28 @@ export class SyslogAuthDecoder implements LineDecoder {
       binary.text = binary.text === undefined ? line : `${binary.text}\n${line}`;
       const value = binaryFieldValue(binary.text);
       if (value !== undefined) {
-        this.entry!.fields[binary.name] = value;
+        this.entry!.fields[binary.name] = value.data;
         this.entry!.binary = undefined;
+        if (value.mayGrow) this.entry!.open = { name: binary.name, sawEmpty: false };
       }
       return;
+    }
+    const open = this.entry?.open;
+    if (open) {
+      if (line.length === 0 && !open.sawEmpty) {
+        open.sawEmpty = true;
+        return;
+      }
+      this.entry!.open = undefined;
+      if (open.sawEmpty) {
+        if (line.length === 0 || JOURNAL_EXPORT_START.test(line)) this.emitEntry(out);
+        else {
+          // The empty line was the value's last byte, a newline.
+          this.entry!.fields[open.name] += '\n';
+          this.entry!.lines.push('');
+        }
+        if (line.length === 0) return;
+      }
     }
     if (line.length === 0) {
       this.emitEntry(out);
@@ -169,20 +190,24 @@ export class SyslogAuthDecoder implements LineDecoder {
 /**
  * The value of a binary export field once `text` (the lines after its name, newline-joined) holds all of it, else
  * undefined. The 8 length bytes arrive as text: a byte ≥ 0x80 was replaced with U+FFFD by UTF-8 decoding, so its value
- * is only known to lie in 0x80..0xFF, and the value ends at the first line end where its size reaches the length.
+ * is only known to lie in 0x80..0xFF: the value then ends at the first line end where its size reaches the smallest
+ * length the bytes can stand for, and `mayGrow` says a newline more would still fit.
  */
-export function binaryFieldValue(text: string): string | undefined {
+export function binaryFieldValue(text: string): { data: string; mayGrow: boolean } | undefined {
   if (text.length < 8) return undefined;
-  // The smallest length the 8 bytes can stand for: an unknown byte is at least 0x80.
   let min = 0;
+  let max = 0;
   for (let i = 7; i >= 0; i--) {
     const c = text.charCodeAt(i);
-    if (c >= 0x80 && c !== 0xfffd) return text.slice(8); // not a length prefix: keep what there is
+    // Not a length prefix: keep what there is.
+    if (c >= 0x80 && c !== 0xfffd) return { data: text.slice(8), mayGrow: false };
     min = min * 256 + (c === 0xfffd ? 0x80 : c);
+    max = max * 256 + (c === 0xfffd ? 0xff : c);
   }
   const data = text.slice(8);
   const size = Buffer.byteLength(data);
-  return size >= min || size > MAX_BINARY_FIELD_BYTES ? data : undefined;
+  if (size < min && size <= MAX_BINARY_FIELD_BYTES) return undefined;
+  return { data, mayGrow: size < max };
 }
 
 export const syslogAuthFormat: RecordFormat<SyslogAuthOptions> = {

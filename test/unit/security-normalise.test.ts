@@ -9,9 +9,11 @@ import { normalise } from '../../src/cli/normalise.ts';
 import type { DecodedEvent } from '../../src/formats/decoder.ts';
 import { findFormat } from '../../src/formats/index.ts';
 import type { OcsfEvent } from '../../src/ocsf/event.ts';
+import { shellQuote } from '../../src/ocsf/mappers/common.ts';
 import { sniffContent } from '../../src/ocsf/mappers/container-content.ts';
 import { parseJsonMessage } from '../../src/parsers/json.ts';
 import { ContainerLogDecoder } from '../../src/sources/container_logs/decoder.ts';
+import { containerFromPath } from '../../src/sources/container_logs/path-meta.ts';
 import { checkActions, readActionTable } from '../support/action-table.ts';
 import { CORPORA, REPO_ROOT, recordOutput, validateOcsf } from '../support/output.ts';
 import { decodeRealSessions, loadRealSessions, RECORDED_FORMATS, syslogFormsDiffer } from '../support/real-sessions.ts';
@@ -976,5 +978,75 @@ describe('real sessions recorded by real daemons (test/corpus/real-sessions)', (
         [300299, 2, `nosuch${env.ID}`, false],
       ]);
     }
+  });
+});
+
+describe('forms and records the recorded run does not show', () => {
+  it('reads ausearch -i dates in the other locales’ forms (four-digit year, DD.MM.YYYY, YYYY-MM-DD)', () => {
+    const record = (date: string) =>
+      `type=CONFIG_CHANGE msg=audit(${date} 01:21:15.381:2776) : auid=unset ses=unset op=add_rule key=k list=exit res=yes`;
+    const tz = process.env.TZ;
+    process.env.TZ = 'UTC';
+    try {
+      for (const date of ['12/05/26', '12/05/2026', '05.12.2026', '2026-12-05']) {
+        const { events } = decodeText('auditd', record(date), 'ausearch.txt');
+        expect(events[0]!.time, date).toBe(Date.UTC(2026, 11, 5, 1, 21, 15, 381));
+      }
+    } finally {
+      if (tz === undefined) delete process.env.TZ;
+      else process.env.TZ = tz;
+    }
+  });
+
+  it('a CONFIG_CHANGE disabling auditing is a High finding', () => {
+    const { events } = decodeText(
+      'auditd',
+      'type=CONFIG_CHANGE msg=audit(1796431337.533:1107): op=set audit_enabled=0 old=1 auid=4294967295 ses=4294967295 res=1\x1dAUID="unset"',
+      'audit.log',
+    );
+    expect(events[0]).toMatchObject({
+      type_uid: 200401,
+      severity_id: 4,
+      finding_info: { title: 'Auditing disabled', analytic: { name: 'audit tampering' } },
+    });
+  });
+
+  it('reads a journal export binary field whose length bytes are not ASCII, and -o json byte-array messages', () => {
+    // As the line splitter hands it over: bytes decoded as UTF-8, 0xC8 (a length of 200) turned into U+FFFD.
+    const value = `<86>Dec  5 01:29:13 userdel[21143]: ${'x'.repeat(162)}\n`;
+    const length = Buffer.alloc(8);
+    length.writeUInt32LE(Buffer.byteLength(value));
+    const bytes = Buffer.concat([
+      Buffer.from('__CURSOR=s=1\n__REALTIME_TIMESTAMP=1796434153744000\nSYSLOG_IDENTIFIER=userdel\n_PID=21143\n'),
+      Buffer.from("MESSAGE=delete user 'u1'\nSYSLOG_RAW\n"),
+      length,
+      Buffer.from(value),
+      Buffer.from('\n_HOSTNAME=vm\n\n'),
+    ]);
+    expect(Buffer.byteLength(value)).toBeGreaterThan(127);
+    const json = JSON.stringify({
+      __REALTIME_TIMESTAMP: '1796434153744000',
+      SYSLOG_IDENTIFIER: 'sshd',
+      _PID: '1',
+      MESSAGE: [...Buffer.from('Failed password for root from 192.0.2.1 port 22 ssh2')],
+    });
+    const { events } = decodeText('syslog-auth', `${bytes.toString('utf8')}${json}\n`, 'journal', { now: NOW });
+    expect(events.map((e) => [e.type_uid, (e.user as { name?: string } | undefined)?.name])).toEqual([
+      [300106, 'u1'],
+      [300201, 'root'],
+    ]);
+    expect((events[0]!.device as { hostname: string }).hostname).toBe('vm');
+  });
+
+  it('takes a docker json-file’s container from its name wherever the file lies', () => {
+    const id = 'c'.repeat(64);
+    for (const path of [`/var/lib/docker/containers/${id}/${id}-json.log`, `/evidence/case-7/${id}-json.log.1`])
+      expect(containerFromPath(path)?.id, path).toBe(id);
+  });
+
+  it('quotes what a shell would split or interpret, and only that', () => {
+    expect(shellQuote(['sh', '-c', 'a | b', "it's", '', '--k=v', '/usr/bin/x', '$HOME'])).toBe(
+      `sh -c 'a | b' 'it'\\''s' '' --k=v /usr/bin/x '$HOME'`,
+    );
   });
 });
