@@ -7,6 +7,7 @@
 // its process.
 import type { ContainerRef } from '../core/envelope.ts';
 import { AUDITD_PRODUCT, mapAuditEvent, type PidAttributor } from '../ocsf/mappers/auditd.ts';
+import { loginMethod } from '../ocsf/mappers/auditd-actions.ts';
 import { eventUid, fallbackEvent, repairTime } from '../ocsf/mappers/common.ts';
 import { AUDIT_UNSET, type AuditRecord, auditValue, parseAuditLine } from '../parsers/auditd.ts';
 import type { DecodeContext, DecodedEvent, LineDecoder, LineInfo, RecordFormat } from './decoder.ts';
@@ -253,16 +254,18 @@ const OPENING_RECORDS = new Set(['USER_AUTH', 'USER_ACCT']);
 /** sshd's `acct=` for a name that is no account: not a fact worth keeping. */
 const INVALID_USER = '(invalid user)';
 
-/** Keeps what a user-space record says about its story's account, source and program, for later records. */
+/** Keeps what a user-space record says about its story's account, source, method and program, for later records. */
 function learn(story: Story, records: AuditRecord[]): void {
   for (const r of records) {
     if (KERNEL_EVENT_TYPES.has(r.type) || !r.msg) continue;
     const acct = auditValue(r.msg.acct);
     if (acct && acct !== INVALID_USER) story.facts.acct = acct;
-    for (const k of ['addr', 'hostname', 'exe', 'terminal']) {
+    for (const k of ['addr', 'hostname', 'exe', 'terminal', 'rport']) {
       const v = auditValue(r.msg[k]);
       if (v) story.facts[k] = v;
     }
+    const method = loginMethod(auditValue(r.msg.op));
+    if (method) story.facts.method = method;
   }
 }
 

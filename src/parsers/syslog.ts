@@ -3,8 +3,9 @@
 // RFC 3339 time (RSYSLOG_FileFormat, `journalctl -o short-iso` / `short-iso-precise`, whose offset has no colon),
 // `journalctl -o short-full` (`Sat 2026-12-05 00:46:52 UTC host …`) and `-o short-unix` (`1796431612.872474 host …`),
 // RFC 5424 (`<38>1 2026-11-23T10:00:00Z host sshd 1 - - msg`: RSYSLOG_SyslogProtocol23Format, whose MSG keeps the
-// space that followed the tag, and may start with a UTF-8 BOM), journald JSON (`journalctl -o json`), and a bare
-// message (sshd -e writing to stderr in a container).
+// space that followed the tag, and may start with a UTF-8 BOM; a message received as RFC 5424 is written by the file
+// templates as `host app[pid] msg`, without the colon), journald JSON (`journalctl -o json`), and a bare message (sshd
+// -e writing to stderr in a container).
 import { MONTHS } from '../ocsf/mappers/common.ts';
 
 export interface SyslogRecord {

@@ -177,6 +177,18 @@ describe('auditd', () => {
     });
   });
 
+  it('takes the client port and method sshd writes on RHEL (op=pubkey_auth rport=…) for the join with the auth log', () => {
+    const auth = byName(results, 'audit-rhel7.log').events.find((e) => (e.raw_data ?? '').includes('op=pubkey_auth'))!;
+    expect(auth).toMatchObject({
+      class_uid: 3002,
+      activity_name: 'Authenticate',
+      auth_protocol: 'publickey',
+      src_endpoint: { ip: '96.241.146.97', port: 63927 },
+      logon_type_id: 10,
+      user: { name: 'andrew_kroh' },
+    });
+  });
+
   it('parses the ausearch -i interpreted form (local time, names, unquoted values)', () => {
     const text = [
       'type=PROCTITLE msg=audit(11/23/2026 10:15:01.250:812) : proctitle=bash -c ls /tmp',

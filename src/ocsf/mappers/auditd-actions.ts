@@ -182,5 +182,22 @@ function groupOperation(op: string): UserMessageAction | undefined {
   return undefined;
 }
 
+/** sshd's authentication methods as some distributions' sshd writes them in `op=` (RHEL: `op=pubkey_auth rport=…`),
+ * by the names sshd's own log uses ("Accepted publickey"). */
+const LOGIN_METHODS: Record<string, string> = {
+  password: 'password',
+  pubkey: 'publickey',
+  pubkey_auth: 'publickey',
+  publickey: 'publickey',
+  hostbased: 'hostbased',
+  hostbased_auth: 'hostbased',
+  'keyboard-interactive': 'keyboard-interactive',
+  'gssapi-with-mic': 'gssapi-with-mic',
+};
+
+export function loginMethod(op: string | undefined): string | undefined {
+  return op === undefined ? undefined : LOGIN_METHODS[op];
+}
+
 /** gpasswd's operation text: `user U added by R to group G` / `user U removed by R from group G`. */
 export const GPASSWD_OP = /^user (\S+) (added|removed) by (\S+) (?:to|from) group (\S+)$/;

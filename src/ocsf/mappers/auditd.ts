@@ -18,7 +18,7 @@ import { errnoName, syscallName } from '../../parsers/syscalls.ts';
 import { classify, type OcsfClassName, Severity, Status } from '../catalog.ts';
 import { addProfiles, baseMetadata, type OcsfEvent, type OcsfProduct } from '../event.ts';
 import { flagProblem } from '../problems.ts';
-import { GPASSWD_OP, programKind, type UserMessageAction, userMessageAction } from './auditd-actions.ts';
+import { GPASSWD_OP, loginMethod, programKind, type UserMessageAction, userMessageAction } from './auditd-actions.ts';
 import {
   basename,
   deviceObject,
@@ -948,11 +948,12 @@ class AuditEventMapper {
       event.is_remote = true;
       event.dst_endpoint = { hostname: this.head.node ?? this.options.hostname };
     }
-    // sshd on some distributions writes the method and the client port (op=pubkey … rport=…).
-    const op = auditValue(m.op);
-    if (op && SSH_METHODS.has(op)) {
+    // sshd on some distributions writes the method and the client port (op=pubkey_auth rport=…): a LOGIN takes them
+    // from the process's earlier records.
+    const method = loginMethod(auditValue(m.op)) ?? auditValue(m.method);
+    if (method) {
       event.auth_protocol_id = 99;
-      event.auth_protocol = op;
+      event.auth_protocol = method;
     }
   }
 
@@ -1001,16 +1002,6 @@ class AuditEventMapper {
 
 /** sshd's `acct=` for a name that is no account. */
 const INVALID_USER = '(invalid user)';
-/** sshd authentication methods as some distributions' sshd writes them in `op=`. */
-const SSH_METHODS = new Set([
-  'password',
-  'pubkey',
-  'publickey',
-  'hostbased',
-  'keyboard-interactive',
-  'gssapi-with-mic',
-]);
-
 /** The `group` of a membership record that does not name the group (OCSF requires one). */
 function unknownGroup(): Record<string, string> {
   return { uid: 'unknown' };
