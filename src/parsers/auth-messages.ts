@@ -94,8 +94,23 @@ const SELF_LOGGING_SERVICES = new Set([
 /** Services that run as a daemon's own (root) identity: the `uid`/`by (uid=0)` PAM logs for them is the daemon's. */
 const DAEMON_SERVICES = new Set(['sshd', 'login', 'cron', 'crond', 'atd', 'systemd-user']);
 
-/** ` from IP port P`, at the start of the text it is applied to. */
-const FROM_PORT_AT_START = /^ from (\S+) port (\d+)/;
+/** ` from IP[ port P]`, at the start of the text it is applied to. */
+const FROM_AT_START = /^ from (\S+)(?: port (\d+))?/;
+
+/** A rule for sshd's `PREFIX U from IP[ port P]…` lines: a failed attempt for the user `attempt` finds. */
+function attemptRule(
+  prefix: RegExp,
+  portRequired: boolean,
+  facts: (m: RegExpExecArray) => Omit<Extract<AuthFact, { kind: 'auth' }>, 'kind' | 'activity' | 'ok'>,
+): Rule {
+  return [
+    prefix,
+    (m) => {
+      const who = attempt(m, portRequired);
+      return who && { kind: 'auth', activity: 1, ok: false, ...who, ...facts(m) };
+    },
+  ];
+}
 
 const RULES: Rule[] = [
   [
@@ -111,63 +126,17 @@ const RULES: Rule[] = [
       ...(m[5] && m[6] ? { key: { type: m[5], fingerprint: m[6] } } : {}),
     }),
   ],
-  [
-    /^Failed (\S+) for (invalid user )?/,
-    (m) => {
-      const rest = m.input.slice(m[0].length);
-      const at = lastFromPort(rest);
-      if (!at) return undefined;
-      return {
-        kind: 'auth',
-        activity: 1,
-        ok: false,
-        method: m[1]!,
-        user: rest.slice(0, at.index),
-        srcIp: at.ip,
-        srcPort: at.port,
-        detail: m[2] ? `Failed ${m[1]} for invalid user` : `Failed ${m[1]}`,
-        ...(m[2] ? { invalidUser: true } : {}),
-      };
-    },
-  ],
-  [
-    /^Invalid user /,
-    (m) => {
-      const rest = m.input.slice(m[0].length);
-      const at = lastFrom(rest);
-      if (!at) return undefined;
-      return {
-        kind: 'auth',
-        activity: 1,
-        ok: false,
-        ...(at.index > 0 ? { user: rest.slice(0, at.index) } : {}),
-        srcIp: at.ip,
-        ...(at.port !== undefined ? { srcPort: at.port } : {}),
-        detail: 'Invalid user',
-        invalidUser: true,
-        step: 'Invalid User',
-      };
-    },
-  ],
-  [
-    /^(?:error: )?maximum authentication attempts exceeded for (invalid user )?/,
-    (m) => {
-      const rest = m.input.slice(m[0].length);
-      const at = lastFromPort(rest);
-      if (!at) return undefined;
-      return {
-        kind: 'auth',
-        activity: 1,
-        ok: false,
-        user: rest.slice(0, at.index),
-        srcIp: at.ip,
-        srcPort: at.port,
-        detail: 'maximum authentication attempts exceeded',
-        step: 'Too Many Attempts',
-        ...(m[1] ? { invalidUser: true } : {}),
-      };
-    },
-  ],
+  attemptRule(/^Failed (\S+) for (invalid user )?/, true, (m) => ({
+    method: m[1]!,
+    detail: m[2] ? `Failed ${m[1]} for invalid user` : `Failed ${m[1]}`,
+    ...(m[2] ? { invalidUser: true } : {}),
+  })),
+  attemptRule(/^Invalid user /, false, () => ({ detail: 'Invalid user', invalidUser: true, step: 'Invalid User' })),
+  attemptRule(/^(?:error: )?maximum authentication attempts exceeded for (invalid user )?/, true, (m) => ({
+    detail: 'maximum authentication attempts exceeded',
+    step: 'Too Many Attempts',
+    ...(m[1] ? { invalidUser: true } : {}),
+  })),
   [
     /^(Disconnected from|Connection closed by|Connection reset by) (invalid user|authenticating user|user) /,
     (m) => {
@@ -336,13 +305,14 @@ const RULES: Rule[] = [
   ],
   [/^delete user '([^']+)'$/, (m) => ({ kind: 'account', activity: 6, user: m[1]! })],
   [
-    /^delete '([^']+)' from (shadow )?group '([^']+)'$/,
+    // usermod -aG (add) and userdel (delete): the /etc/gshadow half is a step.
+    /^(add|delete) '([^']+)' (?:to|from) (shadow )?group '([^']+)'$/,
     (m) => ({
       kind: 'group',
-      activity: 4,
-      user: m[1]!,
-      group: m[3]!,
-      ...(m[2] ? { step: 'Remove User from /etc/gshadow' } : {}),
+      activity: m[1] === 'add' ? 3 : 4,
+      user: m[2]!,
+      group: m[4]!,
+      ...(m[3] ? { step: m[1] === 'add' ? 'Add User to /etc/gshadow' : 'Remove User from /etc/gshadow' } : {}),
     }),
   ],
   [
@@ -358,16 +328,6 @@ const RULES: Rule[] = [
   [
     /^group '([^']+)' removed( from (\S+))?$/,
     (m) => ({ kind: 'group', activity: 5, group: m[1]!, ...(m[2] ? { step: `Delete from ${m[3]}` } : {}) }),
-  ],
-  [
-    /^add '([^']+)' to (shadow )?group '([^']+)'$/,
-    (m) => ({
-      kind: 'group',
-      activity: 3,
-      user: m[1]!,
-      group: m[3]!,
-      ...(m[2] ? { step: 'Add User to /etc/gshadow' } : {}),
-    }),
   ],
   [
     /^user (\S+) (added by (\S+) to|removed by (\S+) from) group (\S+)$/,
@@ -526,20 +486,24 @@ function sudoFact(message: string): AuthFact | undefined {
   };
 }
 
-/** The last ` from IP port P` of `text`: the user name before it may hold anything, even " from ". */
-function lastFromPort(text: string): { index: number; ip: string; port: number } | undefined {
-  const at = text.lastIndexOf(' from ');
+/**
+ * The user and client of `U from IP[ port P]…` after the matched prefix: the user (possibly empty: unknown) is what
+ * precedes the last " from ", so a name holding " from " is kept whole.
+ */
+function attempt(
+  m: RegExpExecArray,
+  portRequired: boolean,
+): { user?: string; srcIp: string; srcPort?: number } | undefined {
+  const rest = m.input.slice(m[0].length);
+  const at = rest.lastIndexOf(' from ');
   if (at < 0) return undefined;
-  const m = FROM_PORT_AT_START.exec(text.slice(at));
-  return m ? { index: at, ip: m[1]!, port: Number(m[2]) } : undefined;
-}
-
-/** The last ` from IP[ port P]` of `text` (sshd's "Invalid user" line omits the port in older versions). */
-function lastFrom(text: string): { index: number; ip: string; port?: number } | undefined {
-  const at = text.lastIndexOf(' from ');
-  if (at < 0) return undefined;
-  const m = /^ from (\S+)(?: port (\d+))?/.exec(text.slice(at));
-  return m ? { index: at, ip: m[1]!, ...(m[2] ? { port: Number(m[2]) } : {}) } : undefined;
+  const client = FROM_AT_START.exec(rest.slice(at));
+  if (!client || (portRequired && !client[2])) return undefined;
+  return {
+    ...(at > 0 ? { user: rest.slice(0, at) } : {}),
+    srcIp: client[1]!,
+    ...(client[2] ? { srcPort: Number(client[2]) } : {}),
+  };
 }
 
 /** `a=1 b= c=x` (PAM's key=value lists, values without spaces, possibly empty). */
