@@ -1,14 +1,19 @@
 // audit.log lines (raw or `ausearch -i`) → one OCSF event per audit event. Records of one event share
 // `msg=audit(TIME:SERIAL)` and may interleave with other events' records; a group closes on its EOE record, on an
 // ausearch `----` separator, after `groupTimeout` without EOE (single-record kernel events have none), or at flush.
-// User-space messages (USER_*, ADD_USER, DAEMON_*…) are always one record and are emitted at once.
+// User-space messages (USER_*, ADD_USER, DAEMON_*…) are always one record and are emitted at once. Events of one
+// action or login session share metadata.correlation_uid (a StoryTracker: the login session `ses` once set, else the
+// process), and a LOGIN or sshd's "(invalid user)" record learns its account and source from the earlier records of
+// its process.
 import type { ContainerRef } from '../core/envelope.ts';
 import { AUDITD_PRODUCT, mapAuditEvent, type PidAttributor } from '../ocsf/mappers/auditd.ts';
+import { loginMethod } from '../ocsf/mappers/auditd-actions.ts';
 import { eventUid, fallbackEvent, repairTime } from '../ocsf/mappers/common.ts';
-import { type AuditRecord, parseAuditLine } from '../parsers/auditd.ts';
+import { AUDIT_UNSET, type AuditRecord, auditValue, parseAuditLine } from '../parsers/auditd.ts';
 import type { DecodeContext, DecodedEvent, LineDecoder, LineInfo, RecordFormat } from './decoder.ts';
 import { LineFlags } from './decoder.ts';
 import { flaggedProblems } from './per-line.ts';
+import { type Story, StoryTracker } from './stories.ts';
 
 /** Kernel record types that belong to a multi-record event ended by EOE; any other type stands alone. */
 const KERNEL_EVENT_TYPES = new Set([
@@ -79,6 +84,7 @@ export class AuditDecoder implements LineDecoder {
   private readonly open = new Map<string, OpenEvent>();
   /** Time of the last event emitted: the best time for a line that has none (or no sensible one) of its own. */
   private goodTime: number | undefined;
+  private readonly stories = new StoryTracker();
 
   constructor(
     private readonly ctx: DecodeContext,
@@ -151,11 +157,13 @@ export class AuditDecoder implements LineDecoder {
     // The container the event's process belongs to also travels on the envelope, so a docker_metadata transform
     // downstream adds its name, image and labels.
     let container: ContainerRef | undefined;
+    const story = this.storyOf(ev.records);
     const event = mapAuditEvent(
       { records: ev.records, raw, ...(ev.problems ? { problems: ev.problems } : {}) },
       {
         hostname: this.ctx.hostname,
         onProblem: this.ctx.onProblem,
+        ...(story ? { story } : {}),
         ...(attribute
           ? {
               attributePid: (pid: number) => {
@@ -167,11 +175,60 @@ export class AuditDecoder implements LineDecoder {
           : {}),
       },
     );
+    if (story) learn(story, ev.records);
     repairTime(event, this.goodTime ?? Date.now(), this.ctx.onProblem);
     this.goodTime = event.time;
     event.metadata.uid = eventUid(this.ctx.hostname, this.ctx.source, ev.start, raw);
     if (this.ctx.path) event.metadata.log_source = this.ctx.path;
     out.push(container ? { event, raw, container } : { event, raw });
+  }
+
+  /**
+   * The story of an event. LOGIN gives the process's story (its PAM records so far) the login session's id; a
+   * user-space record belongs to its login session's story when `ses` is set (su and sudo inside an ssh session
+   * too), else to its process's; a kernel event to its login session's, or to none (its own serial).
+   */
+  private storyOf(records: AuditRecord[]): Story | undefined {
+    const head = records[0]!;
+    const node = head.node ?? this.ctx.hostname;
+    const login = records.find((r) => r.type === 'LOGIN');
+    const f = (login ?? records.find((r) => r.type === 'SYSCALL') ?? head).fields;
+    const pid = auditValue(f.pid);
+    const ses = auditValue(f.ses);
+    const pidKey = pid ? `p|${node}|${pid}` : undefined;
+    const sesKey = ses && ses !== AUDIT_UNSET ? `s|${node}|${ses}` : undefined;
+    const time = head.time;
+    const uid = (key: string) => `${node}:${key === sesKey ? `ses${ses}` : pid}:${time}:${head.serial}`;
+    if (login) {
+      // A kernel record: without EOE records (auditd 3 writes none) it is emitted after the process's later PAM
+      // records, whose USER_START already tied the session to the process's story.
+      const story =
+        (sesKey && this.stories.find(sesKey, time)) ||
+        (pidKey && this.stories.find(pidKey, time)) ||
+        this.stories.start((pidKey ?? sesKey)!, uid((pidKey ?? sesKey)!), time);
+      if (sesKey) this.stories.bind(sesKey, story, time);
+      story.sessionOpen = true;
+      return story;
+    }
+    if (KERNEL_EVENT_TYPES.has(head.type)) {
+      if (!sesKey) return undefined;
+      const story = this.stories.find(sesKey, time) ?? this.stories.start(sesKey, uid(sesKey), time);
+      this.stories.bind(sesKey, story, time);
+      return story;
+    }
+    if (!pidKey && !sesKey) return undefined;
+    let story = sesKey ? this.stories.find(sesKey, time) : undefined;
+    if (!story && pidKey) {
+      story = this.stories.find(pidKey, time);
+      // A process whose session is open does not authenticate again: that is a new process with a reused pid.
+      if (story?.sessionOpen && !sesKey && OPENING_RECORDS.has(head.type)) story = undefined;
+    }
+    story ??= this.stories.start((sesKey ?? pidKey)!, uid((sesKey ?? pidKey)!), time);
+    if (pidKey) this.stories.bind(pidKey, story, time);
+    if (sesKey) this.stories.bind(sesKey, story, time);
+    if (head.type === 'USER_START') story.sessionOpen = true;
+    if (head.type === 'CRED_DISP' && pidKey) this.stories.end(pidKey);
+    return story;
   }
 
   private emitBad(line: string, info: LineInfo, unparsed: boolean, out: DecodedEvent[]): void {
@@ -189,6 +246,26 @@ export class AuditDecoder implements LineDecoder {
     });
     event.metadata.uid = eventUid(this.ctx.hostname, this.ctx.source, info.start, line);
     out.push({ event, raw: line });
+  }
+}
+
+/** Records that begin a PAM conversation. */
+const OPENING_RECORDS = new Set(['USER_AUTH', 'USER_ACCT']);
+/** sshd's `acct=` for a name that is no account: not a fact worth keeping. */
+const INVALID_USER = '(invalid user)';
+
+/** Keeps what a user-space record says about its story's account, source, method and program, for later records. */
+function learn(story: Story, records: AuditRecord[]): void {
+  for (const r of records) {
+    if (KERNEL_EVENT_TYPES.has(r.type) || !r.msg) continue;
+    const acct = auditValue(r.msg.acct);
+    if (acct && acct !== INVALID_USER) story.facts.acct = acct;
+    for (const k of ['addr', 'hostname', 'exe', 'terminal', 'rport']) {
+      const v = auditValue(r.msg[k]);
+      if (v) story.facts[k] = v;
+    }
+    const method = loginMethod(auditValue(r.msg.op));
+    if (method) story.facts.method = method;
   }
 }
 

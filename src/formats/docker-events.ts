@@ -2,7 +2,8 @@
 // `docker events --format '{{json .}}'` prints. Pretty-printed objects spread over several lines (API docs samples)
 // are joined back. Every input object gives one OCSF event; input that is not an event is kept raw, flagged.
 import type { ContainerRef } from '../core/envelope.ts';
-import { containerRefFromEventAttributes, DEFAULT_LABEL_FILTER } from '../enrich/docker-inspect.ts';
+import { containerRefFromEventAttributes } from '../enrich/docker-inspect.ts';
+import type { LabelFilter } from '../enrich/label-filter.ts';
 import { mapDockerEvent, mapUnparsedDockerEvent } from '../ocsf/mappers/docker-events.ts';
 import type { DecodeContext, DecodedEvent, LineDecoder, LineInfo, RecordFormat } from './decoder.ts';
 
@@ -18,6 +19,8 @@ export interface DockerEngineEvent {
 }
 
 const TIME_NANO = /"timeNano"\s*:\s*(\d+)/;
+/** Offline, every label an event carries is the container's (the live source filters them by its `labels` option). */
+const ALL_LABELS: LabelFilter = { keys: [], prefixes: [''] };
 const CONTAINER_ID = /^[0-9a-f]{64}$/;
 
 /** Parses one engine event object; returns an error text for anything else. Events of engines older than API 1.22
@@ -117,11 +120,7 @@ export class DockerEventsDecoder implements LineDecoder {
     const id = containerIdOfEvent(parsed);
     // Offline, the event's own attributes are all there is to say about its container.
     const container: ContainerRef | undefined = id
-      ? containerRefFromEventAttributes(
-          id,
-          parsed.Type === 'container' ? parsed.Actor.Attributes : {},
-          DEFAULT_LABEL_FILTER,
-        )
+      ? containerRefFromEventAttributes(id, parsed.Type === 'container' ? parsed.Actor.Attributes : {}, ALL_LABELS)
       : undefined;
     const event = mapDockerEvent(parsed, { hostname: this.ctx.hostname, raw, ...(container ? { container } : {}) });
     out.push({ event, raw, ...(container ? { container } : {}) });

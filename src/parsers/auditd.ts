@@ -1,5 +1,7 @@
 // Linux audit records, in both forms: the raw audit.log line (`type=SYSCALL msg=audit(1700000000.123:42): k=v …`)
-// and the `ausearch -i` interpreted form (`type=SYSCALL msg=audit(11/23/2026 10:00:00.123:42) : k=v …`). Parsing
+// and the `ausearch -i` interpreted form (`type=SYSCALL msg=audit(11/23/26 10:00:00.123:42) : k=v …`: the date is the
+// locale's `%x`, a two-digit year in the C locale, four digits in en_US, `23.11.2026` in de_DE, `2026-11-23` in ISO
+// locales). Parsing
 // only: grouping records of one event is done by the decoder (src/formats/auditd.ts), mapping by
 // src/ocsf/mappers/auditd.ts.
 
@@ -27,7 +29,8 @@ export interface AuditRecord {
 
 const HEADER = /(?:^|\s)(?:node=(\S+) )?type=(\S+) (?:msg=)?audit\(([^)]*)\)(?:\s?:)?\s?/;
 const RAW_STAMP = /^(\d+)\.(\d{1,3}):(\d+)$/;
-const INTERPRETED_STAMP = /^(\d\d)\/(\d\d)\/(\d{4}) (\d\d):(\d\d):(\d\d)(?:\.(\d{1,3}))?:(\d+)$/;
+const INTERPRETED_STAMP =
+  /^(?:(\d\d)\/(\d\d)\/(\d\d(?:\d\d)?)|(\d\d)\.(\d\d)\.(\d{4})|(\d{4})-(\d\d)-(\d\d)) (\d\d):(\d\d):(\d\d)(?:\.(\d{1,3}))?:(\d+)$/;
 
 /**
  * Fields whose value auditd writes either quoted (plain text) or hex-encoded (when it holds a space, a quote or a
@@ -75,17 +78,21 @@ export function parseAuditLine(line: string): AuditRecord | undefined {
   } else {
     const i = INTERPRETED_STAMP.exec(stamp);
     if (!i) return undefined;
+    // MM/DD/YY[YY] (C and en_US), DD.MM.YYYY, YYYY-MM-DD. A two-digit year is this century's (ausearch, C locale).
+    const year = Number(i[3] ?? i[6] ?? i[7]);
+    const month = Number(i[1] ?? i[5] ?? i[8]);
+    const day = Number(i[2] ?? i[4] ?? i[9]);
     // ausearch prints local time; Date's local constructor reads it the same way.
     time = new Date(
-      Number(i[3]),
-      Number(i[1]) - 1,
-      Number(i[2]),
-      Number(i[4]),
-      Number(i[5]),
-      Number(i[6]),
-      Number((i[7] ?? '0').padEnd(3, '0')),
+      year < 100 ? 2000 + year : year,
+      month - 1,
+      day,
+      Number(i[10]),
+      Number(i[11]),
+      Number(i[12]),
+      Number((i[13] ?? '0').padEnd(3, '0')),
     ).getTime();
-    serial = i[8]!;
+    serial = i[14]!;
     interpreted = true;
   }
   // auditd's ENRICHED log format (the default since auditd 3) appends the interpreted fields (ARCH=, SYSCALL=,

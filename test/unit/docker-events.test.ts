@@ -115,8 +115,15 @@ describe('docker engine events → OCSF', () => {
     expect(e[0]!.activity_name).toBe('Create');
     expect(e[0]!.time).toBe(1795425433679);
     expect(e[0]!.metadata.original_time).toBe('1795425433679423901');
-    // Offline there is no image id, and OCSF wants one in any `image` object: the reference stays in `app`.
-    expect(e[0]!.device.container).toEqual({ uid: ID, name: 'ev-probe', runtime: 'docker' });
+    // Offline there is no image id, and OCSF wants one in any `image` object: the reference the engine gave stands in
+    // for it (issue 19.10: the image and labels where OCSF puts them, not only in `unmapped`).
+    expect(e[0]!.device.container).toEqual({
+      uid: ID,
+      name: 'ev-probe',
+      runtime: 'docker',
+      labels: ['a=b'],
+      image: { uid: 'outrider-test/busybox:1', name: 'outrider-test/busybox', tags: [{ name: 'tag', value: '1' }] },
+    });
     expect(e[0]!.app).toEqual({ name: 'outrider-test/busybox', version: '1' });
     expect(e[1]!.device.container.uid).toBe(ID);
     expect(e[1]!.activity_name).toBe('Network Connect');
@@ -129,7 +136,8 @@ describe('docker engine events → OCSF', () => {
     expect(e[9]!.status_detail).toBe('unhealthy');
     expect(e[11]!.app).toEqual({ name: 'nginx', version: 'latest' });
     expect(e[12]!.app.uid).toBe(`sha256:${'0c'.repeat(32)}`);
-    expect(e[13]!.file).toEqual({ name: 'data', path: '/data', type_id: 2 });
+    // The volume names the mount (file.uid), so an unmount, which names no destination, pairs with it.
+    expect(e[13]!.file).toEqual({ name: 'data', path: '/data', type_id: 2, uid: 'vol1' });
     expect(e[13]!.device.container.uid).toBe(ID);
     for (const x of e) expect(x.raw_data).toBeTypeOf('string');
     expect(e[16]!.unmapped.outrider_problems[0]).toMatch(/malformed docker event/);

@@ -9,10 +9,14 @@ import { normalise } from '../../src/cli/normalise.ts';
 import type { DecodedEvent } from '../../src/formats/decoder.ts';
 import { findFormat } from '../../src/formats/index.ts';
 import type { OcsfEvent } from '../../src/ocsf/event.ts';
+import { shellQuote } from '../../src/ocsf/mappers/common.ts';
 import { sniffContent } from '../../src/ocsf/mappers/container-content.ts';
 import { parseJsonMessage } from '../../src/parsers/json.ts';
 import { ContainerLogDecoder } from '../../src/sources/container_logs/decoder.ts';
+import { containerFromPath } from '../../src/sources/container_logs/path-meta.ts';
+import { checkActions, readActionTable } from '../support/action-table.ts';
 import { CORPORA, REPO_ROOT, recordOutput, validateOcsf } from '../support/output.ts';
+import { decodeRealSessions, loadRealSessions, RECORDED_FORMATS, syslogFormsDiffer } from '../support/real-sessions.ts';
 
 /** RFC 3164 lines have no year: pinned so golden files do not change with the calendar. */
 const NOW = Date.UTC(2026, 10, 23, 12, 0, 0);
@@ -24,14 +28,11 @@ interface Decoded {
   lines: string[];
 }
 
-function decodeText(format: string, text: string, path: string, options?: unknown): Decoded {
+function decodeText(format: string, text: string, path: string, options?: unknown, hostname = 'golden-host'): Decoded {
   const problems: string[] = [];
   const f = findFormat(format);
   if (!f) throw new Error(`format ${format} not registered`);
-  const decoder = f.createDecoder(
-    { source: 'golden', hostname: 'golden-host', path, onProblem: (r) => problems.push(r) },
-    options,
-  );
+  const decoder = f.createDecoder({ source: 'golden', hostname, path, onProblem: (r) => problems.push(r) }, options);
   const out: DecodedEvent[] = [];
   const lines = text.split('\n');
   if (lines.at(-1) === '') lines.pop();
@@ -60,8 +61,8 @@ function stable(e: OcsfEvent): OcsfEvent {
   return e;
 }
 
-function checkGolden(family: string, file: string, events: OcsfEvent[]): void {
-  const target = join(GOLDEN, family, `${relative(join(CORPORA), file).replace(/[/]/g, '__')}.ndjson`);
+function checkGolden(family: string, file: string, events: OcsfEvent[], name?: string): void {
+  const target = join(GOLDEN, family, `${name ?? relative(join(CORPORA), file).replace(/[/]/g, '__')}.ndjson`);
   const text = events.map((e) => JSON.stringify(stable(e))).join('\n') + (events.length ? '\n' : '');
   if (process.env.UPDATE_GOLDEN === '1' || !existsSync(target)) {
     mkdirSync(join(GOLDEN, family), { recursive: true });
@@ -140,7 +141,11 @@ describe('auditd', () => {
     for (const e of launches) {
       expect(e.launch_type_id).toBe(3);
       expect(e.metadata.original_event_uid).toMatch(/^\d+\.\d+:\d+$/);
-      expect(e.metadata.correlation_uid).toBe(e.metadata.original_event_uid);
+      // A process in a login session shares the session's correlation uid; any other is its own event.
+      const ses = / ses=(\d+)/.exec(e.raw_data ?? '')?.[1];
+      if (ses && ses !== '4294967295')
+        expect(e.metadata.correlation_uid).toMatch(new RegExp(`^golden-host:ses${ses}:`));
+      else expect(e.metadata.correlation_uid).toBe(e.metadata.original_event_uid);
     }
     const full = launches.find((e) => (e.process as { working_directory?: string }).working_directory);
     expect(full!.metadata.profiles).toContain('linux/linux_users');
@@ -162,8 +167,26 @@ describe('auditd', () => {
     expect(ev.filter((e) => e.class_uid === 3006)).toHaveLength(3);
     const chauthtok = ev.find((e) => e.type_uid === 300103)!;
     expect(chauthtok.user).toEqual({ name: 'charlie' });
-    const auth = ev.find((e) => e.type_uid === 300201)!;
-    expect(auth).toMatchObject({ status_id: 1, user: { name: 'root' }, service: { name: 'chfn' } });
+    // chfn authenticates its user: an authentication, not a logon.
+    const auth = ev.find((e) => e.class_uid === 3002 && (e.service as { name: string }).name === 'chfn')!;
+    expect(auth).toMatchObject({
+      activity_id: 99,
+      activity_name: 'Authenticate',
+      status_id: 1,
+      user: { name: 'root' },
+    });
+  });
+
+  it('takes the client port and method sshd writes on RHEL (op=pubkey_auth rport=…) for the join with the auth log', () => {
+    const auth = byName(results, 'audit-rhel7.log').events.find((e) => (e.raw_data ?? '').includes('op=pubkey_auth'))!;
+    expect(auth).toMatchObject({
+      class_uid: 3002,
+      activity_name: 'Authenticate',
+      auth_protocol: 'publickey',
+      src_endpoint: { ip: '96.241.146.97', port: 63927 },
+      logon_type_id: 10,
+      user: { name: 'andrew_kroh' },
+    });
   });
 
   it('parses the ausearch -i interpreted form (local time, names, unquoted values)', () => {
@@ -180,7 +203,7 @@ describe('auditd', () => {
     const e = events[0]!;
     expect(e.type_uid).toBe(100701);
     expect(e.time).toBe(new Date(2026, 10, 23, 10, 15, 1, 250).getTime());
-    expect(e.process).toMatchObject({ pid: 101, cmd_line: 'bash -c ls /tmp', user: { name: 'root' } });
+    expect(e.process).toMatchObject({ pid: 101, cmd_line: "bash -c 'ls /tmp'", user: { name: 'root' } });
     expect(e.actor).toMatchObject({ user: { name: 'alice' } });
     expect(e.metadata.labels).toEqual(['outrider-test']);
     const result = validateOcsf(recordOutput('unit/security-auditd-interpreted', events));
@@ -197,7 +220,7 @@ describe('auditd', () => {
     ].join('\n');
     const { events } = decodeText('auditd', text, 'split.log');
     expect(events).toHaveLength(1);
-    expect((events[0]!.process as { cmd_line: string }).cmd_line).toBe('sh hello world');
+    expect((events[0]!.process as { cmd_line: string }).cmd_line).toBe("sh 'hello world'");
     expect((events[0]!.unmapped as { audit: { records: unknown[] } }).audit.records).toEqual([
       { type: 'WEIRD_NEW_TYPE', foo: 'bar' },
     ]);
@@ -452,7 +475,14 @@ describe('syslog-auth', () => {
 
   it('reads RFC 5424 and journald JSON, and bare sshd stderr lines', () => {
     const opn = byName(results, 'opnsense-sshd.log').events[0]!;
-    expect(opn).toMatchObject({ type_uid: 300201, status_id: 2, user: { name: 'tutu' }, timezone_offset: 0 });
+    // "Invalid user" is a step of the failed logon ("Failed password for invalid user …" is the logon).
+    expect(opn).toMatchObject({
+      type_uid: 300299,
+      activity_name: 'Invalid User',
+      status_id: 2,
+      user: { name: 'tutu' },
+      timezone_offset: 0,
+    });
     expect(opn.time).toBe(Date.parse('2022-01-19T14:23:55Z'));
     const journald = JSON.stringify({
       __REALTIME_TIMESTAMP: '1795407100123456',
@@ -727,5 +757,308 @@ describe('outrider normalise --format <security format>', () => {
     }
     const result = validateOcsf(recordOutput('unit/security-cli-normalise', all));
     if (result) expect(result.failed, result.output).toBe(0);
+  });
+});
+
+describe('real sessions recorded by real daemons (test/corpus/real-sessions)', () => {
+  // One run of test/support/real-sessions.sh: sshd, su, sudo, shadow-utils, auditd (ENRICHED), rsyslog, journald and
+  // dockerd as they write. Golden files per recorded file; then the facts of what happened, field by field.
+  const sessions = loadRealSessions(join(REPO_ROOT, 'test', 'corpus', 'real-sessions'));
+  const env = sessions.env;
+  const decoded = decodeRealSessions(sessions);
+  // Golden files for each source's main forms; journalctl's short forms are held to RSYSLOG_FileFormat's reading below.
+  for (const [file, events] of decoded)
+    if (!file.startsWith('journal.short')) checkGolden('real-sessions', file, events, `real-sessions__${file}`);
+  const all = [...decoded.values()].flat();
+  const audit = decoded.get('audit.log')!;
+  const auth = decoded.get('auth.file-format.log')!;
+  const engine = decoded.get('docker-events.ndjson')!;
+  const span = (name: string) => sessions.marks.find((m) => m.name === name)!;
+  const within = (events: OcsfEvent[], name: string) =>
+    events.filter((e) => e.time >= span(name).start - 50 && e.time <= span(name).end + 50);
+  const user = (e: OcsfEvent) => e.user as { name?: string; uid?: string } | undefined;
+  const actorUser = (e: OcsfEvent) => (e.actor as { user?: { name?: string; uid?: string } } | undefined)?.user;
+
+  it('every event is valid OCSF', () => {
+    const result = validateOcsf(recordOutput('unit/real-sessions', all));
+    if (result) expect(result.failed, result.output).toBe(0);
+  });
+
+  it('gives each action the events docs/ocsf-mapping.md lists, from every source (one decisive event per action)', () => {
+    const rows = readActionTable();
+    expect(rows.length).toBeGreaterThan(40);
+    for (const source of ['auth log', 'auditd', 'docker events'] as const)
+      expect(rows.some((r) => r.source === source)).toBe(true);
+    const problems = [
+      ...checkActions(rows, sessions.marks, 'auth log', auth),
+      ...checkActions(rows, sessions.marks, 'auditd', audit),
+      ...checkActions(rows, sessions.marks, 'docker events', engine),
+    ];
+    expect(problems).toEqual([]);
+  });
+
+  it('1. the actor of su and sudo is the invoking user, the target the account switched to; sshd is nobody', () => {
+    const ua = { name: env.UA, uid: env.UIDA };
+    const failedSu = within(auth, 'su-failed').find((e) => e.activity_id === 7)!;
+    expect(failedSu).toMatchObject({ status: 'Failure', user: { name: 'root' }, actor: { user: { name: env.UA } } });
+    const pamSu = within(auth, 'su-failed').find((e) => e.activity_name === 'Authenticate')!;
+    expect([user(pamSu), actorUser(pamSu)]).toEqual([{ name: 'root' }, ua]);
+    const auditSu = within(audit, 'su-failed').find((e) => e.class_uid === 3002)!;
+    expect(auditSu).toMatchObject({ activity_id: 7, status: 'Failure', user: { name: 'root' } });
+    expect(actorUser(auditSu)).toEqual(ua);
+    // Inside an ssh login the login uid names the invoker.
+    const inSession = within(audit, 'ssh-login-su-failed').find((e) => e.activity_id === 7)!;
+    expect([user(inSession), actorUser(inSession)]).toEqual([{ name: 'root' }, ua]);
+    // sudo's line names the invoker; its audit record has the invoker's uid (and its ENRICHED name).
+    const refusedLine = within(auth, 'sudo-refused').find((e) => e.activity_id === 7)!;
+    expect([refusedLine.status, user(refusedLine), actorUser(refusedLine)]).toEqual([
+      'Failure',
+      { name: 'root' },
+      { name: env.UA },
+    ]);
+    const refusedRecord = within(audit, 'sudo-refused').find((e) => e.activity_id === 7)!;
+    expect([refusedRecord.status, actorUser(refusedRecord)]).toEqual(['Failure', ua]);
+    // sshd's PAM lines and records: the user is the account tried, never with sshd's uid 0; no actor user.
+    for (const events of [auth, audit]) {
+      for (const e of within(events, 'ssh-login-failed-password').filter((x) => x.class_uid === 3002)) {
+        expect(user(e)).toEqual({ name: env.UA });
+        expect(actorUser(e)).toBeUndefined();
+      }
+    }
+  });
+
+  it('2. names from the ENRICHED format on host processes, none in containers; (invalid user), ? and unset are nobody', () => {
+    const launch = within(audit, 'exec-quoted-argument').find((e) => e.type_uid === 100701 && e.status_id === 1)!;
+    expect((launch.process as { user: unknown }).user).toEqual({ uid: env.UIDA, name: env.UA });
+    const inContainer = within(audit, 'docker-exec').filter((e) => e.type_uid === 100701);
+    expect(inContainer.length).toBeGreaterThan(0);
+    for (const e of inContainer) {
+      const p = e.process as { user: unknown; container: { uid: string } };
+      expect(p.container.uid).toMatch(/^[0-9a-f]{64}$/);
+      expect(p.user).toEqual({ uid: env.UIDA });
+      expect(JSON.stringify(e.actor)).not.toContain(env.UA!);
+    }
+    const invalid = within(audit, 'ssh-login-invalid-user');
+    expect(invalid.map((e) => user(e)?.name ?? user(e)?.uid)).toEqual([
+      'unknown',
+      'unknown',
+      `nosuch${env.ID}`,
+      `nosuch${env.ID}`,
+    ]);
+    for (const e of all) {
+      for (const o of (e.observables ?? []) as Array<{ value?: string }>)
+        expect(['(invalid user)', '?', '4294967295', 'unknown', 'unset']).not.toContain(o.value);
+      const { raw_data: _raw, unmapped: _u, ...mapped } = e;
+      expect(JSON.stringify(mapped)).not.toContain('28696E76616C6964207573657229');
+    }
+  });
+
+  it('3. a failed execve is the program tried failing, launched by its caller', () => {
+    const tried = within(audit, 'failed-execve').find(
+      (e) => (e.process as { file?: { path: string } }).file?.path === `/nonexistent/prog-${env.ID}`,
+    )!;
+    expect(tried).toMatchObject({ type_uid: 100701, status: 'Failure', status_detail: 'ENOENT' });
+    expect((tried.process as { cmd_line?: string }).cmd_line).toBeUndefined();
+    const caller = (tried.actor as { process: { cmd_line: string; name: string } }).process;
+    expect(caller).toMatchObject({ name: 'sh', cmd_line: `sh -c /nonexistent/prog-${env.ID} "a b"` });
+  });
+
+  it('4. no security line is a Base Event; ausearch -i dates read; LOGIN is the logon; PAM failures without user= are authentications', () => {
+    const security =
+      /FAILED SU|\(to |COMMAND=|removed|from (shadow )?group|gshadow|group changed|new (user|group)|delete user|Failed|Accepted|Invalid user|authentication failure/;
+    for (const [file, events] of decoded) {
+      if (RECORDED_FORMATS[file]!.source !== 'auth log') continue;
+      const base = events.filter((e) => e.class_uid === 0 && security.test(e.message ?? ''));
+      expect(
+        base.map((e) => e.message),
+        file,
+      ).toEqual([]);
+    }
+    const interpreted = decoded.get('ausearch-i.txt')!;
+    expect(interpreted.filter((e) => e.class_uid === 0 && JSON.stringify(e).includes('Unparsed'))).toEqual([]);
+    // The same events as the raw log (ausearch closes each event with `----`: its order is the records' order), but
+    // ausearch prints a LOGIN apart from its SYSCALL (the loginuid write): that half is one more event.
+    const byTime = (events: OcsfEvent[]) => events.map((e) => `${e.time} ${e.type_uid}`).sort();
+    const auditType = (e: OcsfEvent) => (e.unmapped as { audit: { type: string } }).audit.type;
+    const logins = new Set(audit.filter((e) => auditType(e) === 'LOGIN').map((e) => e.time));
+    const loginWrites = interpreted.filter((e) => logins.has(e.time) && e.activity_name === 'write');
+    expect(loginWrites.length).toBe(logins.size);
+    expect(byTime(interpreted.filter((e) => !loginWrites.includes(e)))).toEqual(byTime(audit));
+    const login = within(audit, 'ssh-login').find((e) => auditType(e) === 'LOGIN')!;
+    expect(login).toMatchObject({ type_uid: 300201, status: 'Success', user: { uid: env.UIDA, name: env.UA } });
+    expect((login.session as { uid: string }).uid).toMatch(/^\d+$/);
+    const noUser = within(auth, 'ssh-login-invalid-user').filter((e) => e.class_uid === 3002 && !user(e)?.name);
+    expect(noUser.map((e) => [e.activity_name, e.status, user(e)?.uid])).toEqual([
+      ['Authenticate', 'Failure', 'unknown'],
+      ['Authenticate', 'Failure', 'unknown'],
+    ]);
+  });
+
+  it('5. status from what happened: EINPROGRESS is no failure, ECONNREFUSED a refusal, a denied /etc/shadow read Medium', () => {
+    const port = Number(env.PORT);
+    const inProgress = within(audit, 'connect-in-progress').find(
+      (e) => e.class_uid === 4001 && (e.dst_endpoint as { port?: number } | undefined)?.port === port,
+    )!;
+    expect(inProgress).toMatchObject({
+      activity_id: 1,
+      status_id: 99,
+      status: 'In Progress',
+      status_detail: 'EINPROGRESS',
+    });
+    const refused = within(audit, 'connect-refused').find(
+      (e) => e.class_uid === 4001 && (e.dst_endpoint as { port?: number } | undefined)?.port === 1,
+    )!;
+    expect(refused).toMatchObject({ activity_id: 5, status: 'Failure', status_detail: 'ECONNREFUSED' });
+    const denied = within(audit, 'denied-read').find((e) => e.class_uid === 1001)!;
+    expect(denied).toMatchObject({ file: { path: '/etc/shadow' }, status_detail: 'EACCES', severity_id: 3 });
+  });
+
+  it('7. CONFIG_CHANGE keeps its rule key; removing a rule is an audit-tampering finding', () => {
+    const added = within(audit, 'audit-rules-added');
+    expect(added.map((e) => [e.type_uid, e.metadata.labels])).toEqual(
+      Array.from({ length: 3 }, () => [100899, [env.KEY]]),
+    );
+    const removed = within(audit, 'audit-rules-removed');
+    expect(removed).toHaveLength(3);
+    for (const e of removed) {
+      expect(e).toMatchObject({ type_uid: 200401, severity_id: 3, is_alert: true, metadata: { labels: [env.KEY] } });
+      expect((e.finding_info as { title: string }).title).toBe(`Audit rule removed (key ${env.KEY})`);
+    }
+  });
+
+  it('9. the same ssh login joins across the auth log and audit.log', () => {
+    const accepted = within(auth, 'ssh-login').find((e) => e.type_uid === 300201)!;
+    const logon = within(audit, 'ssh-login').find((e) => e.type_uid === 300201)!;
+    const pick = (e: OcsfEvent) => ({
+      host: (e.device as { hostname: string }).hostname,
+      user: user(e)?.name,
+      pid: (e.actor as { process: { pid: number } }).process.pid,
+      ip: (e.src_endpoint as { ip: string }).ip,
+      logon: e.logon_type_id,
+      service: (e.service as { name: string }).name,
+    });
+    expect(pick(logon)).toEqual(pick(accepted));
+    expect(Math.abs(logon.time - accepted.time)).toBeLessThan(2000);
+    // The session's commands carry its session id and its correlation uid.
+    const ses = (logon.session as { uid: string }).uid;
+    const commands = within(audit, 'ssh-login').filter((e) => e.class_uid === 1007);
+    expect(commands.length).toBeGreaterThan(3);
+    for (const e of commands) {
+      expect(e.metadata.correlation_uid).toBe(logon.metadata.correlation_uid);
+      expect(JSON.stringify(e)).toContain(`"session":{"uid":"${ses}"`);
+    }
+  });
+
+  it('10. engine events: image and labels in container, unmount like mount, observables; quoted argv', () => {
+    const start = within(engine, 'docker-run').find((e) => e.type_uid === 600203)!;
+    const c = (start.device as { container: { image: unknown; labels: string[] } }).container;
+    expect(c.image).toEqual({
+      uid: 'outrider-test/busybox:2',
+      name: 'outrider-test/busybox',
+      tags: [{ name: 'tag', value: '2' }],
+    });
+    expect(c.labels).toEqual(expect.arrayContaining(['team=analyst', 'com.example.tier=web']));
+    const mount = engine.find((e) => e.type_uid === 100112)!;
+    const unmount = engine.find((e) => e.type_uid === 100113)!;
+    expect((mount.file as { uid: string }).uid).toBe(`oav-${env.ID}`);
+    expect((unmount.file as { uid: string }).uid).toBe(`oav-${env.ID}`);
+    for (const e of engine.filter((x) => x.unmapped?.docker && (x.device as { container?: unknown }).container))
+      expect((e.observables as Array<{ name: string }>).map((o) => o.name)).toContain('device.container.uid');
+    const quoted = within(audit, 'exec-quoted-argument').find(
+      (e) => e.type_uid === 100701 && e.status_id === 1 && (e.process as { name?: string }).name === 'sh',
+    )!;
+    expect((quoted.process as { cmd_line: string }).cmd_line).toBe(`sh -c 'echo '\\''a | b'\\'' | cat'`);
+  });
+
+  it('16.6: every syslog form rsyslog and journald write reads the same as RSYSLOG_FileFormat', () => {
+    expect(auth.filter((e) => e.class_uid !== 0).length).toBeGreaterThan(40);
+    expect(syslogFormsDiffer(decoded, sessions.marks)).toEqual([]);
+    // Messages that reached rsyslog as RFC 5424 (structured data, a BOM; logger's form): in all three templates,
+    // including RSYSLOG_FileFormat's `host app[pid] msg` without the tag's colon.
+    for (const file of ['auth.file-format.log', 'auth.traditional.log', 'auth.protocol23.log']) {
+      // The last lines of the run (their times are the senders', in whole seconds).
+      const events = decoded.get(file)!.slice(-6);
+      expect(
+        events.map((e) => [e.type_uid, e.status_id, user(e)?.name, e.message?.charCodeAt(0) === 0xfeff]),
+        file,
+      ).toEqual([
+        [300201, 2, `nosuch${env.ID}`, false],
+        [300201, 1, `or${env.ID}a`, false],
+        [300207, 2, 'root', false],
+        [300101, 1, `or${env.ID}c`, false],
+        [300106, 1, `or${env.ID}c`, false],
+        [300299, 2, `nosuch${env.ID}`, false],
+      ]);
+    }
+  });
+});
+
+describe('forms and records the recorded run does not show', () => {
+  it('reads ausearch -i dates in the other locales’ forms (four-digit year, DD.MM.YYYY, YYYY-MM-DD)', () => {
+    const record = (date: string) =>
+      `type=CONFIG_CHANGE msg=audit(${date} 01:21:15.381:2776) : auid=unset ses=unset op=add_rule key=k list=exit res=yes`;
+    const tz = process.env.TZ;
+    process.env.TZ = 'UTC';
+    try {
+      for (const date of ['12/05/26', '12/05/2026', '05.12.2026', '2026-12-05']) {
+        const { events } = decodeText('auditd', record(date), 'ausearch.txt');
+        expect(events[0]!.time, date).toBe(Date.UTC(2026, 11, 5, 1, 21, 15, 381));
+      }
+    } finally {
+      if (tz === undefined) delete process.env.TZ;
+      else process.env.TZ = tz;
+    }
+  });
+
+  it('a CONFIG_CHANGE disabling auditing is a High finding', () => {
+    const { events } = decodeText(
+      'auditd',
+      'type=CONFIG_CHANGE msg=audit(1796431337.533:1107): op=set audit_enabled=0 old=1 auid=4294967295 ses=4294967295 res=1\x1dAUID="unset"',
+      'audit.log',
+    );
+    expect(events[0]).toMatchObject({
+      type_uid: 200401,
+      severity_id: 4,
+      finding_info: { title: 'Auditing disabled', analytic: { name: 'audit tampering' } },
+    });
+  });
+
+  it('reads a journal export binary field whose length bytes are not ASCII, and -o json byte-array messages', () => {
+    // As the line splitter hands it over: bytes decoded as UTF-8, 0xC8 (a length of 200) turned into U+FFFD.
+    const value = `<86>Dec  5 01:29:13 userdel[21143]: ${'x'.repeat(162)}\n`;
+    const length = Buffer.alloc(8);
+    length.writeUInt32LE(Buffer.byteLength(value));
+    const bytes = Buffer.concat([
+      Buffer.from('__CURSOR=s=1\n__REALTIME_TIMESTAMP=1796434153744000\nSYSLOG_IDENTIFIER=userdel\n_PID=21143\n'),
+      Buffer.from("MESSAGE=delete user 'u1'\nSYSLOG_RAW\n"),
+      length,
+      Buffer.from(value),
+      Buffer.from('\n_HOSTNAME=vm\n\n'),
+    ]);
+    expect(Buffer.byteLength(value)).toBeGreaterThan(127);
+    const json = JSON.stringify({
+      __REALTIME_TIMESTAMP: '1796434153744000',
+      SYSLOG_IDENTIFIER: 'sshd',
+      _PID: '1',
+      MESSAGE: [...Buffer.from('Failed password for root from 192.0.2.1 port 22 ssh2')],
+    });
+    const { events } = decodeText('syslog-auth', `${bytes.toString('utf8')}${json}\n`, 'journal', { now: NOW });
+    expect(events.map((e) => [e.type_uid, (e.user as { name?: string } | undefined)?.name])).toEqual([
+      [300106, 'u1'],
+      [300201, 'root'],
+    ]);
+    expect((events[0]!.device as { hostname: string }).hostname).toBe('vm');
+  });
+
+  it('takes a docker json-file’s container from its name wherever the file lies', () => {
+    const id = 'c'.repeat(64);
+    for (const path of [`/var/lib/docker/containers/${id}/${id}-json.log`, `/evidence/case-7/${id}-json.log.1`])
+      expect(containerFromPath(path)?.id, path).toBe(id);
+  });
+
+  it('quotes what a shell would split or interpret, and only that', () => {
+    expect(shellQuote(['sh', '-c', 'a | b', "it's", '', '--k=v', '/usr/bin/x', '$HOME'])).toBe(
+      `sh -c 'a | b' 'it'\\''s' '' --k=v /usr/bin/x '$HOME'`,
+    );
   });
 });

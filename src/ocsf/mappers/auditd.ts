@@ -1,7 +1,10 @@
 // One Linux audit event (all records sharing `msg=audit(TIME:SERIAL)`) → one OCSF event, per
 // ../shared/ocsf/MAPPING.md section 5 "Linux auditd": execve → 1007 Launch, watched files → 1001, connect/accept
-// → 4001, USER_*/CRED_* → 3002, account and group management → 3001/3006, ANOM_*/AVC → 2004, CONFIG_CHANGE and
-// DAEMON_* → 1008; anything else → Base Event with every record under `unmapped.audit.records`.
+// → 4001, USER_*/CRED_*/LOGIN/USER_CMD → 3002, account and group management → 3001/3006, ANOM_*/AVC and audit
+// tampering (rules removed, auditing disabled) → 2004, CONFIG_CHANGE and DAEMON_* → 1008; anything else → Base Event
+// with every record under `unmapped.audit.records`. Which user-space record is an action and which a step of it:
+// ./auditd-actions.ts. Identities: the process's uid/auid with the names auditd's ENRICHED format (or ausearch -i)
+// gives them, except for processes in containers, where the host's account names do not apply.
 import type { ContainerRef } from '../../core/envelope.ts';
 import {
   AUDIT_UNSET,
@@ -15,16 +18,20 @@ import { errnoName, syscallName } from '../../parsers/syscalls.ts';
 import { classify, type OcsfClassName, Severity, Status } from '../catalog.ts';
 import { addProfiles, baseMetadata, type OcsfEvent, type OcsfProduct } from '../event.ts';
 import { flagProblem } from '../problems.ts';
+import { GPASSWD_OP, loginMethod, programKind, type UserMessageAction, userMessageAction } from './auditd-actions.ts';
 import {
   basename,
   deviceObject,
   fileObject,
   isIpAddress,
+  LOGON_TYPES,
   mapSafely,
   normaliseIp,
   Observables,
   ObservableType,
+  shellQuote,
   statusFields,
+  unknownUser,
 } from './common.ts';
 import { containerObject } from './container.ts';
 
@@ -49,33 +56,42 @@ export interface AuditMapOptions {
   /** Container attribution by pid; when it returns a container it goes to process.container and device.container. */
   attributePid?: PidAttributor;
   onProblem?: (reason: string, detail: string) => void;
+  /** The action or login session the event belongs to (src/formats/stories.ts): its uid is the event's
+   * metadata.correlation_uid, its facts what earlier records of it said. */
+  story?: { uid: string; facts: Record<string, string> };
 }
 
 /** Record types the mapper reads into OCSF attributes; every other record is kept under `unmapped.audit.records`. */
 const CONSUMED = new Set(['SYSCALL', 'EXECVE', 'CWD', 'PATH', 'PROCTITLE', 'SOCKADDR', 'OBJ_PID', 'EOE']);
 
-const AUTH_ACTIVITY: Record<string, number> = {
-  USER_AUTH: 1,
-  USER_LOGIN: 1,
-  USER_START: 1,
-  USER_ERR: 1,
-  USER_END: 2,
-  USER_LOGOUT: 2,
-  CRED_DISP: 2,
-};
-const AUTH_OTHER = new Set(['USER_ACCT', 'CRED_ACQ', 'CRED_REFR', 'LOGIN', 'USER_ROLE_CHANGE']);
-const ACCOUNT_ACTIVITY: Record<string, number> = {
-  ADD_USER: 1,
-  DEL_USER: 6,
-  USER_CHAUTHTOK: 3,
-  ACCT_LOCK: 9,
-  ACCT_UNLOCK: 12,
-  USER_MGMT: 99,
-  ROLE_ASSIGN: 7,
-  ROLE_REMOVE: 8,
-  ROLE_MODIFY: 99,
-};
-const GROUP_ACTIVITY: Record<string, number> = { ADD_GROUP: 6, DEL_GROUP: 5, GRP_MGMT: 99, GRP_CHAUTHTOK: 99 };
+/** User-space message types mapped through ./auditd-actions.ts (besides the findings and daemon records). */
+const USER_MESSAGES = new Set([
+  'USER_AUTH',
+  'USER_ACCT',
+  'USER_LOGIN',
+  'USER_LOGOUT',
+  'USER_START',
+  'USER_END',
+  'USER_ERR',
+  'USER_CMD',
+  'USER_ROLE_CHANGE',
+  'CRED_ACQ',
+  'CRED_REFR',
+  'CRED_DISP',
+  'ADD_USER',
+  'DEL_USER',
+  'USER_CHAUTHTOK',
+  'ACCT_LOCK',
+  'ACCT_UNLOCK',
+  'USER_MGMT',
+  'ROLE_ASSIGN',
+  'ROLE_REMOVE',
+  'ROLE_MODIFY',
+  'ADD_GROUP',
+  'DEL_GROUP',
+  'GRP_MGMT',
+  'GRP_CHAUTHTOK',
+]);
 const EVENT_LOG_ACTIVITY: Record<string, number> = {
   DAEMON_START: 6,
   DAEMON_END: 7,
@@ -166,6 +182,19 @@ export function mapAuditEvent(event: AuditEvent, options: AuditMapOptions): Ocsf
 
 type Fields = Record<string, string>;
 
+/** Paths whose denied access is worth more than a line in a log: account databases, sudo rules, keys. */
+const SENSITIVE_PATH =
+  /^(?:\/etc\/(?:g?shadow-?|sudoers|sudoers\.d\/.*|security\/opasswd|ssh\/ssh_host_[^/]*key)|\/root\/.*|\/(?:home\/[^/]+|root)\/\.ssh\/.*|\/var\/lib\/docker\/.*|\/run\/secrets\/.*)$/;
+/** Denied: the errno of an access the kernel refused. */
+const DENIED = new Set(['EACCES', 'EPERM']);
+
+/** Which OCSF syscall failures a connect reports: a refusal, or the connection still being made (not a failure). */
+const CONNECT_REFUSED = 'ECONNREFUSED';
+const CONNECT_IN_PROGRESS = 'EINPROGRESS';
+
+/** CONFIG_CHANGE operations that weaken auditing: what an attacker does first. */
+const AUDIT_TAMPERING_OPS = new Set(['remove_rule', 'remove-rule', 'del_rule', 'delete_rule']);
+
 class AuditEventMapper {
   private readonly records: AuditRecord[];
   private readonly head: AuditRecord;
@@ -190,6 +219,10 @@ class AuditEventMapper {
     const types = new Set(this.records.map((r) => r.type));
     const findingType = this.records.find((r) => r.type.startsWith('ANOM_') || FINDING_SEVERITY[r.type] !== undefined);
     if (findingType) return this.finding(findingType);
+    const login = this.record('LOGIN');
+    if (login) return this.loginSession(login);
+    const config = this.record('CONFIG_CHANGE');
+    if (config) return this.configChange(config);
     const s = this.syscall;
     if (s) {
       const name = syscallName(s.fields.arch, s.fields.syscall);
@@ -204,15 +237,18 @@ class AuditEventMapper {
       }
       const fileActivity = this.fileActivityOf(name);
       if (fileActivity !== undefined) return this.fileEvent(s, fileActivity);
-      if (EVENT_LOG_ACTIVITY[this.head.type] !== undefined || types.has('CONFIG_CHANGE'))
-        return this.eventLog(this.record('CONFIG_CHANGE') ?? this.head);
+      if (EVENT_LOG_ACTIVITY[this.head.type] !== undefined) return this.eventLog(this.head);
       return this.processActivity(s, 99, name ?? `syscall ${s.fields.syscall ?? '?'}`);
     }
     const h = this.head;
-    if (h.type === 'USER_CMD') return this.userCommand(h);
-    if (AUTH_ACTIVITY[h.type] !== undefined || AUTH_OTHER.has(h.type)) return this.authentication(h);
-    if (ACCOUNT_ACTIVITY[h.type] !== undefined) return this.accountChange(h);
-    if (GROUP_ACTIVITY[h.type] !== undefined) return this.groupChange(h);
+    if (USER_MESSAGES.has(h.type)) {
+      const m = h.msg ?? h.fields;
+      const exe = auditValue(m.exe) ?? auditValue(h.fields.exe);
+      const act = userMessageAction(h.type, auditValue(m.op), exe, resultOk(m.res ?? h.fields.res));
+      if (act?.cls === 'authentication') return this.authentication(h, act);
+      if (act?.cls === 'account_change') return this.accountChange(h, act);
+      if (act?.cls === 'group_management') return this.groupChange(h, act);
+    }
     if (EVENT_LOG_ACTIVITY[h.type] !== undefined) return this.eventLog(h);
     if (types.has('EXECVE')) {
       this.problems.push('SYSCALL record missing: the process of this execve is unknown');
@@ -224,6 +260,8 @@ class AuditEventMapper {
   // ---- classes ----
 
   private processLaunch(s: AuditRecord): OcsfEvent {
+    const status = this.syscallStatus(s);
+    if (s.fields.success === 'no') return this.failedLaunch(s, status);
     const process = this.processOf(s.fields, true);
     const { args, missing } = execveArgs(this.records);
     if (missing.length > 0) {
@@ -231,8 +269,9 @@ class AuditEventMapper {
       this.options.onProblem?.('audit_record_missing', `audit(${s.stamp}): EXECVE arguments missing`);
     }
     const proctitle = this.record('PROCTITLE')?.fields.proctitle;
-    // PROCTITLE only as a fallback: the kernel cuts it at 128 bytes.
-    const cmdLine = args.length > 0 ? args.join(' ') : proctitle;
+    // PROCTITLE only as a fallback: the kernel cuts it at 128 bytes, and its NUL-separated arguments lost their
+    // boundaries when decoded.
+    const cmdLine = args.length > 0 ? shellQuote(args) : proctitle;
     if (cmdLine) process.cmd_line = cmdLine;
     const cwd = this.record('CWD')?.fields.cwd;
     if (cwd) process.working_directory = cwd;
@@ -240,13 +279,45 @@ class AuditEventMapper {
       const path0 = this.pathItems()[0]?.fields.name;
       if (auditValue(path0)) process.file = fileObject(this.absolute(path0!));
     }
-    const event = this.build('process_activity', 1, Severity.Informational, this.syscallStatus(s));
+    const event = this.build('process_activity', 1, Severity.Informational, status);
     event.launch_type_id = 3;
     event.launch_type = 'Exec';
     event.process = process;
     event.actor = this.actor(s.fields, { pid: int(s.fields.ppid) });
     event.device = this.device(true);
     this.observeProcess('process', process);
+    return this.finish(event);
+  }
+
+  /**
+   * An execve the kernel refused: the program that was tried (the PATH record) did not start, so `process` is that
+   * program, with no command line (no EXECVE record: the arguments were never read), and the caller, whose image is
+   * unchanged (its PROCTITLE is the caller's command line), is the actor.
+   */
+  private failedLaunch(s: AuditRecord, status: Record<string, unknown>): OcsfEvent {
+    const caller = this.processOf(s.fields, true);
+    const proctitle = this.record('PROCTITLE')?.fields.proctitle;
+    if (proctitle) caller.cmd_line = proctitle;
+    const cwd = this.record('CWD')?.fields.cwd;
+    if (cwd) caller.working_directory = cwd;
+    const tried = this.pathItems().find((p) => p.fields.nametype !== 'PARENT') ?? this.pathItems()[0];
+    const path = auditValue(tried?.fields.name);
+    const target: Record<string, unknown> = {};
+    if (path) {
+      target.file = fileObject(this.absolute(path));
+      target.name = basename(path);
+    }
+    if (caller.pid !== undefined) target.pid = caller.pid;
+    else target.uid = 'unknown';
+    if (caller.container) target.container = caller.container;
+    const event = this.build('process_activity', 1, Severity.Informational, status);
+    event.launch_type_id = 3;
+    event.launch_type = 'Exec';
+    event.process = target;
+    event.actor = this.actor(s.fields, caller);
+    event.device = this.device(true);
+    this.observables.add('process.file.path', ObservableType.FilePath, path);
+    this.observeProcess('actor.process', caller);
     return this.finish(event);
   }
 
@@ -258,8 +329,9 @@ class AuditEventMapper {
     if (targetPid !== undefined && targetPid > 0) target.pid = targetPid;
     else target.uid = 'unknown';
     if (auditValue(obj?.ocomm)) target.name = obj!.ocomm;
-    if (auditValue(obj?.ouid)) target.user = idUser(obj!.ouid!);
     const caller = this.processOf(s.fields, false);
+    const owner = obj ? this.identity(obj.ouid, obj.OUID) : undefined;
+    if (owner) target.user = owner;
     const event = this.build('process_activity', activity, Severity.Informational, this.syscallStatus(s));
     event.process = target;
     event.actor = this.actor(s.fields, caller);
@@ -285,12 +357,19 @@ class AuditEventMapper {
     if (sock?.path) endpoint.name = sock.path;
     if (Object.keys(endpoint).length === 0) return undefined;
     const inbound = name.startsWith('accept');
-    const activity = name === 'listen' ? 7 : name === 'bind' ? 99 : 1;
+    const errno = s.fields.success === 'no' ? errnoName(s.fields.exit) : undefined;
+    let activity = name === 'listen' ? 7 : name === 'bind' ? 99 : 1;
+    let status = this.syscallStatus(s);
+    if (name === 'connect' && errno === CONNECT_IN_PROGRESS) {
+      // A non-blocking connect returns EINPROGRESS at once: the connection is being made, nothing failed yet.
+      status = { ...statusFields(Status.Other, s.fields.exit, errno), status: 'In Progress' };
+    } else if (name === 'connect' && errno === CONNECT_REFUSED) activity = 5;
+    else if (name === 'connect' && errno) activity = 4;
     const event = this.build(
       'network_activity',
       activity,
       Severity.Informational,
-      this.syscallStatus(s),
+      status,
       name === 'bind' ? 'Bind' : undefined,
     );
     const side = inbound ? 'src_endpoint' : name === 'connect' ? 'dst_endpoint' : 'src_endpoint';
@@ -341,84 +420,210 @@ class AuditEventMapper {
     } else if (activity === 4) {
       target = all.find((p) => p.fields.nametype === 'DELETE') ?? target;
     }
-    const event = this.build('file_activity', activity, Severity.Informational, this.syscallStatus(s));
-    event.file = this.fileFromPath(target);
+    const file = this.fileFromPath(target);
+    const path = (file as { path?: string }).path;
+    // A refused access to an account database or a key is what credential theft looks like: raised above the
+    // informational background of file events.
+    const denied = s.fields.success === 'no' && DENIED.has(errnoName(s.fields.exit) ?? '');
+    const severity = denied && path && SENSITIVE_PATH.test(path) ? Severity.Medium : Severity.Informational;
+    const event = this.build('file_activity', activity, severity, this.syscallStatus(s));
+    event.file = file;
     if (result) event.file_result = this.fileFromPath(result);
     const process = this.processOf(s.fields, true);
     event.actor = this.actor(s.fields, process);
     event.device = this.device(true);
-    this.observables.add('file.path', ObservableType.FilePath, (event.file as { path?: string }).path);
+    this.observables.add('file.path', ObservableType.FilePath, path);
     this.observeProcess('actor.process', process);
     return this.finish(event);
   }
 
-  private authentication(r: AuditRecord): OcsfEvent {
+  /**
+   * PAM, sshd, su and sudo records (./auditd-actions.ts decides the activity). `user` is the account the record is
+   * about (`acct`; for sshd's "(invalid user)" the name the same process named earlier), `actor.user` the login user
+   * (auid) or, for su/sudo and account tools, the invoking user (uid): never a login daemon's own root.
+   */
+  private authentication(r: AuditRecord, act: UserMessageAction): OcsfEvent {
     const m = r.msg ?? r.fields;
-    const activity = AUTH_ACTIVITY[r.type] ?? 99;
     const ok = resultOk(m.res ?? r.fields.res);
     const failed = ok === false || r.type === 'USER_ERR';
+    const exe = auditValue(m.exe) ?? auditValue(r.fields.exe);
     const event = this.build(
       'authentication',
-      activity,
-      failed ? Severity.Low : Severity.Informational,
+      act.activity,
+      failed && !act.step ? Severity.Low : Severity.Informational,
       statusFields(ok === undefined ? Status.Unknown : failed ? Status.Failure : Status.Success, m.res, m.op),
-      activity === 99 ? r.type : undefined,
+      act.name,
     );
-    const user = this.userFromMessage(m, r.fields) ?? { uid: auditValue(r.fields.auid) ?? r.fields.uid ?? 'unknown' };
-    event.user = user;
-    const exe = auditValue(m.exe);
-    event.service = { name: exe ? basename(exe) : 'unknown' };
+    const user = this.targetUser(m, r.fields);
+    event.user = user ?? unknownUser();
+    if (act.activity === 7) {
+      event.account_switch_type_id = 1;
+      event.account_switch_type = 'Substitute User';
+    }
+    const service = exe ? basename(exe) : 'unknown';
+    event.service = { name: service };
+    this.logonFields(event, service, act.activity === 7 || programKind(exe) !== 'login', m);
     const src = this.srcEndpoint(m);
     if (src) event.src_endpoint = src;
-    const terminal = auditValue(m.terminal);
-    if (terminal) event.is_remote = terminal === 'ssh' || src !== undefined;
     const ses = auditValue(r.fields.ses);
-    if (ses && ses !== AUDIT_UNSET) event.session = { uid: ses, ...(terminal ? { terminal } : {}) };
-    event.actor = this.actorOfUserMessage(r, m);
+    const terminal = auditValue(m.terminal);
+    if ((ses && ses !== AUDIT_UNSET) || terminal)
+      event.session = { ...(ses && ses !== AUDIT_UNSET ? { uid: ses } : {}), ...(terminal ? { terminal } : {}) };
+    const cmd = auditValue(m.cmd);
+    if (r.type === 'USER_CMD' && cmd) {
+      // sudo's USER_CMD names the command, not the target account (root unless -u): the command is the switch's.
+      event.unmapped = { auth: { command: cmd, ...(auditValue(m.cwd) ? { pwd: m.cwd } : {}) } };
+    }
+    event.actor = this.actorOfUserMessage(r, m, exe);
     event.device = this.device(false);
     this.profiles.add('host');
-    this.observables.add('user.name', ObservableType.UserName, user.name);
+    this.observables.add('user.name', ObservableType.UserName, (user as { name?: string } | undefined)?.name);
     return this.finish(event);
   }
 
-  private accountChange(r: AuditRecord): OcsfEvent {
+  /** LOGIN: the kernel gives the process a login uid and a session id: the logon (pam_loginuid at sshd's, login's,
+   * cron's session start). Its account and source are those the same process's earlier PAM records named. */
+  private loginSession(r: AuditRecord): OcsfEvent {
+    const f = r.fields;
+    const ok = f.res === undefined ? undefined : f.res === '1' || f.res === 'yes' || f.res === 'success';
+    const facts = this.options.story?.facts ?? {};
+    const event = this.build(
+      'authentication',
+      ok === false ? 99 : 1,
+      Severity.Informational,
+      statusFields(ok === undefined ? Status.Unknown : ok ? Status.Success : Status.Failure, f.res),
+      ok === false ? 'Session Assign' : undefined,
+    );
+    const user = this.identity(f.auid, f.AUID) ?? (facts.acct ? { name: facts.acct } : undefined);
+    if (user && !user.name && facts.acct) user.name = facts.acct;
+    event.user = user ?? unknownUser();
+    const service = facts.exe ? basename(facts.exe) : 'unknown';
+    event.service = { name: service };
+    this.logonFields(event, service, false, facts);
+    const src = this.srcEndpoint(facts);
+    if (src) event.src_endpoint = src;
+    const ses = auditValue(f.ses);
+    const tty = auditValue(f.tty);
+    if ((ses && ses !== AUDIT_UNSET) || tty)
+      event.session = { ...(ses && ses !== AUDIT_UNSET ? { uid: ses } : {}), ...(tty ? { terminal: tty } : {}) };
+    event.is_new_logon = true;
+    const s = this.syscall;
+    const pid = int(f.pid);
+    const process: Record<string, unknown> = pid !== undefined ? { pid } : {};
+    if (s) Object.assign(process, this.processOf(s.fields, false));
+    else if (facts.exe) process.file = fileObject(facts.exe);
+    const actor: Record<string, unknown> = {};
+    const before = this.identity(f['old-auid'], f['OLD-AUID']);
+    if (before) actor.user = before;
+    if (process.pid !== undefined) actor.process = process;
+    if (!actor.user && !actor.process) actor.app_name = service;
+    event.actor = actor;
+    event.device = this.device(false);
+    this.profiles.add('host');
+    this.observables.add('user.name', ObservableType.UserName, (user as { name?: string } | undefined)?.name);
+    return this.finish(event);
+  }
+
+  private accountChange(r: AuditRecord, act: UserMessageAction): OcsfEvent {
     const m = r.msg ?? r.fields;
-    const user = this.userFromMessage(m, r.fields);
+    const user = this.targetUser(m, r.fields);
     if (!user) return this.other('no user named in the record');
-    const event = this.userManagement('account_change', ACCOUNT_ACTIVITY[r.type]!, r, m);
+    const event = this.userManagement('account_change', act, r, m);
     event.user = user;
     this.observables.add('user.name', ObservableType.UserName, user.name);
     return this.finish(event);
   }
 
-  private groupChange(r: AuditRecord): OcsfEvent {
+  private groupChange(r: AuditRecord, act: UserMessageAction): OcsfEvent {
     const m = r.msg ?? r.fields;
+    const op = auditValue(m.op) ?? '';
+    const event = this.userManagement('group_management', act, r, m);
+    const member = GPASSWD_OP.exec(op);
     const group: Record<string, string> = {};
-    const name = auditValue(m.grp) ?? auditValue(m.acct);
-    if (name) group.name = name;
-    const id = auditValue(m.id) ?? auditValue(m.gid);
-    if (id) group.uid = id;
-    if (!group.name && !group.uid) return this.other('no group named in the record');
-    const event = this.userManagement('group_management', GROUP_ACTIVITY[r.type]!, r, m);
-    event.group = group;
+    let user: Record<string, string> | undefined;
+    if (member) {
+      // gpasswd names the member and the group in its operation text; acct= is the group.
+      group.name = member[4]!;
+      user = { name: member[1]! };
+    } else if (r.type === 'ADD_GROUP' || r.type === 'DEL_GROUP' || r.type === 'GRP_MGMT' || r.type === 'USER_ACCT') {
+      const name = auditValue(m.grp) ?? auditValue(m.acct) ?? this.name(r.fields.ID);
+      if (name) group.name = name;
+      const id = auditValue(m.id) ?? auditValue(m.gid);
+      if (id && /^\d+$/.test(id)) group.uid = id;
+      else if (id && !group.name) group.name = id;
+    } else {
+      // usermod/userdel membership records name the user only: the group is not in the record.
+      user = this.targetUser(m, r.fields) as Record<string, string> | undefined;
+    }
+    event.group = group.name || group.uid ? group : unknownGroup();
+    if (user) {
+      event.user = user;
+      this.observables.add('user.name', ObservableType.UserName, user.name);
+    }
     return this.finish(event);
   }
 
   /** What account and group management records share: result, operation, acting process, source address. */
-  private userManagement(cls: OcsfClassName, activity: number, r: AuditRecord, m: Fields): OcsfEvent {
+  private userManagement(cls: OcsfClassName, act: UserMessageAction, r: AuditRecord, m: Fields): OcsfEvent {
+    const op = auditValue(m.op);
     const event = this.build(
       cls,
-      activity,
-      Severity.Low,
-      statusFields(resultStatus(m.res), m.res, m.op),
-      activity === 99 ? (auditValue(m.op) ?? r.type) : undefined,
+      act.activity,
+      act.step ? Severity.Informational : Severity.Low,
+      statusFields(resultStatus(m.res), m.res, op),
+      act.activity === 99 ? (act.name ?? op ?? r.type) : undefined,
     );
-    event.actor = this.actorOfUserMessage(r, m);
+    event.actor = this.actorOfUserMessage(r, m, auditValue(m.exe));
     const src = this.srcEndpoint(m);
     if (src) event.src_endpoint = src;
     event.device = this.device(false);
     this.profiles.add('host');
     return event;
+  }
+
+  /** CONFIG_CHANGE: the audit configuration changed (rules added or removed, auditing enabled or disabled). Removing
+   * rules or disabling auditing is a finding (an attacker's first move); any other change is Event Log Activity. */
+  private configChange(r: AuditRecord): OcsfEvent {
+    const f = { ...r.fields, ...(r.msg ?? {}) };
+    const op = auditValue(f.op);
+    const disabled = f.audit_enabled === '0';
+    const removed = op !== undefined && AUDIT_TAMPERING_OPS.has(op);
+    if ((disabled || removed) && resultOk(f.res) !== false) return this.auditTampering(r, disabled, op);
+    return this.eventLog(r);
+  }
+
+  private auditTampering(r: AuditRecord, disabled: boolean, op: string | undefined): OcsfEvent {
+    const keys = this.ruleKeys();
+    const what = disabled
+      ? 'Auditing disabled'
+      : `Audit rule removed${keys.length > 0 ? ` (key ${keys.join(',')})` : ''}`;
+    const event = this.build('detection_finding', 1, disabled ? Severity.High : Severity.Medium);
+    event.status_id = 1;
+    event.status = 'New';
+    event.is_alert = true;
+    event.finding_info = {
+      uid: `${this.head.node ?? this.options.hostname}:audit:${this.head.stamp}`,
+      title: what,
+      desc: `CONFIG_CHANGE ${op ?? ''}${disabled ? ' audit_enabled=0' : ''}`.trim(),
+      analytic: { name: 'audit tampering', type_id: 1, type: 'Rule' },
+      types: ['auditd'],
+      product: AUDITD_PRODUCT,
+    };
+    const source = this.syscall?.fields ?? r.fields;
+    const evidence: Record<string, unknown> = {};
+    if (int(source.pid) !== undefined) {
+      const process = this.processOf(source, true);
+      const proctitle = this.record('PROCTITLE')?.fields.proctitle;
+      if (proctitle) process.cmd_line = proctitle;
+      evidence.process = process;
+      this.observeProcess('evidences[0].process', process);
+    }
+    const actorUser = this.identity(source.auid, source.AUID) ?? this.identity(source.uid, source.UID);
+    if (actorUser) evidence.user = actorUser;
+    if (Object.keys(evidence).length > 0) event.evidences = [evidence];
+    event.device = this.device(true);
+    event.message = what;
+    return this.finish(event);
   }
 
   private eventLog(r: AuditRecord): OcsfEvent {
@@ -427,11 +632,8 @@ class AuditEventMapper {
     let severity: number = Severity.Informational;
     const op = auditValue(f.op);
     if (r.type === 'CONFIG_CHANGE') {
-      if (f.audit_enabled === '0') {
-        activity = 10;
-        severity = Severity.High;
-      } else if (f.audit_enabled === '1' || f.audit_enabled === '2') activity = 9;
-      else if (op === 'remove_rule' || op === 'remove-rule') severity = Severity.Medium;
+      if (f.audit_enabled === '0') activity = 10;
+      else if (f.audit_enabled === '1' || f.audit_enabled === '2') activity = 9;
     }
     if (r.type === 'DAEMON_ABORT') severity = Severity.Medium;
     const event = this.build(
@@ -484,24 +686,6 @@ class AuditEventMapper {
     return this.finish(event);
   }
 
-  private userCommand(r: AuditRecord): OcsfEvent {
-    const m = r.msg ?? r.fields;
-    const process: Record<string, unknown> = {};
-    const pid = int(r.fields.pid);
-    if (pid !== undefined) process.pid = pid;
-    else process.uid = 'unknown';
-    const cmd = auditValue(m.cmd);
-    if (cmd) process.cmd_line = cmd;
-    const cwd = auditValue(m.cwd);
-    if (cwd) process.working_directory = cwd;
-    const event = this.build('process_activity', 1, Severity.Informational, statusFields(resultStatus(m.res), m.res));
-    event.process = process;
-    event.actor = this.actorOfUserMessage(r, m);
-    event.device = this.device(false);
-    this.observables.add('process.cmd_line', ObservableType.CommandLine, cmd);
-    return this.finish(event);
-  }
-
   /** Any other event: Base Event, every record kept under `unmapped.audit.records`. */
   private other(problem?: string): OcsfEvent {
     if (problem) this.problems.push(problem);
@@ -527,10 +711,10 @@ class AuditEventMapper {
     metadata.log_provider = 'auditd';
     metadata.log_format = h.interpreted ? 'ausearch -i' : 'raw';
     metadata.original_time = `audit(${h.stamp})`;
-    if (!h.interpreted) {
-      metadata.original_event_uid = h.stamp;
-      metadata.correlation_uid = h.stamp;
-    }
+    if (!h.interpreted) metadata.original_event_uid = h.stamp;
+    // The records of one action or login session share a correlation uid; an event outside any story is its own.
+    const story = this.options.story?.uid ?? (h.interpreted ? undefined : h.stamp);
+    if (story) metadata.correlation_uid = story;
     const keys = this.ruleKeys();
     if (keys.length > 0) metadata.labels = keys;
     return {
@@ -589,8 +773,13 @@ class AuditEventMapper {
     return this.records.filter((r) => r.type === 'PATH');
   }
 
+  /** The rule keys of the event: the SYSCALL's, else the CONFIG_CHANGE's (the rule added or removed; its SYSCALL, the
+   * auditctl call, matched no rule and says `key=(null)`), else the head record's. */
   private ruleKeys(): string[] {
-    const key = auditValue(this.syscall?.fields.key ?? this.head.fields.key);
+    const key =
+      auditValue(this.syscall?.fields.key) ??
+      auditValue(this.record('CONFIG_CHANGE')?.fields.key) ??
+      auditValue(this.head.fields.key);
     return key ? key.split(',').filter(Boolean) : [];
   }
 
@@ -603,7 +792,8 @@ class AuditEventMapper {
   private fileFromPath(r: AuditRecord): Record<string, unknown> {
     const name = auditValue(r.fields.name) ?? `inode:${r.fields.inode ?? '?'}`;
     const file = fileObject(this.absolute(name), fileType(r.fields.mode));
-    if (r.fields.ouid !== undefined) file.owner = idUser(r.fields.ouid);
+    const owner = this.identity(r.fields.ouid, r.fields.OUID);
+    if (owner) file.owner = owner;
     if (r.fields.inode !== undefined) file.uid = r.fields.inode;
     return file;
   }
@@ -614,13 +804,24 @@ class AuditEventMapper {
     const pid = int(f.pid);
     if (pid !== undefined) process.pid = pid;
     else process.uid = 'unknown';
+    // Attribution first: a process in a container gets no host account names.
+    if (withContainer && pid !== undefined && this.options.attributePid) {
+      const ref = this.options.attributePid(pid);
+      const container = ref ? containerObject(ref) : undefined;
+      if (container) {
+        this.container = ref;
+        process.container = container;
+        this.profiles.add('container');
+      }
+    }
     const comm = auditValue(f.comm);
     if (comm) process.name = comm;
     const exe = auditValue(f.exe);
     if (exe) process.file = fileObject(exe);
     const ppid = int(f.ppid);
     if (ppid !== undefined) process.parent_process = { pid: ppid };
-    if (auditValue(f.uid)) process.user = idUser(f.uid!);
+    const user = this.identity(f.uid, f.UID);
+    if (user) process.user = user;
     const auid = f.auid;
     if (auid !== undefined && auid !== AUDIT_UNSET && /^\d+$/.test(auid)) {
       process.auid = Number(auid);
@@ -634,8 +835,9 @@ class AuditEventMapper {
       process.egid = Number(f.egid);
       this.profiles.add('linux/linux_users');
     }
-    if (auditValue(f.gid)) {
-      process.group = /^\d+$/.test(f.gid!) ? { uid: f.gid } : { name: f.gid };
+    const group = this.identity(f.gid, f.GID);
+    if (group) {
+      process.group = group;
       this.profiles.add('linux/linux_users');
     }
     const ses = auditValue(f.ses);
@@ -646,39 +848,66 @@ class AuditEventMapper {
       if (tty) session.terminal = tty;
       process.session = session;
     }
-    if (withContainer && pid !== undefined && this.options.attributePid) {
-      const ref = this.options.attributePid(pid);
-      const container = ref ? containerObject(ref) : undefined;
-      if (container) {
-        this.container = ref;
-        process.container = container;
-        this.profiles.add('container');
-      }
-    }
     return process;
+  }
+
+  /**
+   * An account from an id field: `value` is the number (raw log) or what ausearch -i printed (a name,
+   * `unknown(N)`, `unset`); `name` the ENRICHED format's interpretation of it. The unset id (4294967295) is no
+   * account. Names are host names: not given for a process attributed to a container.
+   */
+  private identity(value: string | undefined, name: string | undefined): { uid?: string; name?: string } | undefined {
+    const v = auditValue(value);
+    if (v === undefined || v === AUDIT_UNSET || v === '-1') return undefined;
+    const hostNames = this.container === undefined;
+    if (/^\d+$/.test(v)) {
+      const n = hostNames ? this.name(name) : undefined;
+      return n ? { uid: v, name: n } : { uid: v };
+    }
+    const unknown = /^unknown\((\d+)\)$/.exec(v);
+    if (unknown) return { uid: unknown[1]! };
+    return hostNames ? { name: v } : undefined;
+  }
+
+  /** An interpreted name, unless it says the id has none. */
+  private name(v: string | undefined): string | undefined {
+    const n = auditValue(v);
+    if (!n || n.startsWith('unknown(') || n === AUDIT_UNSET) return undefined;
+    return n;
   }
 
   /** `actor`: the login user (auid) when set, else the process user; plus the acting process. */
   private actor(f: Fields, process: Record<string, unknown> | undefined): Record<string, unknown> {
     const actor: Record<string, unknown> = {};
-    const auid = f.auid;
-    if (auid !== undefined && auid !== AUDIT_UNSET && auditValue(auid)) actor.user = idUser(auid);
-    else if (auditValue(f.uid)) actor.user = idUser(f.uid!);
+    const user = this.identity(f.auid, f.AUID) ?? this.identity(f.uid, f.UID);
+    if (user) actor.user = user;
     if (process && (process.pid !== undefined || process.uid !== undefined)) actor.process = process;
     if (!actor.user && !actor.process) actor.app_name = 'unknown';
-    const name = (actor.user as { name?: string } | undefined)?.name;
-    this.observables.add('actor.user.name', ObservableType.UserName, name);
+    this.observables.add('actor.user.name', ObservableType.UserName, user?.name);
     return actor;
   }
 
-  private actorOfUserMessage(r: AuditRecord, m: Fields): Record<string, unknown> {
+  /**
+   * The actor of a user-space message: its process (pid, program, the process's own user), and as `actor.user` the
+   * login user (auid) when set, else the invoking user (uid) of su, sudo and account tools. A login daemon's uid
+   * (sshd's root) is nobody's: a failed ssh login has no actor user.
+   */
+  private actorOfUserMessage(r: AuditRecord, m: Fields, exe: string | undefined): Record<string, unknown> {
     const f = r.fields;
     const process: Record<string, unknown> = {};
     const pid = int(f.pid);
     if (pid !== undefined) process.pid = pid;
-    const exe = auditValue(m.exe) ?? auditValue(f.exe);
-    if (exe) process.file = fileObject(exe);
-    const actor = this.actor(f, pid !== undefined ? process : undefined);
+    if (exe) {
+      process.file = fileObject(exe);
+      process.name = basename(exe);
+    }
+    const processUser = this.identity(f.uid, f.UID);
+    if (processUser) process.user = processUser;
+    const actor: Record<string, unknown> = {};
+    const user = this.identity(f.auid, f.AUID) ?? (programKind(exe) === 'login' ? undefined : processUser);
+    if (user) actor.user = user;
+    if (pid !== undefined) actor.process = process;
+    if (!actor.user && !actor.process) actor.app_name = exe ? basename(exe) : 'unknown';
     const ses = auditValue(f.ses);
     const terminal = auditValue(m.terminal);
     if ((ses && ses !== AUDIT_UNSET) || terminal) {
@@ -687,18 +916,45 @@ class AuditEventMapper {
       if (terminal) session.terminal = terminal;
       actor.session = session;
     }
+    this.observables.add('actor.user.name', ObservableType.UserName, user?.name);
     return actor;
   }
 
-  /** The account a user-space message is about: `acct=` (name) and/or `id=` (uid). */
-  private userFromMessage(m: Fields, outer: Fields): { name?: string; uid?: string } | undefined {
+  /**
+   * The account a user-space message is about: `acct=` (a name) and/or `id=` (a uid, with its ENRICHED name).
+   * sshd writes `acct="(invalid user)"` for a name that is no account: the name the same process used in an earlier
+   * record (its PAM authentication) is the one tried; `?` is nobody.
+   */
+  private targetUser(m: Fields, outer: Fields): { name?: string; uid?: string } | undefined {
     const user: { name?: string; uid?: string } = {};
     const acct = auditValue(m.acct);
-    if (acct) user.name = acct;
-    const id = auditValue(m.id) ?? (m !== outer ? auditValue(m.uid) : undefined);
-    if (id && /^\d+$/.test(id) && id !== AUDIT_UNSET) user.uid = id;
-    else if (id && !user.name && !/^\d+$/.test(id)) user.name = id;
+    if (acct && acct !== INVALID_USER) user.name = acct;
+    else if (acct === INVALID_USER && this.options.story?.facts.acct) user.name = this.options.story.facts.acct;
+    const id = this.identity(m.id ?? (m !== outer ? m.uid : undefined), outer.ID);
+    if (id?.uid) user.uid = id.uid;
+    if (id?.name && !user.name) user.name = id.name;
     return user.name || user.uid ? user : undefined;
+  }
+
+  /** logon_type and is_remote of a logon (not of an account switch): from the PAM service, or sshd's terminal. */
+  private logonFields(event: OcsfEvent, service: string, isSwitch: boolean, m: Fields): void {
+    if (isSwitch) return;
+    const terminal = auditValue(m.terminal);
+    const logon = LOGON_TYPES[service] ?? (terminal === 'ssh' || terminal === 'sshd' ? LOGON_TYPES.sshd : undefined);
+    if (!logon) return;
+    event.logon_type_id = logon[0];
+    event.logon_type = logon[1];
+    if (logon[0] === 10) {
+      event.is_remote = true;
+      event.dst_endpoint = { hostname: this.head.node ?? this.options.hostname };
+    }
+    // sshd on some distributions writes the method and the client port (op=pubkey_auth rport=…): a LOGIN takes them
+    // from the process's earlier records.
+    const method = loginMethod(auditValue(m.op)) ?? auditValue(m.method);
+    if (method) {
+      event.auth_protocol_id = 99;
+      event.auth_protocol = method;
+    }
   }
 
   private srcEndpoint(m: Fields): Record<string, unknown> | undefined {
@@ -707,6 +963,8 @@ class AuditEventMapper {
     const ep: Record<string, unknown> = {};
     if (isIpAddress(addr)) ep.ip = normaliseIp(addr);
     if (host && host !== addr && !isIpAddress(host)) ep.hostname = host;
+    const port = int(m.rport);
+    if (ep.ip && port !== undefined && port > 0 && port < 65536) ep.port = port;
     if (Object.keys(ep).length === 0) return undefined;
     this.observables.add('src_endpoint.ip', ObservableType.IpAddress, ep.ip);
     this.observables.add('src_endpoint.hostname', ObservableType.Hostname, ep.hostname);
@@ -742,6 +1000,13 @@ class AuditEventMapper {
   }
 }
 
+/** sshd's `acct=` for a name that is no account. */
+const INVALID_USER = '(invalid user)';
+/** The `group` of a membership record that does not name the group (OCSF requires one). */
+function unknownGroup(): Record<string, string> {
+  return { uid: 'unknown' };
+}
+
 function int(v: string | undefined): number | undefined {
   if (v === undefined || !/^-?\d+$/.test(v)) return undefined;
   return Number(v);
@@ -751,11 +1016,6 @@ function hexInt(v: string | undefined): number | undefined {
   if (v === undefined || !/^[0-9a-f]+$/i.test(v)) return undefined;
   const n = Number.parseInt(v, 16);
   return n > 0 && n < 2 ** 31 ? n : undefined;
-}
-
-/** A user from a uid field: numbers are uids, interpreted output gives names. */
-function idUser(v: string): Record<string, string> {
-  return /^\d+$/.test(v) ? { uid: v } : { name: v };
 }
 
 function resultStatus(res: string | undefined): number {

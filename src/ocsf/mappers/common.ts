@@ -51,6 +51,25 @@ export class Observables {
   }
 }
 
+/**
+ * The `user` of an authentication whose account the record does not name (sshd's invalid users before their name is
+ * known, a PAM failure without user=): OCSF needs a name or uid, and a placeholder name would read like an account.
+ * Never an observable.
+ */
+export function unknownUser(): Record<string, unknown> {
+  return { uid: 'unknown', type_id: 0, type: 'Unknown' };
+}
+
+/** How a PAM service logs a user on (OCSF logon_type_id, logon_type): the same values the auditd mapper writes. */
+export const LOGON_TYPES: Record<string, [number, string]> = {
+  sshd: [10, 'Remote Interactive'],
+  login: [2, 'Interactive'],
+  cron: [4, 'Batch'],
+  crond: [4, 'Batch'],
+  atd: [4, 'Batch'],
+  'systemd-user': [5, 'OS Service'],
+};
+
 /** A valid `device` object: the host the record came from (type_id 0: Outrider does not know the device type). */
 export function deviceObject(hostname: string | undefined): Record<string, unknown> {
   return hostname ? { type_id: 0, hostname } : { type_id: 0, name: 'unknown' };
@@ -105,6 +124,22 @@ export function isIpAddress(text: string | undefined): text is string {
 /** An IPv4-mapped IPv6 address (`::ffff:1.2.3.4`) is reported as the IPv4 address it carries. */
 export function normaliseIp(text: string): string {
   return text.startsWith('::ffff:') && isIP(text.slice(7)) === 4 ? text.slice(7) : text;
+}
+
+/** Characters an argument may hold and still read as one word in a shell command line. */
+const SHELL_SAFE = /^[\w@%+=:,./-]+$/;
+
+/**
+ * An argv as one command line a reader (and a shell) splits back into the same arguments: an argument holding a
+ * space, a quote or a shell character is single-quoted, so `sh -c 'a | b'` does not read as a pipeline.
+ */
+export function shellQuote(args: readonly string[]): string {
+  let line = '';
+  for (const arg of args) {
+    if (line !== '') line += ' ';
+    line += SHELL_SAFE.test(arg) ? arg : `'${arg.replaceAll("'", "'\\''")}'`;
+  }
+  return line;
 }
 
 export function basename(path: string): string {

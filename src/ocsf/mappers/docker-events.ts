@@ -1,13 +1,16 @@
 // Docker Engine events → OCSF. OCSF 1.8 has no container-lifecycle class; the choices (docs/enrichment.md explains
 // them) follow /work/shared/ocsf/MAPPING.md: container and image lifecycle → 6002 Application Lifecycle with `app` =
-// the image, exec → 1007 Process Activity inside the container, volume mount → 1001 File System Activity, the rest
-// (network connections, daemon, plugins…) → Base Event with the engine's own words. No event is dropped.
+// the image, exec → 1007 Process Activity inside the container, volume mount and unmount → 1001 File System
+// Activity, the rest (network connections, daemon, plugins…) → Base Event with the engine's own words. No event is
+// dropped. The container's image and labels go where OCSF puts them (`container.image`, `container.labels`), and
+// every event names its container, image, command and volume as observables.
 import type { ContainerRef } from '../../core/envelope.ts';
 import { type DockerSecurityFacts, parseImageReference, securityLabels } from '../../enrich/docker-inspect.ts';
 import type { DockerEngineEvent } from '../../formats/docker-events.ts';
 import { classify, Severity, Status, statusCaption } from '../catalog.ts';
 import { baseMetadata, type OcsfEvent } from '../event.ts';
 import { flagProblem } from '../problems.ts';
+import { Observables, ObservableType } from './common.ts';
 import { attachContainer, containerObject, flagEnrichmentMissing } from './container.ts';
 
 const PRODUCT = { name: 'Docker Engine', vendor_name: 'Docker' } as const;
@@ -66,8 +69,8 @@ export function mapDockerEvent(ev: DockerEngineEvent, ctx: DockerEventContext): 
   if (ev.Type === 'container' && verb.startsWith('exec_')) event = execEvent(ev, verb);
   else if (ev.Type === 'container') event = containerLifecycleEvent(ev, verb, ctx);
   else if (ev.Type === 'image') event = imageEvent(ev, verb);
-  else if (ev.Type === 'volume' && (verb === 'mount' || verb === 'unmount') && attrs.destination)
-    event = volumeMountEvent(verb, attrs.destination);
+  else if (ev.Type === 'volume' && (verb === 'mount' || verb === 'unmount'))
+    event = volumeMountEvent(verb, ev.Actor.ID, attrs.destination);
   else event = otherEvent(ev);
   event.time = timeMs(ev.timeNano);
   event.metadata.original_time = ev.timeNano;
@@ -83,11 +86,46 @@ export function mapDockerEvent(ev: DockerEngineEvent, ctx: DockerEventContext): 
   event.unmapped = { ...event.unmapped, docker: { ...(event.unmapped?.docker as object), ...docker } };
   event.device = { type_id: 0, hostname: ctx.hostname };
   const container = ctx.container ? containerObject(ctx.container) : undefined;
+  if (container && !container.image) {
+    // OCSF requires image.uid: the engine's events give the reference the container was created from, not the id
+    // (known once inspected): the reference stands in for it.
+    const reference = ev.Type === 'container' ? attrs.image : undefined;
+    const image = ctx.container?.image;
+    const uid = image?.id ?? reference;
+    if (uid) {
+      container.image = { uid, ...(image?.name ? { name: image.name } : {}) };
+      if (image?.tag) container.image.tags = [{ name: 'tag', value: image.tag }];
+    }
+  }
   if (container) attachContainer(event, container, ctx.hostname);
   else addHostProfile(event);
   if (ctx.enrichmentMissing) flagEnrichmentMissing(event, ctx.enrichmentMissing);
   event.message = messageOf(ev, ctx.container);
+  observe(event);
   return event;
+}
+
+/** The engine event's observables: host, container (id, name, image), exec command, volume. */
+function observe(event: OcsfEvent): void {
+  const obs = new Observables();
+  const device = event.device as { hostname?: string; container?: OcsfContainerLike } | undefined;
+  obs.add('device.hostname', ObservableType.Hostname, device?.hostname);
+  const c = device?.container;
+  obs.add('device.container.uid', ObservableType.ResourceUid, c?.uid, 'container uid');
+  obs.add('device.container.name', ObservableType.Other, c?.name, 'container name');
+  obs.add('device.container.image.name', ObservableType.Other, c?.image?.name, 'image name');
+  const process = event.process as { name?: string; cmd_line?: string } | undefined;
+  obs.add('process.name', ObservableType.ProcessName, process?.name);
+  obs.add('process.cmd_line', ObservableType.CommandLine, process?.cmd_line);
+  const file = event.file as { path?: string } | undefined;
+  obs.add('file.path', ObservableType.FilePath, file?.path);
+  obs.attach(event);
+}
+
+interface OcsfContainerLike {
+  uid?: string;
+  name?: string;
+  image?: { name?: string };
 }
 
 /** A record that is not an engine event: kept whole as a Base Event, flagged. */
@@ -210,15 +248,21 @@ function imageEvent(ev: DockerEngineEvent, verb: string): OcsfEvent {
   };
 }
 
-function volumeMountEvent(verb: 'mount' | 'unmount', destination: string): OcsfEvent {
-  const path = destination.length > 1 ? destination.replace(/\/+$/, '') : destination;
-  const name = path === '/' ? '/' : path.slice(path.lastIndexOf('/') + 1);
+/** A volume mounted into or unmounted from a container: the mount point (the engine names it only on mount) and the
+ * volume, whose name (`file.uid`) pairs the two events. */
+function volumeMountEvent(verb: 'mount' | 'unmount', volume: string, destination: string | undefined): OcsfEvent {
+  let file: Record<string, unknown>;
+  if (destination) {
+    const path = destination.length > 1 ? destination.replace(/\/+$/, '') : destination;
+    const name = path === '/' ? '/' : path.slice(path.lastIndexOf('/') + 1);
+    file = { name, path, type_id: 2, uid: volume };
+  } else file = { name: volume, type_id: 2, uid: volume };
   return {
     ...classify('file_activity', verb === 'mount' ? 12 : 13, Severity.Informational),
     time: 0,
     metadata: metadataFor(),
     actor: { ...ENGINE_ACTOR },
-    file: { name, path, type_id: 2 },
+    file,
   };
 }
 

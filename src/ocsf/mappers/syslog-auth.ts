@@ -9,11 +9,13 @@ import { addProfiles, baseMetadata, type OcsfEvent, type OcsfProduct } from '../
 import {
   deviceObject,
   isIpAddress,
+  LOGON_TYPES,
   mapSafely,
   normaliseIp,
   Observables,
   ObservableType,
   statusFields,
+  unknownUser,
 } from './common.ts';
 
 const LOG_NAME = 'auth.log';
@@ -34,6 +36,8 @@ const PRODUCTS: Record<string, OcsfProduct> = {
 export interface AuthLogMapOptions {
   /** Host name when the record names none. */
   hostname: string;
+  /** The story (action or session) the record belongs to: its uid becomes metadata.correlation_uid. */
+  correlationUid?: string;
   /** Time for records without one (a bare sshd line from a container: the container record's time). */
   fallbackTime: number;
   onProblem?: (reason: string, detail: string) => void;
@@ -84,6 +88,7 @@ function map(
   const metadata = baseMetadata(productOf(app, fact), LOG_NAME);
   metadata.log_format = record.form === 'bare' ? 'text' : record.form;
   if (record.originalTime) metadata.original_time = record.originalTime;
+  if (options.correlationUid) metadata.correlation_uid = options.correlationUid;
   const obs = new Observables();
   const unmapped: Record<string, unknown> = {};
   const syslog: Record<string, unknown> = {};
@@ -97,18 +102,27 @@ function map(
 
   let event: OcsfEvent;
   if (fact?.kind === 'auth') {
+    const step = fact.step;
+    // A step of an action (PAM's authentication and session lines when the program logs its own decision) is typed
+    // as the step: counting Logon / Account Switch events counts actions. Its failure is not alerted on twice.
     event = {
-      ...classify('authentication', fact.activity, fact.ok ? Severity.Informational : Severity.Low),
+      ...classify(
+        'authentication',
+        step ? 99 : fact.activity,
+        fact.ok || step ? Severity.Informational : Severity.Low,
+        step,
+      ),
       ...statusFields(fact.ok ? Status.Success : Status.Failure, undefined, fact.detail),
       time,
       metadata,
     };
-    const user: Record<string, unknown> = { name: fact.user };
-    if (fact.uid) user.uid = fact.uid;
-    event.user = user;
-    obs.add('user.name', ObservableType.UserName, fact.user);
-    event.service = { name: fact.service ?? (isSsh ? 'sshd' : (app ?? 'unknown')) };
-    if (fact.activity === 7) {
+    if (fact.user) {
+      event.user = { name: fact.user, ...(fact.uid ? { uid: fact.uid } : {}) };
+      obs.add('user.name', ObservableType.UserName, fact.user);
+    } else event.user = unknownUser();
+    const service = fact.service ?? (isSsh ? 'sshd' : (app ?? 'unknown'));
+    event.service = { name: service };
+    if (fact.activity === 7 && !step) {
       event.account_switch_type_id = 1;
       event.account_switch_type = 'Substitute User';
     }
@@ -116,11 +130,14 @@ function map(
       event.auth_protocol_id = 99;
       event.auth_protocol = fact.method;
     }
-    if (isSsh && fact.service === undefined) {
-      event.is_remote = true;
-      event.logon_type_id = 10;
-      event.logon_type = 'Remote Interactive';
-      event.dst_endpoint = { hostname: host };
+    const logon = fact.activity === 7 ? undefined : LOGON_TYPES[service];
+    if (logon) {
+      event.logon_type_id = logon[0];
+      event.logon_type = logon[1];
+      if (logon[0] === 10) {
+        event.is_remote = true;
+        event.dst_endpoint = { hostname: host };
+      }
     }
     const src = endpoint(fact.srcIp, fact.srcPort);
     if (src) {
@@ -130,8 +147,8 @@ function map(
     }
     if (fact.session) event.session = { uid: fact.session };
     else if (fact.tty) event.session = { terminal: fact.tty };
-    event.actor = actorOf(record, fact.actorUser);
-    if (fact.actorUser) obs.add('actor.user.name', ObservableType.UserName, fact.actorUser);
+    event.actor = actorOf(record, fact.actorUser, fact.actorUid);
+    obs.add('actor.user.name', ObservableType.UserName, fact.actorUser);
     const extra: Record<string, unknown> = {};
     if (fact.key) extra.key = fact.key;
     if (fact.invalidUser) extra.invalid_user = true;
@@ -153,20 +170,31 @@ function map(
     event.connection_info = { direction_id: 1, direction: 'Inbound', protocol_name: 'tcp', protocol_num: 6 };
     event.actor = actorOf(record, undefined);
     obs.add('src_endpoint.ip', ObservableType.IpAddress, src.ip);
+    // A pre-authentication disconnect names the account tried: not an authenticated user, so not `user`.
+    if (fact.user !== undefined)
+      unmapped.auth = { user: fact.user, ...(fact.invalidUser ? { invalid_user: true } : {}) };
   } else if (fact?.kind === 'account') {
+    const activity = fact.step ? 99 : fact.activity;
     event = {
-      ...classify('account_change', fact.activity, Severity.Low),
+      ...classify('account_change', activity, Severity.Low, fact.step ?? fact.name),
       ...statusFields(Status.Success, undefined, fact.detail),
       time,
       metadata,
     };
     event.user = { name: fact.user, ...(fact.uid ? { uid: fact.uid } : {}) };
-    event.actor = actorOf(record, undefined);
+    event.actor = actorOf(record, fact.actorUser);
     obs.add('user.name', ObservableType.UserName, fact.user);
+    obs.add('actor.user.name', ObservableType.UserName, fact.actorUser);
   } else if (fact?.kind === 'group') {
+    const activity = fact.step ? 99 : fact.activity;
     event = {
-      ...classify('group_management', fact.activity, Severity.Low),
-      ...statusFields(Status.Success),
+      ...classify(
+        'group_management',
+        activity,
+        fact.step ? Severity.Informational : Severity.Low,
+        fact.step ?? fact.name,
+      ),
+      ...statusFields(Status.Success, undefined, fact.detail),
       time,
       metadata,
     };
@@ -175,7 +203,8 @@ function map(
       event.user = { name: fact.user };
       obs.add('user.name', ObservableType.UserName, fact.user);
     }
-    event.actor = actorOf(record, undefined);
+    event.actor = actorOf(record, fact.actorUser);
+    obs.add('actor.user.name', ObservableType.UserName, fact.actorUser);
   } else {
     event = {
       ...classify('base_event', 99, syslogSeverity(record.severity), 'Log'),
@@ -201,12 +230,13 @@ function endpoint(address: string | undefined, port: number | undefined): Record
   return ep;
 }
 
-function actorOf(record: SyslogRecord, actorUser: string | undefined): Record<string, unknown> {
+function actorOf(record: SyslogRecord, actorUser: string | undefined, actorUid?: string): Record<string, unknown> {
   const actor: Record<string, unknown> = {};
   if (record.pid !== undefined) {
     actor.process = { pid: record.pid, ...(record.app ? { name: record.app } : {}) };
   }
-  if (actorUser) actor.user = { name: actorUser };
+  if (actorUser || actorUid)
+    actor.user = { ...(actorUser ? { name: actorUser } : {}), ...(actorUid ? { uid: actorUid } : {}) };
   if (!actor.process && !actor.user) actor.app_name = record.app ?? 'sshd';
   return actor;
 }

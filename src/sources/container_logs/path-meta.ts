@@ -5,8 +5,9 @@ import { basename } from 'node:path';
 import type { ContainerRef } from '../../core/envelope.ts';
 
 const HEX64 = /^[0-9a-f]{64}$/;
-// /var/lib/docker/containers/<id>/<id>-json.log
-const DOCKER_JSON = /\/([0-9a-f]{64})\/\1-json\.log(?:\.\d+)?$/;
+// /var/lib/docker/containers/<id>/<id>-json.log, or the file alone wherever it was copied (evidence, a moved data
+// root): the file name carries the id.
+const DOCKER_JSON = /(?:^|\/)([0-9a-f]{64})-json\.log(?:\.\d+)?$/;
 // /var/log/pods/<namespace>_<pod>_<pod-uid>/<container>/<restart>.log (rotated: <restart>.log.<time>[.gz])
 const CRI_POD_DIR = /\/([^/_]+)_([^/_]+)_([^/_]+)\/([^/]+)\/(\d{1,9})\.log(?:\.[^/]*)?$/;
 // /var/log/containers/<pod>_<namespace>_<container>-<container-id>.log (kubelet's symlinks)
