@@ -130,7 +130,7 @@ describe('built-in redaction rules', () => {
       createContainerDecoder(
         { format, max_line_bytes: 1 << 20, partial_timeout: 5000, content: 'auto' },
         { source: 't', hostname: 'host-1', path, onProblem: () => undefined },
-        format === 'cri' ? '2' : '{',
+        format,
       ),
     );
     /** Whether the record was cleared by its raw text as the pipeline decides; throws when it (or its record alone)

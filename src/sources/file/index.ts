@@ -36,7 +36,7 @@ function createFileSource(c: FileSourceConfig): TailingSource {
   // Attribution reads /proc when a record is read: right for live tailing (the process usually still runs).
   const attribution = c.format === 'auditd' && c.auditd.attribute_containers ? new PidAttribution() : undefined;
   let options: unknown;
-  return new TailingSource(c, (decodeCtx, _firstLine, ctx) => {
+  return new TailingSource(c, (decodeCtx, ctx) => {
     options ??= decoderOptions(c, ctx, attribution);
     return format.createDecoder(decodeCtx, options);
   });
