@@ -67,7 +67,7 @@ export class Metrics {
   });
   readonly filesTailed = new Gauge({
     name: 'outrider_files_tailed',
-    help: 'Files a source holds open (including rotated or deleted files still being read to the end).',
+    help: 'Files a source follows (including rotated or deleted files still being read to the end, and idle files whose descriptor was closed: see outrider_files_open).',
     labelNames: ['component'] as const,
     registers: [this.registry],
   });
@@ -79,8 +79,26 @@ export class Metrics {
   });
   readonly fileEvents = new Counter({
     name: 'outrider_file_events_total',
-    help: 'File lifecycle events seen by a tailing source (opened, rotated, truncated, deleted, closed, lost).',
+    help: 'File lifecycle events seen by a tailing source (opened, rotated, truncated, deleted, closed, lost; idle_closed and reopened: a file at the end of its data gave its descriptor to another and was opened again by identity).',
     labelNames: ['component', 'event'] as const,
+    registers: [this.registry],
+  });
+  readonly filesMatched = new Gauge({
+    name: 'outrider_files_matched',
+    help: 'Paths matching a tailing source’s include globs at its last scan (0: the source has nothing to read).',
+    labelNames: ['component'] as const,
+    registers: [this.registry],
+  });
+  readonly filesOpen = new Gauge({
+    name: 'outrider_files_open',
+    help: 'File descriptors a tailing source holds (at most its max_open_files).',
+    labelNames: ['component'] as const,
+    registers: [this.registry],
+  });
+  readonly filesSkipped = new Counter({
+    name: 'outrider_files_skipped_total',
+    help: 'Paths a tailing source does not read, counted once per path and reason: symlink_outside_include, fifo, socket, device, directory (never opened), permission_denied (a file or directory it cannot read; tried again at every scan), too_many_open_files (the process ran out of descriptors; counted once per episode).',
+    labelNames: ['component', 'reason'] as const,
     registers: [this.registry],
   });
   readonly decodeWorkerEvents = new Counter({
