@@ -733,6 +733,7 @@ export class TailEngine {
     file.fh = undefined;
     fh.close().catch(() => undefined);
     this.ctx.metrics.fileEvents.inc({ component: this.ctx.name, event: 'idle_closed' });
+    this.ctx.metrics.filesOpen.set({ component: this.ctx.name }, this.budget.held);
   }
 
   /** Whether a live file closed while idle has something to read (its name looked at, no descriptor used). A rotated
@@ -813,15 +814,18 @@ export class TailEngine {
         if (!file.fh) {
           await this.emitBatches(file, await file.decoding.flush('expired', Date.now()));
           const reopened = (await this.mayHaveData(file)) ? await this.reopen(file) : 'idle';
-          if (reopened === 'gone') return;
+          if (reopened === 'gone' || this.stopping) return;
           if (reopened === 'later') {
             await file.sleep(this.options.pollInterval);
             continue;
           }
           if (reopened === 'idle') {
             // Woken when it has news: a directory event, the scan (which looks at its size every glob_interval), a
-            // rotation or deletion; not polled by itself, as thousands of closed files would cost.
-            await file.sleep(CLOSED_FILE_RECHECK_MS);
+            // rotation or deletion; not polled by itself, as thousands of closed files would cost — unless it holds
+            // a partial record or a multiline group, whose timeout must be kept.
+            await file.sleep(
+              file.decoding.heldFrom() === undefined ? CLOSED_FILE_RECHECK_MS : this.options.pollInterval,
+            );
             continue;
           }
         }
