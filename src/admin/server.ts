@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:http';
-import type { Logger } from '../observability/logger.ts';
+import { type Logger, RateLimitedLog } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { splitAddress } from './address.ts';
 
@@ -42,6 +42,10 @@ export async function startAdminServer(
       resolve();
     });
   });
+  // A failed accept (EMFILE: the process is out of descriptors) is emitted on the listening server: without a
+  // listener it would end the process. The endpoint answers again once descriptors free up.
+  const acceptFailures = new RateLimitedLog(logger);
+  server.on('error', (err) => acceptFailures.warn('admin endpoint cannot accept a connection', { error: err }));
   const bound = server.address();
   logger.info('admin endpoint listening', {
     address: typeof bound === 'object' && bound ? `${bound.address}:${bound.port}` : address,

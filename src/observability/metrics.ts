@@ -44,14 +44,14 @@ class ComponentCounter<T extends string> extends Counter<T | KindLabel> {
     config: Config<CounterConfiguration<T>>,
   ) {
     super({ ...config, labelNames: [...config.labelNames, ...KIND_LABELS] } as CounterConfiguration<T | KindLabel>);
-  }
-
-  override inc(
-    labels?: LabelValues<T | KindLabel> | IncreaseDataWithExemplar<T | KindLabel> | number,
-    value?: number,
-  ): void {
-    if (typeof labels === 'object') super.inc(this.table.label(labels as LabelValues<T | KindLabel>), value);
-    else super.inc(labels);
+    // prom-client's constructor sets `inc` as an own property (with or without exemplars), which hides a method
+    // override: wrap that one instead.
+    const inc = this.inc.bind(this) as (labels?: LabelValues<T | KindLabel> | number, value?: number) => void;
+    this.inc = (
+      labels?: LabelValues<T | KindLabel> | IncreaseDataWithExemplar<T | KindLabel> | number,
+      value?: number,
+    ) =>
+      typeof labels === 'object' ? inc(this.table.label(labels as LabelValues<T | KindLabel>), value) : inc(labels);
   }
 }
 
@@ -202,7 +202,7 @@ export class Metrics {
   });
   readonly filesTailed = this.gauge({
     name: 'outrider_files_tailed',
-    help: 'Files a source holds open (including rotated or deleted files still being read to the end).',
+    help: 'Files a source follows (including rotated or deleted files still being read to the end, and idle files whose descriptor was closed: see outrider_files_open).',
     labelNames: ['component'] as const,
   });
   readonly checkpointLagBytes = this.gauge({
@@ -212,8 +212,23 @@ export class Metrics {
   });
   readonly fileEvents = this.counter({
     name: 'outrider_file_events_total',
-    help: 'File lifecycle events seen by a tailing source (opened, rotated, truncated, deleted, closed, lost).',
+    help: 'File lifecycle events seen by a tailing source (opened, rotated, truncated, deleted, closed, lost; idle_closed and reopened: a file at the end of its data gave its descriptor to another and was opened again by identity).',
     labelNames: ['component', 'event'] as const,
+  });
+  readonly filesMatched = this.gauge({
+    name: 'outrider_files_matched',
+    help: 'Paths matching a tailing source’s include globs at its last scan (0: the source has nothing to read).',
+    labelNames: ['component'] as const,
+  });
+  readonly filesOpen = this.gauge({
+    name: 'outrider_files_open',
+    help: 'File descriptors a tailing source holds (at most its max_open_files).',
+    labelNames: ['component'] as const,
+  });
+  readonly filesSkipped = this.counter({
+    name: 'outrider_files_skipped_total',
+    help: 'Paths a tailing source does not read, counted once per path and reason: symlink_outside_include, fifo, socket, device, directory (never opened), permission_denied (a file or directory it cannot read; tried again at every scan), too_many_open_files (the process ran out of descriptors; counted once per episode).',
+    labelNames: ['component', 'reason'] as const,
   });
   readonly decodeWorkerEvents = this.counter({
     name: 'outrider_decode_worker_events_total',

@@ -1,3 +1,4 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { outriderVersion } from '../../src/observability/build-info.ts';
@@ -9,10 +10,13 @@ describe('admin endpoint', () => {
   let base: string;
   beforeAll(async () => {
     const dir = tempDir();
+    // A source with a file to read (one that can read nothing is not ready: test/sources/tail-readability.test.ts).
+    mkdirSync(`${dir}/logs`);
+    writeFileSync(`${dir}/logs/app.log`, '');
     const port = 20000 + Math.floor(Math.random() * 20000);
     o = await startTestOutrider({
       admin: { enabled: true, address: `127.0.0.1:${port}` },
-      sources: { c: { type: 'container_logs', include: [`${dir}/none/*.log`] } },
+      sources: { c: { type: 'container_logs', include: [`${dir}/logs/*.log`] } },
       sinks: { s: { type: 'file', inputs: ['c'], path: `${dir}/out.ndjson` } },
     });
     base = `http://127.0.0.1:${port}`;

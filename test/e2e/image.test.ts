@@ -5,7 +5,7 @@
 // The README commands run as written but for the names: container, volume and image names are made unique, as
 // other work may share this engine.
 import { execFile } from 'node:child_process';
-import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -288,6 +288,13 @@ describe.skipIf(!ok)('the container image', () => {
     writeFileSync(moved, sidecar.replace('address: 127.0.0.1:8686', 'address: 127.0.0.1:9911'));
     const disabled = join(dir, 'disabled.yaml');
     writeFileSync(disabled, sidecar.replace('  address: 127.0.0.1:8686', '  enabled: false'));
+    // A log for its source to read: one that can read nothing is not ready (test/sources/tail-readability.test.ts).
+    const appLogs = join(dir, 'app-logs');
+    mkdirSync(appLogs);
+    writeFileSync(join(appLogs, 'access.log'), '');
+    chmodSync(dir, 0o755);
+    chmodSync(appLogs, 0o755);
+    chmodSync(join(appLogs, 'access.log'), 0o644);
     for (const [file, want] of [
       [moved, 'ready (http://127.0.0.1:9911/readyz)'],
       [disabled, 'admin endpoint disabled in /etc/outrider/custom.yaml; outrider runs (pid 1)'],
@@ -305,6 +312,8 @@ describe.skipIf(!ok)('the container image', () => {
         '1s',
         '-v',
         `${file}:/etc/outrider/custom.yaml:ro`,
+        '-v',
+        `${appLogs}:/var/log/app:ro`,
         TAG,
         'run',
         '--config',

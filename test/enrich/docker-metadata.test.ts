@@ -262,8 +262,10 @@ describe('docker_metadata transform without an engine', () => {
       }
       expect(health.at(-1)?.[0]).toBe(false);
       const text = await metrics.registry.metrics();
-      expect(text).toMatch(/outrider_enrichment_lookups_total\{component="meta",result="unavailable"\} 3/);
-      expect(text).toMatch(/outrider_docker_api_up\{component="meta"\} 0/);
+      expect(text).toMatch(
+        /outrider_enrichment_lookups_total\{component="meta",result="unavailable",component_kind="[a-z]+",component_type="\w+"\} 3/,
+      );
+      expect(text).toMatch(/outrider_docker_api_up\{component="meta",component_kind="[a-z]+",component_type="\w+"\} 0/);
       const result = validateOcsf(
         recordOutput(
           'enrich/engine-unreachable',

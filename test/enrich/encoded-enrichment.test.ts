@@ -5,7 +5,7 @@ import { podLog, seededCriTransform } from '../../bench/cri-enrichment.ts';
 import { containerId, seededTransform } from '../../bench/enrichment.ts';
 import { EncodedEnvelope, type Envelope, encodeEvent, encodeNdjsonBuffers } from '../../src/core/envelope.ts';
 import type { DecodedEvent } from '../../src/formats/decoder.ts';
-import { createContainerDecoder } from '../../src/sources/container_logs/decoder.ts';
+import { createContainerDecoder, recordFormatOf } from '../../src/sources/container_logs/decoder.ts';
 import { containerFromPath } from '../../src/sources/container_logs/path-meta.ts';
 
 // Containers of the benchmark's seeded cache: json-file ids without Kubernetes labels (name /checkout-<i>).
@@ -18,7 +18,7 @@ function decode(path: string, lines: string[]): DecodedEvent[] {
   const decoder = createContainerDecoder(
     { format: 'auto', max_line_bytes: 1 << 20, partial_timeout: 5000, content: 'auto' },
     ctx,
-    lines[0]!,
+    recordFormatOf(lines[0]!),
   );
   const out: DecodedEvent[] = [];
   for (const [i, line] of lines.entries()) decoder.push(line, { start: i * 1000, flags: 0 }, out);

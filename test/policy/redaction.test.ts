@@ -130,7 +130,7 @@ describe('built-in redaction rules', () => {
       createContainerDecoder(
         { format, max_line_bytes: 1 << 20, partial_timeout: 5000, content: 'auto' },
         { source: 't', hostname: 'host-1', path, onProblem: () => undefined },
-        format === 'cri' ? '2' : '{',
+        format,
       ),
     );
     /** Whether the record was cleared by its raw text as the pipeline decides; throws when it (or its record alone)
@@ -429,7 +429,9 @@ describe('secrets corpus', () => {
       const result = validateOcsf(recordOutput('policy/redaction-pipeline', events));
       if (result) expect(result.failed, result.output).toBe(0);
       const metrics = await o.metrics.registry.getSingleMetricAsString('outrider_secrets_redacted_total');
-      expect(metrics).toMatch(/outrider_secrets_redacted_total\{component="auditd",rule="mysql_password"\} [1-9]/);
+      expect(metrics).toMatch(
+        /outrider_secrets_redacted_total\{component="auditd",rule="mysql_password",component_kind="[a-z]+",component_type="\w+"\} [1-9]/,
+      );
       // The rules that fired are named, the values never.
       const rules = new Set(
         redacted.flatMap((e) =>

@@ -148,8 +148,12 @@ describe.skipIf(!ok)('docker_events source on the real engine', () => {
     const after = await run('--name', `outrider-after-${tag}`, image, 'true');
     expect(await waitFor(() => complete(after), 30_000)).toBe(true);
     const metrics = await outrider!.metrics.registry.metrics();
-    expect(metrics).toMatch(/outrider_docker_reconnects_total\{component="engine"\} [1-9]/);
-    expect(metrics).toMatch(/outrider_docker_reconnects_total\{component="meta"\} [1-9]/);
+    expect(metrics).toMatch(
+      /outrider_docker_reconnects_total\{component="engine",component_kind="[a-z]+",component_type="\w+"\} [1-9]/,
+    );
+    expect(metrics).toMatch(
+      /outrider_docker_reconnects_total\{component="meta",component_kind="[a-z]+",component_type="\w+"\} [1-9]/,
+    );
     // Both the source and the transform are healthy again (readiness needs every component).
     expect(await waitFor(() => outrider!.pipeline.readiness().ready, 10_000)).toBe(true);
 
@@ -186,7 +190,9 @@ describe('docker_events source without an engine', () => {
       expect(await waitFor(degraded, 5000)).toBe(true);
       expect(outrider.pipeline.readiness().components.engine?.reason).toMatch(/docker events stream/);
       const metrics = await outrider.metrics.registry.metrics();
-      expect(metrics).toMatch(/outrider_docker_reconnects_total\{component="engine"\} [1-9]/);
+      expect(metrics).toMatch(
+        /outrider_docker_reconnects_total\{component="engine",component_kind="[a-z]+",component_type="\w+"\} [1-9]/,
+      );
     } finally {
       expect(await outrider.stop()).toBe(true);
       rmSync(dir, { recursive: true, force: true });

@@ -1,5 +1,7 @@
 // The tailing guarantees on real files: rotation by rename and copytruncate, truncation, deletion, restarts
 // (including files rotated twice while Outrider was down), half-written lines, huge lines and binary garbage.
+
+import { spawn } from 'node:child_process';
 import {
   appendFileSync,
   copyFileSync,
@@ -136,6 +138,54 @@ describe('tailing container log files', () => {
     expect(await waitFor(() => messages(env).length >= 70, 10_000)).toBe(true);
     await new Promise((r) => setTimeout(r, 300));
     expect(messages(env)).toEqual(expected(0, 70));
+  });
+
+  it('follows live rename rotation at ~20k lines/s: every line once, and no loss reported where nothing was lost', async () => {
+    const env = setup();
+    writeFileSync(env.log, '');
+    // Rotated files are deleted (after 5 rotations, ~1 s) long before rotate_wait lets them go.
+    const o = await start(env, { rotate_wait: '5s' });
+    const total = 60_000;
+    // A writer rotating like logrotate with max-file 5: name.3 -> name.4, …, name -> name.1, and the new name created
+    // on its next write (the writer reopens it: for a moment the name does not exist); name.4 is replaced (deleted)
+    // at the next rotation.
+    const writer = spawn(
+      process.execPath,
+      [
+        '-e',
+        `const fs = require('node:fs');
+        const [log, total] = [process.argv[1], Number(process.argv[2])];
+        const perFile = 4000, maxFiles = 5, perTick = 200;
+        let n = 0, inFile = 0, fd = fs.openSync(log, 'a');
+        const timer = setInterval(() => {
+          if (fd === undefined) fd = fs.openSync(log, 'a');
+          let text = '';
+          for (let k = 0; k < perTick && n < total; k++, n++)
+            text += JSON.stringify({ log: 'line ' + n + '\\n', stream: 'stdout', time: new Date(Date.UTC(2026, 10, 23) + n).toISOString() }) + '\\n';
+          fs.writeSync(fd, text);
+          inFile += perTick;
+          if (n >= total) { fs.closeSync(fd); clearInterval(timer); return; }
+          if (inFile >= perFile) {
+            fs.closeSync(fd);
+            for (let i = maxFiles - 1; i > 1; i--) if (fs.existsSync(log + '.' + (i - 1))) fs.renameSync(log + '.' + (i - 1), log + '.' + i);
+            fs.renameSync(log, log + '.1');
+            fd = undefined;
+            inFile = 0;
+          }
+        }, 10);`,
+        env.log,
+        String(total),
+      ],
+      { stdio: 'inherit' },
+    );
+    await new Promise((r) => writer.once('exit', r));
+    expect(await waitFor(() => new Set(messages(env)).size >= total, 30_000)).toBe(true);
+    await new Promise((r) => setTimeout(r, 500));
+    const got = messages(env);
+    expect(got.length, 'each line once').toBe(total);
+    expect(new Set(got).size).toBe(total);
+    expect(o.logs.filter((l) => /lost/.test(l))).toEqual([]);
+    expect(await o.metrics.registry.getSingleMetricAsString('outrider_file_events_total')).not.toMatch(/event="lost"/);
   });
 
   it('detects truncation in place and reads the new content from the start', async () => {

@@ -31,7 +31,7 @@ export const containerLogsSchema = z.strictObject({
     .enum(['auto', 'docker-json', 'cri'])
     .default('auto')
     .describe(
-      'docker-json (json-file log driver), cri (containerd / CRI-O), or auto: decided per file from its first line.',
+      'docker-json (json-file log driver), cri (containerd / CRI-O), or auto: decided once per file from its first valid record (bad lines before it are kept raw; a new file at the same path is decided again).',
     ),
   include: z
     .array(z.string().min(1))

@@ -4,10 +4,11 @@
 import { type Envelope, encodeEvent } from '../../core/envelope.ts';
 import type { DecodeContext, DecodedEvent } from '../../formats/decoder.ts';
 import { assignEventUid } from '../../ocsf/event-uid.ts';
+import type { ContainerLogFormat } from '../../ocsf/mappers/container-log.ts';
 import type { RedactionConfig } from '../../policy/redaction-config.ts';
 import { Redactor } from '../../policy/redactor.ts';
 import { LineDecoding } from '../tail/file-decoding.ts';
-import { type ContainerDecoderSettings, createContainerDecoder } from './decoder.ts';
+import { type ContainerDecoderSettings, type ContainerLogDecoder, createContainerDecoder } from './decoder.ts';
 
 export interface DecodeRunnerData {
   settings: ContainerDecoderSettings;
@@ -16,9 +17,19 @@ export interface DecodeRunnerData {
   redaction: RedactionConfig;
 }
 
-/** `after`: the job whose end state this one continues (absent: the file's bytes start clean here). */
+/** `after`: the job whose end state this one continues (absent: the file's bytes start clean here). `format`: the
+ * file's format, once known (with `format: auto`, decided once per file by the pool, not by each job). */
 export type DecodeRequest =
-  | { kind: 'decode'; id: number; file: number; after?: number; path: string; offset: number; bytes: Uint8Array }
+  | {
+      kind: 'decode';
+      id: number;
+      file: number;
+      after?: number;
+      path: string;
+      offset: number;
+      bytes: Uint8Array;
+      format?: ContainerLogFormat;
+    }
   | { kind: 'flush'; id: number; file: number; after?: number; path: string; mode: 'all' | 'expired'; now: number }
   | { kind: 'close'; file: number }
   /** The bytes of an acknowledged reply, given back for reuse. */
@@ -42,6 +53,7 @@ export interface DecodeReply {
 /** What one file's decoding holds between jobs when it ended inside a line or a record. */
 interface FileState {
   lines: LineDecoding;
+  decoder: ContainerLogDecoder;
   ctx: DecodeContext;
   problems: Array<[string, string]>;
 }
@@ -153,8 +165,10 @@ export class DecodeJobRunner {
       path,
       onProblem: (reason, detail) => state.problems.push([reason, detail]),
     };
+    const decoder = createContainerDecoder(data.settings, ctx, undefined);
     const state: FileState = {
-      lines: new LineDecoding(data.settings.max_line_bytes, (line) => createContainerDecoder(data.settings, ctx, line)),
+      lines: new LineDecoding(data.settings.max_line_bytes, decoder),
+      decoder,
       problems: [],
       ctx,
     };
@@ -201,6 +215,7 @@ export class DecodeJobRunner {
     };
     let lines = 0;
     if (request.kind === 'decode') {
+      if (request.format) state.decoder.decide(request.format);
       const bytes = Buffer.from(request.bytes.buffer, request.bytes.byteOffset, request.bytes.byteLength);
       lines = state.lines.feed(bytes, request.offset, out, encodeOut);
     } else {

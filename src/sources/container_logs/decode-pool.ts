@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { SourceContext } from '../../core/component.ts';
 import { type ContainerRef, EncodedEnvelope } from '../../core/envelope.ts';
+import type { ContainerLogFormat } from '../../ocsf/mappers/container-log.ts';
 import { DEFAULT_REDACTION } from '../../policy/redaction-config.ts';
 import { type DecodedBatch, DecodingLost, type FileDecoding } from '../tail/file-decoding.ts';
 import { cgroupCpuLimit } from './cpu-quota.ts';
@@ -21,7 +22,7 @@ import {
   type DecodeRequest,
   type DecodeRunnerData,
 } from './decode-jobs.ts';
-import type { ContainerDecoderSettings } from './decoder.ts';
+import { type ContainerDecoderSettings, sniffContainerFormat } from './decoder.ts';
 import { containerFromPath } from './path-meta.ts';
 
 /** Chunks of all files decoded ahead of the ones being emitted, per worker (each file may always have one). Enough
@@ -131,7 +132,14 @@ export class DecodePool {
   }
 
   fileDecoding(path: string): FileDecoding {
-    return new RemoteFileDecoding(this, this.nextFile++, path, this.settings.multiline === undefined);
+    const { format, multiline } = this.settings;
+    return new RemoteFileDecoding(
+      this,
+      this.nextFile++,
+      path,
+      multiline === undefined,
+      format === 'auto' ? undefined : format,
+    );
   }
 
   /** Jobs of all files sent and not yet settled (answered or not): what the pool holds in memory. */
@@ -243,6 +251,8 @@ interface Job {
   worker: number;
   bytes: Uint8Array;
   offset: number;
+  /** The file's format as known when the job was first sent (a job decoded again keeps it). */
+  format: ContainerLogFormat | undefined;
   /** Decoded on the assumption that the previous job ended cleanly (on another worker, from a fresh state). */
   assumedClean: boolean;
   /** The chunk ends with a newline (a precondition of the next job's clean start). */
@@ -263,6 +273,9 @@ class RemoteFileDecoding implements FileDecoding {
   private lastEnd = 0;
   private restartsAt: { position: number; count: number } | undefined;
   private readonly container: ContainerRef | undefined;
+  /** Whether the next chunk starts a line (the previous one ended at a newline, or reading starts at a settled
+   * position). */
+  private atLineStart = true;
 
   constructor(
     private readonly pool: DecodePool,
@@ -270,6 +283,9 @@ class RemoteFileDecoding implements FileDecoding {
     private readonly path: string,
     /** Multiline groups stay open across chunks: such files are decoded in sequence on one worker. */
     private readonly mayStartClean: boolean,
+    /** The file's format: configured, or with `auto` decided here from its first valid record, once for the file (a
+     * worker that decodes a chunk from a fresh state must not decide again from the chunk's first line). */
+    private format: ContainerLogFormat | undefined,
   ) {
     this.container = containerFromPath(path);
   }
@@ -279,8 +295,11 @@ class RemoteFileDecoding implements FileDecoding {
     // without any newline (a very long line) goes whole.
     const lastNewline = chunk.lastIndexOf(10);
     const consumed = lastNewline >= 0 ? lastNewline + 1 : chunk.length;
+    const bytes = chunk.subarray(0, consumed);
+    this.format ??= sniffContainerFormat(bytes, this.atLineStart);
+    this.atLineStart = lastNewline >= 0;
     // A copy: the read buffer is reused, and the bytes are kept until the job is settled (it may be re-sent).
-    this.dispatch(new Uint8Array(chunk.subarray(0, consumed)), offset, lastNewline >= 0);
+    this.dispatch(new Uint8Array(bytes), offset, lastNewline >= 0, this.format);
     const batches: DecodedBatch[] = [];
     while (this.jobs.length > 1 && this.pool.inFlight > this.pool.maxInFlight) batches.push(await this.settleOldest());
     return { consumed, batches: this.handOver(batches) };
@@ -334,7 +353,12 @@ class RemoteFileDecoding implements FileDecoding {
     return { envelopes: [], lines: 0 };
   }
 
-  private dispatch(bytes: Uint8Array, offset: number, endsAtNewline: boolean): void {
+  private dispatch(
+    bytes: Uint8Array,
+    offset: number,
+    endsAtNewline: boolean,
+    format: ContainerLogFormat | undefined,
+  ): void {
     this.restartAt ??= offset;
     const prev = this.last;
     const id = this.pool.jobId();
@@ -360,10 +384,11 @@ class RemoteFileDecoding implements FileDecoding {
       path: this.path,
       offset,
       bytes,
+      ...(format ? { format } : {}),
     });
     // Settled (or re-sent) in order by settleOldest; a rejection is seen there.
     reply.catch(() => undefined);
-    this.jobs.push({ id, worker, bytes, offset, assumedClean, endsAtNewline, reply });
+    this.jobs.push({ id, worker, bytes, offset, format, assumedClean, endsAtNewline, reply });
     this.pool.inFlight++;
     this.last = { id, worker, endsAtNewline };
   }
@@ -385,6 +410,8 @@ class RemoteFileDecoding implements FileDecoding {
     this.last = undefined;
     this.held = undefined;
     this.restartAt = undefined;
+    // Reading starts again at a settled position: the start of a line.
+    this.atLineStart = true;
     throw new DecodingLost(position, err);
   }
 
@@ -401,7 +428,7 @@ class RemoteFileDecoding implements FileDecoding {
       this.pool.inFlight -= redo.length;
       this.pool.onRedo(this.path, redo.length);
       this.last = { id: job.id, worker: job.worker, endsAtNewline: job.endsAtNewline, settled: { clean } };
-      for (const j of redo) this.dispatch(j.bytes, j.offset, j.endsAtNewline);
+      for (const j of redo) this.dispatch(j.bytes, j.offset, j.endsAtNewline, j.format);
     }
     this.held = reply.heldFrom;
     const end = job.offset + job.bytes.length;

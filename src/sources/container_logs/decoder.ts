@@ -64,20 +64,45 @@ export interface ContainerDecoderSettings {
   content: ContentMode;
 }
 
-/** Sniffs the log format from a file's first line: json-file records are JSON objects, CRI lines start with a time. */
-export function sniffContainerFormat(firstLine: string): ContainerLogFormat {
-  return firstLine.trimStart().startsWith('{') ? 'docker-json' : 'cri';
+/** The format a line is a valid record of (json-file: a JSON object with a "log" string; CRI: time, stream, tag), or
+ * undefined for a line that is neither (garbage, a truncated record). */
+export function recordFormatOf(line: string): ContainerLogFormat | undefined {
+  if (line.trimStart().startsWith('{')) return typeof parseDockerJson(line) === 'string' ? undefined : 'docker-json';
+  return typeof parseCri(line) === 'string' ? undefined : 'cri';
 }
 
-/** The decoder for one container log file (its path names the container, CRI paths the pod too). */
+/** Lines longer than this are not looked at to decide a file's format (a valid shorter record comes soon enough). */
+const MAX_SNIFFED_LINE_BYTES = 64 * 1024;
+
+/**
+ * `format: auto`: the format of the first valid record among the lines of `bytes` (consecutive bytes of one file,
+ * ending at a line end), or undefined when none is. `atLineStart`: whether `bytes` starts a line (else its first line
+ * is the end of a line that began earlier, and is not looked at). Decided once per file: one bad line (malformed,
+ * invalid UTF-8, a NUL run, a cut line) never decides how the lines after it are read.
+ */
+export function sniffContainerFormat(bytes: Buffer, atLineStart: boolean): ContainerLogFormat | undefined {
+  let start = 0;
+  if (!atLineStart) {
+    start = bytes.indexOf(10) + 1;
+    if (start === 0) return undefined;
+  }
+  for (let nl = bytes.indexOf(10, start); nl >= 0; start = nl + 1, nl = bytes.indexOf(10, start)) {
+    if (nl - start > MAX_SNIFFED_LINE_BYTES) continue;
+    const format = recordFormatOf(bytes.toString('utf8', start, nl));
+    if (format) return format;
+  }
+  return undefined;
+}
+
+/** The decoder for one container log file (its path names the container, CRI paths the pod too). `format`: the
+ * file's, when `settings.format` is auto and it is known (see sniffContainerFormat; ContainerLogDecoder.decide). */
 export function createContainerDecoder(
   settings: ContainerDecoderSettings,
   ctx: DecodeContext,
-  firstLine: string,
+  format: ContainerLogFormat | undefined,
 ): ContainerLogDecoder {
-  const format = settings.format === 'auto' ? sniffContainerFormat(firstLine) : settings.format;
   const container = ctx.path ? containerFromPath(ctx.path) : undefined;
-  return new ContainerLogDecoder(format, ctx, {
+  return new ContainerLogDecoder(settings.format === 'auto' ? format : settings.format, ctx, {
     maxMessageBytes: settings.max_line_bytes,
     partialTimeout: settings.partial_timeout,
     ...(settings.multiline ? { multiline: settings.multiline } : {}),
@@ -92,16 +117,29 @@ export class ContainerLogDecoder implements LineDecoder {
   private readonly condition: RegExp | undefined;
 
   constructor(
-    private readonly format: ContainerLogFormat,
+    /** Undefined until the file's format is known (`format: auto` before its first valid record): every line is then
+     * kept raw as unrecognised, so nothing is held that a later decision could read differently. */
+    private format: ContainerLogFormat | undefined,
     private readonly ctx: DecodeContext,
     private readonly options: ContainerDecoderOptions,
   ) {
     this.condition = options.multiline ? new RegExp(options.multiline.condition_pattern) : undefined;
   }
 
+  /** The file's format, once known; never changes once set. */
+  decide(format: ContainerLogFormat): void {
+    this.format ??= format;
+  }
+
   push(line: string, info: LineInfo, out: DecodedEvent[]): void {
     if (line.length === 0 && !(info.flags & LineFlags.Unterminated)) return;
-    const record = this.format === 'cri' ? parseCri(line) : parseDockerJson(line);
+    const format = this.format;
+    const record =
+      format === undefined
+        ? "neither a docker json-file nor a CRI record (the file's format is not known yet)"
+        : format === 'cri'
+          ? parseCri(line)
+          : parseDockerJson(line);
     if (typeof record === 'string' || info.flags & (LineFlags.Cut | LineFlags.InvalidUtf8)) {
       this.emitBad(line, info, typeof record === 'string' ? record : undefined, out);
       return;
@@ -221,7 +259,8 @@ export class ContainerLogDecoder implements LineDecoder {
   ): void {
     const container = this.options.container;
     const { event, composed } = mapContainerLine({
-      format: this.format,
+      // Set: a message is only assembled from records parsed in the file's format.
+      format: this.format!,
       message,
       time,
       originalTime,
@@ -257,11 +296,16 @@ export class ContainerLogDecoder implements LineDecoder {
     }
     if (info.flags & LineFlags.Unterminated) problems.push('record not terminated by a newline (file ended mid-line)');
     if (parseError)
-      problems.push(`malformed ${this.format === 'cri' ? 'CRI' : 'docker json-file'} record: ${parseError}`);
+      problems.push(
+        this.format === undefined
+          ? `unrecognised record: ${parseError}`
+          : `malformed ${this.format === 'cri' ? 'CRI' : 'docker json-file'} record: ${parseError}`,
+      );
     // The most specific reason wins: a cut or non-UTF-8 record usually fails to parse as a consequence.
     this.ctx.onProblem(reason, problems.join('; '));
     const { event } = mapContainerLine({
-      format: this.format,
+      // Not known yet: the runtime the path names (a CRI pod directory, Docker's containers directory).
+      format: this.format ?? (this.options.container?.runtime === 'cri' ? 'cri' : 'docker-json'),
       message: line,
       time: Date.now(),
       raw: line,

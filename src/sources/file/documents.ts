@@ -6,7 +6,8 @@
 // once). A report that does not parse while its file is younger than `settle` is being written: it is read again
 // when it changes (or once it settled); one still broken after that is reported once (counted, flagged Base Event).
 import { createHash } from 'node:crypto';
-import { open, readFile, stat } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
+import { type FileHandle, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Source, SourceContext } from '../../core/component.ts';
 import type { Envelope } from '../../core/envelope.ts';
@@ -14,6 +15,8 @@ import type { DecodedEvent, DocumentFormat } from '../../formats/decoder.ts';
 import { RateLimitedLog } from '../../observability/logger.ts';
 import { SerialAtomicWriter } from '../../state/atomic-file.ts';
 import { FileDiscovery } from '../tail/discovery.ts';
+import { FileGuard, type SymlinkPolicy } from '../tail/file-guard.ts';
+import { SkippedPaths } from '../tail/skipped-paths.ts';
 
 export interface DocumentOptions {
   include: string[];
@@ -25,6 +28,8 @@ export interface DocumentOptions {
   maxBytes: number;
   /** A document that does not parse is taken as still being written until its file is this old. */
   settle: number;
+  /** Reports are opened as tailed files are: never a FIFO or device, a symlink only within the include bases. */
+  followSymlinks: SymlinkPolicy;
 }
 
 interface StoreFile {
@@ -61,6 +66,8 @@ export class DocumentSource implements Source {
   private dirty = false;
   private readonly writer = new SerialAtomicWriter();
   private firstScan = true;
+  private guard: FileGuard | undefined;
+  private skipped: SkippedPaths | undefined;
   private readonly stopping = new AbortController();
   /** Ends the wait between two looks (a directory changed, or stop). */
   private wake: (() => void) | undefined;
@@ -80,6 +87,8 @@ export class DocumentSource implements Source {
     this.problems = new RateLimitedLog(ctx.logger);
     await this.loadCheckpoints();
     this.discovery = new FileDiscovery(this.options.include, this.options.exclude, this.onDirectoryChange, ctx.logger);
+    this.guard = new FileGuard(this.discovery.bases(), this.options.followSymlinks);
+    this.skipped = new SkippedPaths(ctx);
     await this.scan();
     this.loop = this.lookAgainAndAgain();
     this.checkpointTimer = setInterval(() => void this.saveCheckpoints(), this.options.checkpointInterval);
@@ -164,8 +173,11 @@ export class DocumentSource implements Source {
 
   private async scan(): Promise<void> {
     const ctx = this.ctx!;
-    const paths = await this.discovery!.scan();
+    const { candidates } = await this.discovery!.scan();
+    await this.guard!.refresh();
+    const paths = candidates.map((c) => c.path);
     const seen = new Set(paths);
+    this.skipped!.retain(seen);
     for (const path of paths) {
       if (this.stopping.signal.aborted) return;
       try {
@@ -187,9 +199,23 @@ export class DocumentSource implements Source {
 
   /** Reads a document when its file changed since it was last read, and emits it when its content is new. */
   private async check(path: string): Promise<void> {
+    const outcome = await this.guard!.open(path);
+    if (!outcome) return; // gone since the listing, or a dangling link
+    if (outcome.skipped) {
+      this.skipped!.report(path, outcome.skipped);
+      return;
+    }
+    this.skipped!.clear(path);
+    const { fh, stat: st } = outcome.opened;
+    try {
+      await this.checkOpened(path, fh, st);
+    } finally {
+      await fh.close();
+    }
+  }
+
+  private async checkOpened(path: string, fh: FileHandle, st: Stats): Promise<void> {
     const ctx = this.ctx!;
-    const st = await stat(path);
-    if (!st.isFile()) return;
     const signature = `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
     let doc = this.documents.get(path);
     if (!doc) {
@@ -209,7 +235,7 @@ export class DocumentSource implements Source {
       );
       return;
     }
-    const text = await readWhole(path, this.options.maxBytes);
+    const text = await readWhole(fh, this.options.maxBytes);
     ctx.metrics.bytesRead.inc({ component: ctx.name }, Buffer.byteLength(text));
     const hash = createHash('sha256').update(text).digest('hex');
     if (hash === doc.emitted) return;
@@ -262,18 +288,13 @@ export class DocumentSource implements Source {
 }
 
 /** The file's content, at most `maxBytes` of it (it may have grown since it was looked at). */
-async function readWhole(path: string, maxBytes: number): Promise<string> {
-  const fh = await open(path, 'r');
-  try {
-    const buf = Buffer.allocUnsafe(Math.min(maxBytes, (await fh.stat()).size));
-    let length = 0;
-    while (length < buf.length) {
-      const { bytesRead } = await fh.read(buf, length, buf.length - length, length);
-      if (bytesRead === 0) break;
-      length += bytesRead;
-    }
-    return buf.toString('utf8', 0, length);
-  } finally {
-    await fh.close();
+async function readWhole(fh: FileHandle, maxBytes: number): Promise<string> {
+  const buf = Buffer.allocUnsafe(Math.min(maxBytes, (await fh.stat()).size));
+  let length = 0;
+  while (length < buf.length) {
+    const { bytesRead } = await fh.read(buf, length, buf.length - length, length);
+    if (bytesRead === 0) break;
+    length += bytesRead;
   }
+  return buf.toString('utf8', 0, length);
 }

@@ -47,6 +47,7 @@ function createFileSource(c: FileSourceConfig): Source {
       checkpointInterval: c.checkpoint_interval,
       maxBytes: c.reports.max_bytes,
       settle: c.reports.settle,
+      followSymlinks: c.follow_symlinks,
     });
   // Attribution reads /proc when a record is read: right for live tailing (the process usually still runs).
   const attribution =
@@ -54,7 +55,7 @@ function createFileSource(c: FileSourceConfig): Source {
       ? new PidAttribution({ procRoot: c.auditd.proc_root })
       : undefined;
   let options: unknown;
-  return new TailingSource(c, (decodeCtx, _firstLine, ctx) => {
+  return new TailingSource(c, (decodeCtx, ctx) => {
     options ??= decoderOptions(c, ctx, attribution);
     return format.createDecoder(decodeCtx, options);
   });

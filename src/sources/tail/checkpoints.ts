@@ -15,6 +15,8 @@ export interface FileCheckpoint {
   fingerprintBytes?: number;
   /** Epoch ms of the last change. */
   updated: number;
+  /** Read to its end after it was rotated or deleted: nothing of it is lost if it is gone at the next start. */
+  complete?: boolean;
 }
 
 interface StoreFile {

@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { byteSize, duration } from '../../config/units.ts';
 import type { TailOptions } from './engine.ts';
+import type { SymlinkPolicy } from './file-guard.ts';
 
 export const tailKeys = {
   exclude: z.array(z.string().min(1)).default([]).describe('Glob patterns of files never to tail.'),
@@ -28,6 +29,20 @@ export const tailKeys = {
     ),
   read_chunk_bytes: byteSize.default(128 * 1024).describe('Bytes read from a file at a time.'),
   checkpoint_interval: duration.default(1000).describe('How often acknowledged positions are persisted.'),
+  max_open_files: z
+    .number()
+    .int()
+    .positive()
+    .default(512)
+    .describe(
+      "Most files this source holds open at once. With more files, one at the end of its data is closed when another needs a descriptor, and opened again by identity (device, inode, first bytes) when it grows. Lowered at start to leave a quarter of the process's open-file limit (at least 64) to the rest of Outrider.",
+    ),
+  follow_symlinks: z
+    .enum(['within_include', 'always'])
+    .default('within_include')
+    .describe(
+      "within_include: read a path that is (or passes through) a symlink only when its resolved target lies inside one of the include patterns' base directories (the part before the first glob character); a link out of them (app.log -> /etc/shadow in a shared volume) is skipped, logged once and counted. For Kubernetes' /var/log/containers/*.log links, also include /var/log/pods/*/*/*.log (each file is read once). always: follow every link. FIFOs, sockets, devices and directories are never opened.",
+    ),
 };
 
 export interface TailConfig {
@@ -40,6 +55,8 @@ export interface TailConfig {
   max_line_bytes: number;
   read_chunk_bytes: number;
   checkpoint_interval: number;
+  max_open_files: number;
+  follow_symlinks: SymlinkPolicy;
 }
 
 /** TailEngine options from the shared keys; the source adds how a file is decoded. */
@@ -53,6 +70,8 @@ export function tailOptions(c: TailConfig, createDecoding: TailOptions['createDe
     rotateWait: c.rotate_wait,
     readChunkBytes: c.read_chunk_bytes,
     checkpointInterval: c.checkpoint_interval,
+    maxOpenFiles: c.max_open_files,
+    followSymlinks: c.follow_symlinks,
     createDecoding,
   };
 }

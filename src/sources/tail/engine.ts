@@ -1,14 +1,17 @@
 import type { Stats } from 'node:fs';
-import { type FileHandle, open, readdir, stat } from 'node:fs/promises';
+import { type FileHandle, lstat, readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { OrderedCommitTracker } from '../../core/ack.ts';
 import type { SourceContext } from '../../core/component.ts';
 import { RateLimitedLog } from '../../observability/logger.ts';
 import { ProblemState } from '../../observability/problem-state.ts';
 import { CheckpointStore, type FileCheckpoint, fileKey } from './checkpoints.ts';
-import { FileDiscovery } from './discovery.ts';
+import { DescriptorBudget, openFileLimit, tailedFilesCapacity } from './descriptors.ts';
+import { type DirectoryProblem, FileDiscovery } from './discovery.ts';
 import { type DecodedBatch, DecodingLost, type FileDecoding } from './file-decoding.ts';
+import { FileGuard, kindOfStats, missingPermission, type OpenedFile, type SymlinkPolicy } from './file-guard.ts';
 import { FINGERPRINT_BYTES, type Fingerprint, fingerprintOf } from './fingerprint.ts';
+import { SkippedPaths } from './skipped-paths.ts';
 
 export interface TailOptions {
   include: string[];
@@ -23,6 +26,10 @@ export interface TailOptions {
   rotateWait: number;
   readChunkBytes: number;
   checkpointInterval: number;
+  /** Most descriptors the tailed files hold at once (lowered to what the process's limit leaves). */
+  maxOpenFiles: number;
+  /** Whether a path whose resolved target lies outside the include patterns' base directories is read. */
+  followSymlinks: SymlinkPolicy;
   /** The decoding of one file (on the main thread or in decode workers; the path tells CRI decoders the pod). */
   createDecoding(path: string): FileDecoding;
 }
@@ -31,7 +38,14 @@ type FileState = 'live' | 'rotated' | 'deleted';
 
 const MAX_POOLED_READ_BUFFERS = 4;
 
-/** One open file (one inode), read from `offset` to its end and on as it grows. */
+/** How often a file closed while idle looks at its own path, should every wake-up have been missed. */
+const CLOSED_FILE_RECHECK_MS = 30_000;
+
+/** How long a running source may find nothing it can read before it says so (at start: at once). A redeploy that
+ * replaces every container must not turn /readyz red. */
+const BLIND_GRACE_MS = 10_000;
+
+/** One file (one inode), read from `offset` to its end and on as it grows. */
 class TailedFile {
   readonly key: string;
   state: FileState = 'live';
@@ -39,6 +53,9 @@ class TailedFile {
   committed: number;
   lastDataAt = Date.now();
   fingerprint: Fingerprint | undefined;
+  /** Size and modification time when last looked at (by its descriptor, or by name while it has none). */
+  size = 0;
+  mtimeMs = 0;
   readonly decoding: FileDecoding;
   readonly tracker: OrderedCommitTracker<number>;
   closed = false;
@@ -52,7 +69,8 @@ class TailedFile {
   constructor(
     readonly group: string,
     public path: string,
-    readonly fh: FileHandle,
+    /** Undefined while the file is closed to keep descriptors for others (see DescriptorBudget). */
+    public fh: FileHandle | undefined,
     readonly dev: number,
     readonly ino: number,
     offset: number,
@@ -96,29 +114,25 @@ class TailedFile {
   }
 }
 
-/** A file opened by name, identified by what the descriptor points at (the name may change at any moment). */
-interface OpenedFile {
-  path: string;
-  fh: FileHandle;
-  stat: Stats;
-}
-
-async function openIdentified(path: string): Promise<OpenedFile | undefined> {
-  const fh = await open(path, 'r').catch(() => undefined);
-  if (!fh) return undefined;
-  const st = await fh.stat().catch(() => undefined);
-  if (!st?.isFile()) {
-    await fh.close();
-    return undefined;
-  }
-  return { path, fh, stat: st };
-}
-
 /** Whether an open file still starts with the bytes a checkpoint fingerprinted (not a reused inode). */
-async function sameContent(fh: FileHandle, cp: FileCheckpoint): Promise<boolean> {
+async function sameContent(
+  fh: FileHandle,
+  cp: Pick<FileCheckpoint, 'fingerprint' | 'fingerprintBytes'>,
+): Promise<boolean> {
   if (!cp.fingerprint || !cp.fingerprintBytes) return true;
   const fp = await fingerprintOf(fh, cp.fingerprintBytes);
   return fp?.hash === cp.fingerprint && fp.bytes === cp.fingerprintBytes;
+}
+
+/** Whether nothing exists at `path` any more (as opposed to: it could not be looked at). */
+async function isGone(path: string): Promise<boolean> {
+  try {
+    await lstat(path);
+    return false;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return code === 'ENOENT' || code === 'ENOTDIR';
+  }
 }
 
 interface FileGroup {
@@ -130,15 +144,24 @@ interface FileGroup {
  * Tails the files matching a set of globs with at-least-once semantics: follows rotation by rename and by
  * copytruncate, truncation and deletion; keeps deleted files open until read to the end; persists per-inode
  * checkpoints that advance only when every sink acknowledged; and on restart resumes from them, including files
- * rotated (once or several times) while Outrider was down.
+ * rotated (once or several times) while Outrider was down. Reads only regular files, by default only inside the
+ * include patterns' base directories; holds at most max_open_files descriptors, closing idle files and opening them
+ * again by identity; says when it can read nothing at all.
  */
 export class TailEngine {
   private readonly groups = new Map<string, FileGroup>();
   private readonly tracked = new Map<string, TailedFile>();
+  /** Tracked files by the name they were opened under: a directory event names the file it is about. */
+  private readonly byPath = new Map<string, Set<TailedFile>>();
+  /** Checkpoints written by an earlier run, not yet matched to a file: only these can name files rotated while down. */
+  private readonly previousRun = new Set<string>();
   private readonly loops = new Set<Promise<void>>();
   private readonly readBuffers: Buffer[] = [];
   private readonly store: CheckpointStore;
   private readonly discovery: FileDiscovery;
+  private readonly guard: FileGuard;
+  private readonly skipped: SkippedPaths;
+  private readonly budget: DescriptorBudget<TailedFile>;
   private readonly problems: RateLimitedLog;
   private readonly checkpointProblem: ProblemState;
   private stopping = false;
@@ -152,6 +175,11 @@ export class TailEngine {
   private rescanTimer: NodeJS.Timeout | undefined;
   private globTimer: NodeJS.Timeout | undefined;
   private checkpointTimer: NodeJS.Timeout | undefined;
+  private descriptorsExhausted = false;
+  private lastOutOfDescriptors = 0;
+  /** Since when no file could be read, and the reason /readyz was given (set while degraded). */
+  private blindSince: number | undefined;
+  private blindReason: string | undefined;
 
   constructor(
     private readonly options: TailOptions,
@@ -161,16 +189,29 @@ export class TailEngine {
     this.discovery = new FileDiscovery(
       options.include,
       options.exclude,
-      (dir, filename) => this.onDirectoryEvent(dir, filename),
+      (dir, filename, event) => this.onDirectoryEvent(dir, filename, event),
       ctx.logger,
     );
+    this.guard = new FileGuard(this.discovery.bases(), options.followSymlinks);
+    this.skipped = new SkippedPaths(ctx);
     this.problems = new RateLimitedLog(ctx.logger);
     this.checkpointProblem = new ProblemState(ctx.logger, 'cannot save checkpoints');
+    const limit = openFileLimit();
+    const capacity = tailedFilesCapacity(options.maxOpenFiles, limit);
+    if (capacity < options.maxOpenFiles)
+      ctx.logger.info('holding fewer files open than max_open_files, to leave descriptors to the rest of Outrider', {
+        max_open_files: options.maxOpenFiles,
+        holding_at_most: capacity,
+        process_limit: limit,
+      });
+    this.budget = new DescriptorBudget<TailedFile>(capacity, (f) => this.closeIdle(f));
   }
 
   async start(): Promise<void> {
     await this.store.load();
-    await this.scan();
+    for (const cp of this.store.all()) this.previousRun.add(fileKey(cp.dev, cp.ino));
+    this.requestScan();
+    await this.scanning;
     this.globTimer = setInterval(() => this.requestScan(), this.options.globInterval);
     this.checkpointTimer = setInterval(() => this.saveCheckpoints(), this.options.checkpointInterval);
   }
@@ -183,6 +224,7 @@ export class TailEngine {
     clearTimeout(this.rescanTimer);
     this.discovery.close();
     await this.scanning;
+    this.budget.wakeAll();
     for (const f of this.tracked.values()) f.wake();
     await Promise.all(this.loops);
   }
@@ -190,7 +232,7 @@ export class TailEngine {
   /** Persists checkpoints and closes every file (after the sinks drained). */
   async commit(): Promise<void> {
     await this.store.save();
-    for (const f of this.tracked.values()) await f.fh.close().catch(() => undefined);
+    for (const f of this.tracked.values()) await f.fh?.close().catch(() => undefined);
   }
 
   /** Problem reporter for decoders: counted per reason, logged at most once per interval. */
@@ -217,8 +259,16 @@ export class TailEngine {
     );
   }
 
-  private onDirectoryEvent(dir: string, filename: string | undefined): void {
-    for (const f of this.tracked.values()) if (dirname(f.path) === dir) f.wake();
+  /**
+   * A directory event: `change` (data written) wakes the file of that name; `rename` (a name created, removed or
+   * renamed) asks for a scan; `filename` undefined: a new watch, which asks for a look at the directory.
+   */
+  private onDirectoryEvent(dir: string, filename: string | undefined, event: 'rename' | 'change'): void {
+    if (filename !== undefined) {
+      const files = this.byPath.get(join(dir, filename));
+      if (files) for (const f of files) f.wake();
+      if (event === 'change') return;
+    }
     if (this.stopping) return;
     // A watched path renamed or replaced is a rotation: look at once, before a fast writer rotates again and the
     // oldest rotated file (not yet opened) is deleted.
@@ -235,50 +285,183 @@ export class TailEngine {
     }, 5);
   }
 
+  /** Scans run one at a time (two at once would open the same new file twice); a request during one runs after it. */
   private requestScan(): void {
     if (this.stopping) return;
     if (this.scanning) {
       this.rescan = true;
       return;
     }
-    this.scanning = this.scan()
-      .catch((err) => this.ctx.logger.error('file discovery failed', { error: err }))
-      .finally(() => {
-        this.scanning = undefined;
-        if (this.rescan) {
-          this.rescan = false;
-          this.requestScan();
-        }
-      });
+    this.scanning = this.scanUntilQuiet();
+  }
+
+  private async scanUntilQuiet(): Promise<void> {
+    do {
+      this.rescan = false;
+      try {
+        await this.scan();
+      } catch (err) {
+        this.ctx.logger.error('file discovery failed', { error: err });
+      }
+    } while (this.rescan && !this.stopping);
+    this.scanning = undefined;
   }
 
   private async scan(): Promise<void> {
     const started = Date.now();
-    const paths = await this.discovery.scan();
-    this.ctx.logger.debug('scanned', { files: paths.length, took_ms: Date.now() - started });
-    const seen = new Set<string>();
-    for (const path of paths) {
+    const { candidates, problems } = await this.discovery.scan();
+    await this.guard.refresh();
+    this.ctx.logger.debug('scanned', { files: candidates.length, took_ms: Date.now() - started });
+    /** Regular files (or links to them) at the matched paths now. */
+    const present = new Set<string>();
+    const matched = new Set<string>();
+    for (const { path, kind } of candidates) {
       if (this.stopping) return;
-      const st = await stat(path).catch(() => undefined);
-      if (!st?.isFile()) continue;
-      seen.add(path);
-      const key = fileKey(st.dev, st.ino);
-      const group = this.groups.get(path);
-      if (!group) {
-        // The same inode reachable under two matched names (a symlink, a rotated copy) is read once.
-        if (this.tracked.has(key)) continue;
-        await this.openGroup(path);
+      matched.add(path);
+      if (kind === 'directory' || kind === 'fifo' || kind === 'socket' || kind === 'device') {
+        this.skipped.report(path, { reason: kind, fields: {} });
         continue;
       }
-      const newest = group.files[group.files.length - 1];
-      if (newest && newest.key !== key && !this.tracked.has(key)) await this.rotate(group, newest, path);
+      let st: Stats;
+      try {
+        st = await stat(path);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'EACCES' || code === 'EPERM') {
+          present.add(path);
+          this.skipped.report(path, {
+            reason: 'permission_denied',
+            fields: { needs: await missingPermission(path), code },
+          });
+        }
+        // Else gone since the listing, or a dangling link: nothing to read.
+        continue;
+      }
+      const other = kindOfStats(st);
+      if (other) {
+        this.skipped.report(path, { reason: other, fields: {} });
+        continue;
+      }
+      present.add(path);
+      const key = fileKey(st.dev, st.ino);
+      const group = this.groups.get(path);
+      if (!group || group.files.length === 0) {
+        // The same inode reachable under two matched names (a symlink and its target, a rotated copy) is read once.
+        if (this.tracked.has(key)) continue;
+        await this.openGroup(path, group);
+        continue;
+      }
+      const newest = group.files[group.files.length - 1]!;
+      if (newest.key !== key) {
+        if (!this.tracked.has(key)) await this.rotate(group, newest, path);
+      } else if (newest.state !== 'live') {
+        // Back at its path (it was away for a moment): the live file again.
+        newest.state = 'live';
+      } else if (!newest.fh && st.size !== newest.offset) {
+        // Closed while idle, and written to since.
+        newest.wake();
+      }
     }
     for (const [path, group] of this.groups) {
-      if (seen.has(path)) continue;
+      if (present.has(path)) continue;
+      // Gone only when nothing is there any more: a directory that could not be listed (no permission, no descriptor
+      // left) says nothing about its files.
+      if (!(await isGone(path))) continue;
       for (const f of group.files) if (f.state === 'live') this.markGone(f, 'deleted');
-      this.groups.delete(path);
+      if (group.files.length === 0) this.groups.delete(path);
     }
+    for (const p of problems) await this.directoryProblem(p);
+    if (this.descriptorsExhausted && this.lastOutOfDescriptors < started) {
+      this.descriptorsExhausted = false;
+      this.budget.resize(tailedFilesCapacity(this.options.maxOpenFiles));
+      this.ctx.logger.info('file descriptors available again', { files_open: this.budget.held });
+    }
+    for (const p of problems) matched.add(p.path);
+    this.skipped.retain(matched);
+    this.ctx.metrics.filesMatched.set({ component: this.ctx.name }, present.size);
+    this.assessReadability(problems);
     this.firstScan = false;
+  }
+
+  private async directoryProblem(p: DirectoryProblem): Promise<void> {
+    if (p.code === 'EMFILE' || p.code === 'ENFILE') this.outOfDescriptors(p.code);
+    else if (p.code === 'EACCES' || p.code === 'EPERM')
+      this.skipped.report(p.path, {
+        reason: 'permission_denied',
+        fields: { needs: await missingPermission(p.path, true), code: p.code },
+      });
+    else this.problems.warn('cannot list a directory the include globs pass through', { path: p.path, code: p.code });
+  }
+
+  /**
+   * A source that can read nothing is degraded in /readyz, with the reason: at start at once, later after
+   * BLIND_GRACE_MS. It recovers by itself when a file can be read again.
+   */
+  private assessReadability(problems: DirectoryProblem[]): void {
+    if (this.tracked.size > 0) {
+      this.blindSince = undefined;
+      if (this.blindReason !== undefined) {
+        this.blindReason = undefined;
+        this.ctx.setHealthy(true);
+        this.ctx.logger.info('reading files again', { files: this.tracked.size });
+      }
+      return;
+    }
+    const now = Date.now();
+    this.blindSince ??= now;
+    // Once degraded, a new reason is said at once.
+    if (this.blindReason === undefined && !this.firstScan && now - this.blindSince < BLIND_GRACE_MS) return;
+    const reason = this.blindness(problems);
+    if (reason === this.blindReason) return;
+    this.blindReason = reason;
+    this.ctx.setHealthy(false, reason);
+    this.ctx.logger.warn('this source can read no file', { reason, include: this.options.include });
+  }
+
+  private blindness(problems: DirectoryProblem[]): string {
+    const denied = [...this.skipped.entries()].filter(([, s]) => s.reason === 'permission_denied');
+    const uid = process.getuid?.();
+    const as = uid === undefined ? '' : `; Outrider runs as uid ${uid}`;
+    const dir = problems.find((p) => p.code !== 'EMFILE' && p.code !== 'ENFILE');
+    if (dir) {
+      const needs = denied.find(([path]) => path === dir.path)?.[1].fields.needs;
+      return `cannot list ${dir.path}: ${dir.code}${needs ? ` (needs ${needs}${as})` : ''}`;
+    }
+    const [path, skipped] = denied[0] ?? [];
+    if (path && skipped)
+      return `no matching file is readable: ${path}: permission denied (needs ${skipped.fields.needs}${as})`;
+    const [other, why] = this.skipped.entries().next().value ?? [];
+    if (other && why) return `every matching path is skipped, e.g. ${other} (${why.reason})`;
+    return `no file matches ${this.options.include.join(', ')}`;
+  }
+
+  /** Opens a path for reading if it may be read; says once per path why not. */
+  private async openFile(path: string): Promise<OpenedFile | undefined> {
+    const outcome = await this.guard.open(path);
+    if (!outcome) return undefined;
+    if (outcome.skipped) {
+      if (outcome.skipped.reason === 'too_many_open_files') this.outOfDescriptors(outcome.skipped.fields.code);
+      else this.skipped.report(path, outcome.skipped);
+      return undefined;
+    }
+    this.skipped.clear(path);
+    return outcome.opened;
+  }
+
+  /** EMFILE or ENFILE: said once per episode, with the limit and what to change; the files are tried again at the next
+   * scan, never taken for deleted. Until a scan passes without it, this source holds no more descriptors than now. */
+  private outOfDescriptors(code: unknown): void {
+    this.lastOutOfDescriptors = Date.now();
+    if (this.descriptorsExhausted) return;
+    this.descriptorsExhausted = true;
+    this.budget.resize(this.budget.held);
+    this.ctx.metrics.filesSkipped.inc({ component: this.ctx.name, reason: 'too_many_open_files' });
+    this.ctx.logger.warn('too many open files: new log files are opened when descriptors free up', {
+      code,
+      process_limit: openFileLimit(),
+      held_by_this_source: this.budget.held,
+      hint: 'raise the open-file limit (ulimit -n, systemd LimitNOFILE=, docker run --ulimit nofile=N:N) or lower max_open_files',
+    });
   }
 
   private markGone(file: TailedFile, state: 'rotated' | 'deleted'): void {
@@ -288,17 +471,26 @@ export class TailEngine {
     file.wake();
   }
 
-  /** A path now names a new file: finish the old one first, then any rotated file we never saw, then the new one. */
+  /**
+   * A path now names a new file: finish the old one first, then any rotated file we never saw, then the new one. The
+   * new one is opened first: a file the path named a moment ago (the scan saw it) may have been rotated again since,
+   * and is then among the rotated files looked for after.
+   */
   private async rotate(group: FileGroup, old: TailedFile, path: string): Promise<void> {
     if (old.state === 'live') this.markGone(old, 'rotated');
-    const oldStat = await old.fh.stat().catch(() => undefined);
+    const oldStat = await old.fh?.stat().catch(() => undefined);
+    const current = await this.openFile(path);
+    const currentKey = current && fileKey(current.stat.dev, current.stat.ino);
     let prev: TailedFile = old;
-    for (const sib of await this.untrackedSiblings(path, oldStat?.mtimeMs ?? 0)) {
+    for (const sib of await this.untrackedSiblings(path, oldStat?.mtimeMs ?? old.mtimeMs)) {
+      // Renamed since we opened it: it is still the newest file, added last.
+      if (fileKey(sib.stat.dev, sib.stat.ino) === currentKey) {
+        await sib.fh.close();
+        continue;
+      }
       prev = (await this.addFile(group, sib, 0, prev, 'rotated')) ?? prev;
     }
-    const current = await openIdentified(path);
-    // Renamed between our looks (it is then among the siblings) or already read under another name: the next scan
-    // sees whatever the path names by then.
+    // Already read under another name, or gone: the next scan sees whatever the path names by then.
     if (current) await this.addFile(group, current, 0, prev, 'live');
   }
 
@@ -325,7 +517,7 @@ export class TailEngine {
         }
         continue;
       }
-      const opened = await openIdentified(p);
+      const opened = await this.openFile(p);
       if (!opened) continue;
       const key = fileKey(opened.stat.dev, opened.stat.ino);
       if (opened.stat.mtimeMs < since || this.tracked.has(key) || keys.has(key)) {
@@ -338,11 +530,12 @@ export class TailEngine {
     return out.sort((a, b) => a.stat.mtimeMs - b.stat.mtimeMs);
   }
 
-  /** First sight of a path: resume what checkpoints say, including files rotated away while Outrider was down. */
-  private async openGroup(path: string): Promise<void> {
-    const live = await openIdentified(path);
+  /** First sight of a path: resume what checkpoints of an earlier run say, including files rotated away while
+   * Outrider was down. `group`: the path's group, kept while its last file was read to its end. */
+  private async openGroup(path: string, existing: FileGroup | undefined): Promise<void> {
+    const live = await this.openFile(path);
     if (!live) return;
-    const group: FileGroup = { path, files: [] };
+    const group: FileGroup = existing ?? { path, files: [] };
     this.groups.set(path, group);
     const key = fileKey(live.stat.dev, live.stat.ino);
     let prev: TailedFile | undefined;
@@ -351,6 +544,8 @@ export class TailEngine {
     let oldestRotatedMtime = Number.POSITIVE_INFINITY;
     for (const cp of this.store.forGroup(path)) {
       const cpKey = fileKey(cp.dev, cp.ino);
+      // A file of this run is followed as it is (a path that went away for a moment during a rotation is no restart).
+      if (!this.previousRun.delete(cpKey)) continue;
       if (cpKey === key) {
         if (cp.offset <= live.stat.size && (await sameContent(live.fh, cp))) {
           current = cp;
@@ -367,16 +562,33 @@ export class TailEngine {
         }
         continue;
       }
+      const found = await this.findByInode(cp.path, cp.dev, cp.ino);
+      if (found === 'unavailable') {
+        // There, but not openable now (no descriptor left, no permission): the whole path is looked at again at the
+        // next scan.
+        this.previousRun.add(cpKey);
+        for (const f of group.files) f.wake();
+        if (group.files.length === 0) this.groups.delete(path);
+        await live.fh.close();
+        return;
+      }
       rotatedWhileDown = true;
-      const found = await this.findByInode(path, cp);
-      if (!found) {
+      if (!found || !(await sameContent(found.fh, cp))) {
+        await found?.fh.close();
         this.store.delete(cpKey);
-        this.ctx.metrics.fileEvents.inc({ component: this.ctx.name, event: 'lost' });
-        this.ctx.logger.warn('a file rotated while Outrider was down is gone; its unread lines are lost', {
-          path: cp.path,
-          unread_from: cp.offset,
-        });
         oldestRotatedMtime = Math.min(oldestRotatedMtime, cp.updated);
+        if (cp.complete) {
+          this.ctx.logger.debug('a rotated file read to its end before the stop is gone', { path: cp.path });
+          continue;
+        }
+        this.ctx.metrics.fileEvents.inc({ component: this.ctx.name, event: 'lost' });
+        this.ctx.logger.warn(
+          'a file rotated while Outrider was down is gone; lines written to it after the stop are lost',
+          {
+            path: cp.path,
+            unread_from: cp.offset,
+          },
+        );
         continue;
       }
       oldestRotatedMtime = Math.min(oldestRotatedMtime, found.stat.mtimeMs);
@@ -397,19 +609,30 @@ export class TailEngine {
     await this.addFile(group, live, offset, prev, 'live');
   }
 
-  /** The file a checkpoint names, wherever rotation moved it in its directory (same inode and content). */
-  private async findByInode(group: string, cp: FileCheckpoint): Promise<OpenedFile | undefined> {
-    const dir = dirname(group);
-    const names = (await readdir(dir).catch(() => [] as string[])).map((n) => join(dir, n));
-    for (const p of [cp.path, ...names]) {
+  /**
+   * The file with this inode in the directory of `path`, under that name or the one rotation gave it, opened;
+   * 'unavailable' when it is there but cannot be opened now (no permission, no descriptor left).
+   */
+  private async findByInode(path: string, dev: number, ino: number): Promise<OpenedFile | 'unavailable' | undefined> {
+    let unavailable = false;
+    const at = async (p: string): Promise<OpenedFile | undefined> => {
       const s = await stat(p).catch(() => undefined);
-      if (!s?.isFile() || s.dev !== cp.dev || s.ino !== cp.ino) continue;
-      const opened = await openIdentified(p);
-      if (!opened) continue;
-      if (opened.stat.dev === cp.dev && opened.stat.ino === cp.ino && (await sameContent(opened.fh, cp))) return opened;
-      await opened.fh.close();
+      if (!s?.isFile() || s.dev !== dev || s.ino !== ino) return undefined;
+      const opened = await this.openFile(p);
+      if (opened?.stat.dev === dev && opened.stat.ino === ino) return opened;
+      await opened?.fh.close();
+      unavailable ||= opened === undefined;
+      return undefined;
+    };
+    const named = await at(path);
+    if (named) return named;
+    const dir = dirname(path);
+    for (const name of await readdir(dir).catch(() => [] as string[])) {
+      const p = join(dir, name);
+      const found = p === path ? undefined : await at(p);
+      if (found) return found;
     }
-    return undefined;
+    return unavailable ? 'unavailable' : undefined;
   }
 
   /** Starts following an opened file; closes it and returns undefined when that inode is already followed. */
@@ -442,18 +665,51 @@ export class TailEngine {
       (f, o) => this.onCommitted(f, o),
     );
     file.state = state;
-    file.fingerprint = await fingerprintOf(fh);
+    file.size = st.size;
+    file.mtimeMs = st.mtimeMs;
+    // Claimed before anything is awaited: this inode is followed once.
     group.files.push(file);
     this.tracked.set(file.key, file);
+    this.index(file);
+    file.fingerprint = await fingerprintOf(fh);
+    // A file of a rotation (rotated, or the new file that follows one) keeps its descriptor even beyond
+    // max_open_files: it may be renamed and deleted before its turn, and a deleted file's inode (number) may then
+    // name another file. The live file of a path can be opened again by name: closed until its turn when none is
+    // free.
+    if (state !== 'live' || predecessor) this.budget.force();
+    else if (!this.budget.tryAcquire()) {
+      file.fh = undefined;
+      await fh.close().catch(() => undefined);
+    }
     this.persist(file);
     this.ctx.metrics.fileEvents.inc({ component: this.ctx.name, event: 'opened' });
-    this.ctx.metrics.filesTailed.set({ component: this.ctx.name }, this.tracked.size);
+    this.updateFileGauges();
     this.ctx.logger.info('tailing file', { path, offset: file.offset, state });
     const loop = this.follow(file)
       .catch((err) => this.ctx.logger.error('tailing failed', { path, error: err }))
       .finally(() => this.loops.delete(loop));
     this.loops.add(loop);
     return file;
+  }
+
+  private index(file: TailedFile): void {
+    let files = this.byPath.get(file.path);
+    if (!files) {
+      files = new Set();
+      this.byPath.set(file.path, files);
+    }
+    files.add(file);
+  }
+
+  private unindex(file: TailedFile): void {
+    const files = this.byPath.get(file.path);
+    files?.delete(file);
+    if (files?.size === 0) this.byPath.delete(file.path);
+  }
+
+  private updateFileGauges(): void {
+    this.ctx.metrics.filesTailed.set({ component: this.ctx.name }, this.tracked.size);
+    this.ctx.metrics.filesOpen.set({ component: this.ctx.name }, this.budget.held);
   }
 
   private persist(file: TailedFile): void {
@@ -469,17 +725,99 @@ export class TailEngine {
       cp.fingerprint = file.fingerprint.hash;
       cp.fingerprintBytes = file.fingerprint.bytes;
     }
+    if (file.isDrained && file.committed >= file.offset) cp.complete = true;
     this.store.set(cp);
   }
 
   private onCommitted(file: TailedFile, offset: number): void {
     file.committed = offset;
     if (file.closed && offset >= file.offset) {
-      // Read to the end, closed and fully acknowledged: nothing to resume.
-      this.store.delete(file.key);
+      // Read to the end, closed and fully acknowledged: nothing to resume (unless the inode number now names a new
+      // file, whose checkpoint this is).
+      if (!this.tracked.has(file.key)) this.store.delete(file.key);
       return;
     }
     this.persist(file);
+  }
+
+  /** The budget takes an idle file's descriptor for another file: it is opened again when it has data. */
+  private closeIdle(file: TailedFile): void {
+    const fh = file.fh;
+    if (!fh) return;
+    file.fh = undefined;
+    fh.close().catch(() => undefined);
+    this.ctx.metrics.fileEvents.inc({ component: this.ctx.name, event: 'idle_closed' });
+    this.ctx.metrics.filesOpen.set({ component: this.ctx.name }, this.budget.held);
+  }
+
+  /** Whether a live file closed while idle has something to read (its name looked at, no descriptor used). A rotated
+   * or deleted one is opened again to be read to its end. */
+  private async mayHaveData(file: TailedFile): Promise<boolean> {
+    if (file.state !== 'live') return true;
+    const st = await stat(file.path).catch(() => undefined);
+    // Gone or renamed: the scan tells a rotation from a deletion, and wakes it.
+    if (!st || st.dev !== file.dev || st.ino !== file.ino) return false;
+    file.size = st.size;
+    return st.size !== file.offset || st.mtimeMs !== file.mtimeMs;
+  }
+
+  /**
+   * Opens a closed file again, by identity (device, inode, and its first bytes: the same content): once a descriptor
+   * is free for a live file; at once for a rotated or deleted one, which must be read before it goes. 'gone': it was
+   * deleted meanwhile (and is finished); 'later': it cannot be opened now, or the source stops.
+   */
+  private async reopen(file: TailedFile): Promise<'open' | 'gone' | 'later'> {
+    if (file.state === 'live') {
+      const granted = await Promise.race([this.budget.acquire().then(() => true), this.stopped.then(() => false)]);
+      if (!granted || this.stopping) return 'later';
+    } else {
+      this.budget.force();
+    }
+    const found = await this.findByInode(file.path, file.dev, file.ino);
+    // The same inode with other first bytes: deleted while closed and its inode number reused by a new file (or
+    // truncated and written again): not this file any more. The scan reads the new one as a new file.
+    const { fingerprint } = file;
+    const opened =
+      typeof found === 'object' &&
+      fingerprint &&
+      !(await sameContent(found.fh, { fingerprint: fingerprint.hash, fingerprintBytes: fingerprint.bytes }))
+        ? await found.fh.close().then(() => undefined)
+        : found;
+    if (opened === undefined || opened === 'unavailable') {
+      this.budget.release(file);
+      if (opened === 'unavailable') return 'later';
+      await this.goneWhileClosed(file);
+      return 'gone';
+    }
+    if (opened.path !== file.path) {
+      this.unindex(file);
+      file.path = opened.path;
+      this.index(file);
+    }
+    file.fh = opened.fh;
+    file.mtimeMs = opened.stat.mtimeMs;
+    this.ctx.metrics.fileEvents.inc({ component: this.ctx.name, event: 'reopened' });
+    this.updateFileGauges();
+    return 'open';
+  }
+
+  /** A file closed while idle was deleted (or rotated away and deleted) before it could be opened again. Lines are
+   * known lost only when it was seen longer than what was read. */
+  private async goneWhileClosed(file: TailedFile): Promise<void> {
+    const unread = file.size - file.offset;
+    if (unread > 0) {
+      this.ctx.metrics.fileEvents.inc({ component: this.ctx.name, event: 'lost' });
+      this.ctx.logger.warn(
+        'a file closed while idle was gone before it could be read again; its unread lines are lost',
+        {
+          path: file.path,
+          unread_from: file.offset,
+          lost_bytes: unread,
+        },
+      );
+    }
+    if (file.state === 'live') this.markGone(file, 'deleted');
+    await this.finish(file);
   }
 
   /** The read loop of one file. */
@@ -487,6 +825,27 @@ export class TailEngine {
     if (file.predecessor) await Promise.race([file.predecessor.drained, this.stopped]);
     while (!this.stopping) {
       try {
+        if (!file.fh) {
+          await this.emitBatches(file, await file.decoding.flush('expired', Date.now()));
+          const reopened = (await this.mayHaveData(file)) ? await this.reopen(file) : 'idle';
+          if (reopened === 'gone' || this.stopping) return;
+          if (reopened === 'later') {
+            await file.sleep(this.options.pollInterval);
+            continue;
+          }
+          if (reopened === 'idle') {
+            // Woken when it has news: a directory event, the scan (which looks at its size every glob_interval), a
+            // rotation or deletion; not polled by itself, as thousands of closed files would cost — unless it holds
+            // a partial record or a multiline group, whose timeout must be kept.
+            await file.sleep(
+              file.decoding.heldFrom() === undefined ? CLOSED_FILE_RECHECK_MS : this.options.pollInterval,
+            );
+            continue;
+          }
+        }
+        // Its descriptor is not taken while it reads.
+        this.budget.busy(file);
+        const fh = file.fh!;
         // Only a read that started after the rotation was noticed proves the old file is complete (the writer
         // finishes with a file before renaming it); a read in flight while it was noticed may have missed the end.
         const stateAtRead = file.state;
@@ -495,8 +854,8 @@ export class TailEngine {
         const buf = this.readBuffers.pop() ?? Buffer.allocUnsafe(this.options.readChunkBytes);
         let bytesRead: number;
         try {
-          ({ bytesRead } = await file.fh.read(buf, 0, buf.length, file.offset));
-          if (bytesRead > 0) await this.consume(file, buf.subarray(0, bytesRead));
+          ({ bytesRead } = await fh.read(buf, 0, buf.length, file.offset));
+          if (bytesRead > 0) await this.consume(file, fh, buf.subarray(0, bytesRead));
         } finally {
           if (this.readBuffers.length < MAX_POOLED_READ_BUFFERS) this.readBuffers.push(buf);
         }
@@ -514,13 +873,17 @@ export class TailEngine {
             return;
           }
         } else {
-          const st = await file.fh.stat();
+          const st = await fh.stat();
+          file.size = st.size;
+          file.mtimeMs = st.mtimeMs;
           if (st.size < file.offset) {
             await this.truncated(file, st);
             continue;
           }
         }
         await this.emitBatches(file, await file.decoding.flush('expired', Date.now()));
+        // A live file can be opened again by name: its descriptor may go to a file that needs one meanwhile.
+        if (file.state === 'live') this.budget.idle(file);
         await file.sleep(this.options.pollInterval);
       } catch (err) {
         if (!(err instanceof DecodingLost)) throw err;
@@ -536,12 +899,11 @@ export class TailEngine {
     }
   }
 
-  private async consume(file: TailedFile, chunk: Buffer): Promise<void> {
+  private async consume(file: TailedFile, fh: FileHandle, chunk: Buffer): Promise<void> {
     const { consumed, batches } = await file.decoding.decode(chunk, file.offset);
     file.offset += consumed;
     file.lastDataAt = Date.now();
-    if (!file.fingerprint || file.fingerprint.bytes < FINGERPRINT_BYTES)
-      file.fingerprint = await fingerprintOf(file.fh);
+    if (!file.fingerprint || file.fingerprint.bytes < FINGERPRINT_BYTES) file.fingerprint = await fingerprintOf(fh);
     this.ctx.metrics.bytesRead.inc({ component: this.ctx.name }, consumed);
     await this.emitBatches(file, batches);
   }
@@ -575,7 +937,7 @@ export class TailEngine {
         for (;;) {
           const { bytesRead } = await copy.fh.read(buf, 0, buf.length, file.offset);
           if (bytesRead === 0) break;
-          await this.consume(file, buf.subarray(0, bytesRead));
+          await this.consume(file, copy.fh, buf.subarray(0, bytesRead));
         }
       } finally {
         await copy.fh.close();
@@ -611,7 +973,7 @@ export class TailEngine {
     for (const name of await readdir(dir).catch(() => [] as string[])) {
       const p = join(dir, name);
       if (p === path) continue;
-      const opened = await openIdentified(p);
+      const opened = await this.openFile(p);
       if (!opened) continue;
       const { stat: s, fh } = opened;
       if (s.size >= minSize && !this.tracked.has(fileKey(s.dev, s.ino))) {
@@ -623,18 +985,25 @@ export class TailEngine {
     return undefined;
   }
 
-  /** A rotated or deleted file read to its end and idle: deliver what is held, then let it go. */
+  /** A rotated or deleted file read to its end and idle (or gone while closed): deliver what is held, then let it go. */
   private async finish(file: TailedFile): Promise<void> {
     await this.flushHeld(file, () => {
       file.closed = true;
     });
-    await file.fh.close().catch(() => undefined);
+    const fh = file.fh;
+    if (fh) {
+      file.fh = undefined;
+      this.budget.release(file);
+      await fh.close().catch(() => undefined);
+    }
     file.decoding.close();
     this.tracked.delete(file.key);
+    this.unindex(file);
     const group = this.groups.get(file.group);
     if (group) group.files = group.files.filter((f) => f !== file);
+    if (!file.isDrained) file.markDrained();
     this.ctx.metrics.fileEvents.inc({ component: this.ctx.name, event: 'closed' });
-    this.ctx.metrics.filesTailed.set({ component: this.ctx.name }, this.tracked.size);
+    this.updateFileGauges();
     this.ctx.logger.info('finished file', { path: file.path, state: file.state, bytes: file.offset });
   }
 }

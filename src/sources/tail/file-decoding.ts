@@ -2,7 +2,7 @@
 // workers (src/sources/container_logs/decode-pool.ts). The engine reads, orders, acknowledges and checkpoints; this
 // interface is all it knows of the decoding.
 import type { Envelope } from '../../core/envelope.ts';
-import type { DecodedEvent, LineDecoder, LineInfo } from '../../formats/decoder.ts';
+import type { DecodedEvent, LineDecoder } from '../../formats/decoder.ts';
 import { LineSplitter } from './line-splitter.ts';
 
 /** Envelopes decoded from consecutive bytes of a file, in file order. */
@@ -45,16 +45,15 @@ export interface FileDecoding {
 }
 
 /**
- * The sequential state of decoding one file: its line splitter and its decoder (created at the first line, which
- * `auto` formats sniff). Shared by the main-thread decoding and the decode workers.
+ * The sequential state of decoding one file: its line splitter and its decoder. Shared by the main-thread decoding
+ * and the decode workers.
  */
 export class LineDecoding {
   private readonly splitter: LineSplitter;
-  private decoder: LineDecoder | undefined;
 
   constructor(
     maxLineBytes: number,
-    private readonly createDecoder: (firstLine: string) => LineDecoder,
+    private readonly decoder: LineDecoder,
   ) {
     this.splitter = new LineSplitter(maxLineBytes);
   }
@@ -64,7 +63,7 @@ export class LineDecoding {
     let lines = 0;
     this.splitter.feed(chunk, offset, (line, info) => {
       lines++;
-      this.push(line, info, out);
+      this.decoder.push(line, info, out);
       afterLine?.();
     });
     return lines;
@@ -73,24 +72,19 @@ export class LineDecoding {
   /** Emits into `out` what is held back: all of it (end of the file's stream), or what waited too long. */
   flush(mode: 'all' | 'expired', now: number, out: DecodedEvent[]): void {
     if (mode === 'expired') {
-      this.decoder?.flushExpired(now, out);
+      this.decoder.flushExpired(now, out);
       return;
     }
-    this.splitter.finish((line, info) => this.push(line, info, out));
-    this.decoder?.flush(out);
+    this.splitter.finish((line, info) => this.decoder.push(line, info, out));
+    this.decoder.flush(out);
   }
 
   /** Offset of the oldest byte held back (a line without its end, records of an unfinished event). */
   heldFrom(): number | undefined {
     const pending = this.splitter.pendingStart;
-    const held = this.decoder?.heldFrom();
+    const held = this.decoder.heldFrom();
     if (pending === undefined) return held;
     return held !== undefined && held < pending ? held : pending;
-  }
-
-  private push(line: string, info: LineInfo, out: DecodedEvent[]): void {
-    this.decoder ??= this.createDecoder(line);
-    this.decoder.push(line, info, out);
   }
 }
 
@@ -101,9 +95,9 @@ export class LocalFileDecoding implements FileDecoding {
   constructor(
     maxLineBytes: number,
     private readonly source: string,
-    createDecoder: (firstLine: string) => LineDecoder,
+    decoder: LineDecoder,
   ) {
-    this.lines = new LineDecoding(maxLineBytes, createDecoder);
+    this.lines = new LineDecoding(maxLineBytes, decoder);
   }
 
   async decode(chunk: Buffer, offset: number): Promise<{ consumed: number; batches: DecodedBatch[] }> {

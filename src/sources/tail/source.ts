@@ -7,7 +7,7 @@ import { TailEngine } from './engine.ts';
 import { type FileDecoding, LocalFileDecoding } from './file-decoding.ts';
 
 /** A decoder for one file; `decodeCtx` carries the source name, host, path and the engine's problem counter. */
-export type FileDecoderFactory = (decodeCtx: DecodeContext, firstLine: string, ctx: SourceContext) => LineDecoder;
+export type FileDecoderFactory = (decodeCtx: DecodeContext, ctx: SourceContext) => LineDecoder;
 
 /** Decoding by a pool (container logs: decode workers, or its main-thread runner), instead of per file here. */
 export interface RemoteDecoding {
@@ -32,8 +32,10 @@ export class TailingSource implements Source {
     const remote = typeof decoding === 'function' ? undefined : decoding.pool(ctx);
     const createDecoding = (path: string): FileDecoding =>
       typeof decoding === 'function'
-        ? new LocalFileDecoding(this.config.max_line_bytes, ctx.name, (firstLine) =>
-            decoding({ source: ctx.name, hostname: ctx.hostname, path, onProblem: engine.onProblem }, firstLine, ctx),
+        ? new LocalFileDecoding(
+            this.config.max_line_bytes,
+            ctx.name,
+            decoding({ source: ctx.name, hostname: ctx.hostname, path, onProblem: engine.onProblem }, ctx),
           )
         : remote!.fileDecoding(path);
     const engine: TailEngine = new TailEngine(tailOptions(this.config, createDecoding), ctx);
