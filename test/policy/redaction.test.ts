@@ -303,7 +303,7 @@ describe('built-in redaction rules', () => {
   });
 
   it('can be turned off rule by rule', () => {
-    const redactor = new Redactor(redactionSchema.parse({ disable: ['mysql_password'] }));
+    const redactor = new Redactor(redactionSchema.parse({ disable: ['program_argument'] }));
     expect(redactor.redactText('mysql -pS3cret')).toBe('mysql -pS3cret');
     expect(redactor.redactText('AKIAIOSFODNN7EXAMPLE')).toBe(MASK);
   });
@@ -429,14 +429,14 @@ describe('secrets corpus', () => {
       const result = validateOcsf(recordOutput('policy/redaction-pipeline', events));
       if (result) expect(result.failed, result.output).toBe(0);
       const metrics = await o.metrics.registry.getSingleMetricAsString('outrider_secrets_redacted_total');
-      expect(metrics).toMatch(/outrider_secrets_redacted_total\{component="auditd",rule="mysql_password"\} [1-9]/);
+      expect(metrics).toMatch(/outrider_secrets_redacted_total\{component="auditd",rule="program_argument"\} [1-9]/);
       // The rules that fired are named, the values never.
       const rules = new Set(
         redacted.flatMap((e) =>
           ((e.unmapped?.outrider_redactions ?? []) as Array<{ rule: string }>).map((r) => r.rule),
         ),
       );
-      for (const rule of ['mysql_password', 'aws_access_key_id', 'url_credentials', 'jwt', 'pem_private_key'])
+      for (const rule of ['program_argument', 'aws_access_key_id', 'url_credentials', 'jwt', 'pem_private_key'])
         expect(rules.has(rule), rule).toBe(true);
     } finally {
       await new Promise((r) => receiver.close(r));
