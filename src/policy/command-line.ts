@@ -113,6 +113,15 @@ export const PROGRAM_KEYWORDS: readonly string[] = [
   ...new Set(PROGRAM_RULES.flatMap((r) => (r.subcommand ? [r.subcommand] : r.names))),
 ];
 
+/**
+ * An argument vector as one command line, an argument holding white space or quotes (or empty) single-quoted as a
+ * shell would take it: `sshpass -p 'two words' ssh`. Joined with plain spaces, `two` and `words` would read as two
+ * arguments, and only `two` be masked as the password.
+ */
+export function commandLine(args: readonly string[]): string {
+  return args.map((a) => (a === '' || /[\s'"\\]/.test(a) ? `'${a.replaceAll("'", "'\\''")}'` : a)).join(' ');
+}
+
 /** A word of a command line as it stands in the text, split into what is kept around its value. */
 interface Word {
   /** `aN=` of an auditd EXECVE record, opening quotes, JSON around a command. */

@@ -8,7 +8,7 @@
 // between a key and its value: at most 64 characters; a key's prefix: at most 128) or cannot fail once started.
 // No lookbehind before the keyword, no unbounded run that can fail: those are retried at every position of the text
 // (a 100 KB line of a keyword and dashes took 13 s).
-import { maskCommandLine, PROGRAM_KEYWORDS, PROGRAM_NAMES } from './command-line.ts';
+import { commandLine, maskCommandLine, PROGRAM_KEYWORDS, PROGRAM_NAMES } from './command-line.ts';
 
 /** The name (for `redaction.disable` and in `outrider_redactions`) of masking values of keys named like secrets. */
 export const SECRET_FIELD_RULE = 'secret_field_name';
@@ -193,7 +193,9 @@ export const BUILTIN_REDACTION_RULES: readonly RedactionRule[] = [
     rawHint: /(?:proctitle|a\d+|cmd)=[0-9a-f]{8}/,
     replace: (hex, redactText) => {
       if (hex.length % 2 !== 0) return hex;
-      const text = Buffer.from(hex, 'hex').toString('utf8').replaceAll('\0', ' ');
+      // PROCTITLE is the argument vector, NUL-separated: read as a command line that keeps arguments apart.
+      const decoded = Buffer.from(hex, 'hex').toString('utf8');
+      const text = decoded.includes('\0') ? commandLine(decoded.replace(/\0+$/, '').split('\0')) : decoded;
       const masked = redactText(text);
       return masked === text ? hex : JSON.stringify(masked);
     },

@@ -180,7 +180,7 @@ describe('auditd', () => {
     const e = events[0]!;
     expect(e.type_uid).toBe(100701);
     expect(e.time).toBe(new Date(2026, 10, 23, 10, 15, 1, 250).getTime());
-    expect(e.process).toMatchObject({ pid: 101, cmd_line: 'bash -c ls /tmp', user: { name: 'root' } });
+    expect(e.process).toMatchObject({ pid: 101, cmd_line: "bash -c 'ls /tmp'", user: { name: 'root' } });
     expect(e.actor).toMatchObject({ user: { name: 'alice' } });
     expect(e.metadata.labels).toEqual(['outrider-test']);
     const result = validateOcsf(recordOutput('unit/security-auditd-interpreted', events));
@@ -197,7 +197,7 @@ describe('auditd', () => {
     ].join('\n');
     const { events } = decodeText('auditd', text, 'split.log');
     expect(events).toHaveLength(1);
-    expect((events[0]!.process as { cmd_line: string }).cmd_line).toBe('sh hello world');
+    expect((events[0]!.process as { cmd_line: string }).cmd_line).toBe("sh 'hello world'");
     expect((events[0]!.unmapped as { audit: { records: unknown[] } }).audit.records).toEqual([
       { type: 'WEIRD_NEW_TYPE', foo: 'bar' },
     ]);

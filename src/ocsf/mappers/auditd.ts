@@ -12,6 +12,7 @@ import {
   type SockAddr,
 } from '../../parsers/auditd.ts';
 import { errnoName, syscallName } from '../../parsers/syscalls.ts';
+import { commandLine } from '../../policy/command-line.ts';
 import { classify, type OcsfClassName, Severity, Status } from '../catalog.ts';
 import { addProfiles, baseMetadata, type OcsfEvent, type OcsfProduct } from '../event.ts';
 import { flagProblem } from '../problems.ts';
@@ -232,7 +233,7 @@ class AuditEventMapper {
     }
     const proctitle = this.record('PROCTITLE')?.fields.proctitle;
     // PROCTITLE only as a fallback: the kernel cuts it at 128 bytes.
-    const cmdLine = args.length > 0 ? args.join(' ') : proctitle;
+    const cmdLine = args.length > 0 ? commandLine(args) : proctitle;
     if (cmdLine) process.cmd_line = cmdLine;
     const cwd = this.record('CWD')?.fields.cwd;
     if (cwd) process.working_directory = cwd;
