@@ -142,9 +142,10 @@ export const BUILTIN_REDACTION_RULES: readonly RedactionRule[] = [
       'Secrets given to a known program as its arguments, by program: `sshpass -p X`, `mysql -pX`, `mongosh -p X`, `redis-cli -a X`, `smbclient -U user%X`, `htpasswd -b FILE USER X`, `openssl … -passin pass:X`, `ldapsearch -w X`, `curl -u user:X`, `wget --password X`, `docker login -p X`, `kubectl --token X`, `vault login X`, `aws configure set aws_secret_access_key X`, `ipmitool -P X`…; also as auditd EXECVE arguments (`a1="-p" a2="X"`, hex-encoded ones decoded).',
     // The program's name where a word starts, then the rest of the line: the words are read by maskCommandLine.
     pattern: new RegExp(`(?:${PROGRAMS})(?<=(?:^|[\\s"'/=])(?:${PROGRAMS}))(?![\\w.-])[^\\n]*`),
-    // A program's name where a word starts, then closing quotes or brackets and a space.
+    // A program's name where a word starts, then closing quotes or brackets and a space, as it is or escaped (one
+    // run of backslashes and quotes, then the space or the letter of its escape: linear, unlike `[\\…]*\\+[ntrf]`).
     rawHint: new RegExp(
-      `(?:${PROGRAMS})(?<=(?:^|[^a-z0-9_.-]|\\\\[ntrf])(?:${PROGRAMS}))[\\\\"'\`,}\\])]*${RAW_SPACE}`,
+      `(?:${PROGRAMS})(?<=(?:^|[^a-z0-9_.-]|\\\\[ntrf])(?:${PROGRAMS}))[\\\\"'\`,}\\])]*(?:\\s|(?<=\\\\)[ntrf])`,
     ),
     replace: (segment) => maskCommandLine(segment, MASK),
   },

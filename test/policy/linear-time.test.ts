@@ -9,77 +9,43 @@
 // combined scans the redactor builds from them; and every `new RegExp(` call site must be one this file accounts for.
 // Then each input format is fed crafted lines (a keyword of every rule followed by a long run of one character)
 // through `outrider normalise`, redaction on, at both sizes.
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
+import {
+  attackShapes,
+  builtPatterns,
+  replaceAll,
+  sourcePatterns,
+  timeOf,
+  worstAttacks,
+} from '../../bench/linearity.ts';
 import { normalise } from '../../src/cli/normalise.ts';
 import { formatNames } from '../../src/formats/index.ts';
-import { PROGRAM_NAMES } from '../../src/policy/command-line.ts';
-import { LinearRegex } from '../../src/policy/linear-regex.ts';
-import { DEFAULT_REDACTION, redactionSchema } from '../../src/policy/redaction-config.ts';
-import { BUILTIN_REDACTION_RULES, SECRET_FIELD_NAME, SECRET_FIELD_RAW_HINT } from '../../src/policy/redaction-rules.ts';
+import { redactionSchema } from '../../src/policy/redaction-config.ts';
 import { Redactor } from '../../src/policy/redactor.ts';
-import { attackShapes, timeOf, worstAttacks } from '../support/linearity.ts';
 import { tempDir } from '../support/outrider.ts';
 
 const SRC = join(import.meta.dirname, '..', '..', 'src');
 /** Largest 100 KB / 10 KB time ratio accepted: linear is ~10, quadratic ~100. */
 const MAX_RATIO = 30;
-/** Below this (ms at 100 KB) a pattern is fast whatever its ratio: timer resolution and noise dominate. */
-const FLOOR_MS = 3;
+/** Below this (CPU ms at 100 KB) a pattern is fast whatever its ratio: timer resolution and noise dominate. */
+const FLOOR_MS = 10;
 
 /** Every `new RegExp(` call site under src/, and how this file covers what it builds. */
 const DYNAMIC_PATTERNS: Record<string, { count: number; covered: string }> = {
   'policy/redaction-rules.ts': {
     count: 11,
-    covered: 'BUILTIN_REDACTION_RULES, SECRET_FIELD_NAME, SECRET_FIELD_RAW_HINT',
+    covered: 'builtPatterns: every rule, raw condition, SECRET_FIELD_NAME, SECRET_FIELD_RAW_HINT',
   },
-  'policy/redactor.ts': { count: 5, covered: 'the rules (global copies), keyword scans and raw conditions: Redactor' },
+  'policy/redactor.ts': {
+    count: 5,
+    covered: 'builtPatterns: the rules, keyword scans and raw conditions, via Redactor',
+  },
   'policy/linear-regex.ts': { count: 1, covered: 'syntax check of config patterns only; they run on RE2' },
   'enrich/pid-attribution.ts': { count: 1, covered: 'anchored, run on /proc/<pid>/cgroup lines the kernel writes' },
 };
-
-interface Pattern {
-  where: string;
-  re: RegExp;
-}
-
-function sourceFiles(): string[] {
-  return (readdirSync(SRC, { recursive: true, encoding: 'utf8' }) as string[])
-    .filter((f) => f.endsWith('.ts'))
-    .map((f) => join(SRC, f));
-}
-
-/** Every regular-expression literal of the sources, and the number of `new RegExp(` calls per file. */
-function literalPatterns(): { patterns: Pattern[]; dynamic: Record<string, number> } {
-  const patterns: Pattern[] = [];
-  const dynamic: Record<string, number> = {};
-  for (const file of sourceFiles()) {
-    const text = readFileSync(file, 'utf8');
-    const name = relative(SRC, file);
-    const source = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true);
-    const visit = (node: ts.Node): void => {
-      if (node.kind === ts.SyntaxKind.RegularExpressionLiteral) {
-        const literal = node.getText();
-        const slash = literal.lastIndexOf('/');
-        const line = source.getLineAndCharacterOfPosition(node.getStart()).line + 1;
-        patterns.push({ where: `${name}:${line}`, re: new RegExp(literal.slice(1, slash), literal.slice(slash + 1)) });
-      }
-      if (ts.isNewExpression(node) && node.expression.getText() === 'RegExp') dynamic[name] = (dynamic[name] ?? 0) + 1;
-      ts.forEachChild(node, visit);
-    };
-    visit(source);
-  }
-  return { patterns, dynamic };
-}
-
-/** Replaces every match (what a global pattern does to a text), or tests (what a sticky or plain one does). */
-function runner(re: RegExp): (text: string) => unknown {
-  const global = new RegExp(re.source, `${re.flags.replace(/[gy]/g, '')}g`);
-  return (text) => text.replace(global, '');
-}
 
 /** The worst attack's times (CPU ms) at `small` and 10× that many characters, and its shape. */
 function linearity(
@@ -88,23 +54,23 @@ function linearity(
   small = 10_000,
 ): { ratio: number; ms: number; shape: string } {
   let worst = { ratio: 0, ms: 0, shape: '' };
-  for (const shape of worstAttacks(source, fn)) {
+  for (const shape of worstAttacks(source, fn, 4000, 2)) {
     const smallMs = timeOf(fn, shape.make(small));
-    const large = timeOf(fn, shape.make(small * 10));
+    const large = timeOf(fn, shape.make(small * 10), 2, false);
     const ratio = large / Math.max(smallMs, 0.01);
     if (large > worst.ms) worst = { ratio, ms: large, shape: shape.name };
   }
   return worst;
 }
 
-function expectLinear(where: string, source: string, fn: (text: string) => unknown): void {
-  const { ratio, ms, shape } = linearity(source, fn);
+function expectLinear(where: string, source: string, fn: (text: string) => unknown, small?: number): void {
+  const { ratio, ms, shape } = linearity(source, fn, small);
   const ok = ms < FLOOR_MS || ratio < MAX_RATIO;
-  expect(ok, `${where}: ${ratio.toFixed(1)}× from 10 KB to 100 KB (${ms.toFixed(1)} ms) on ${shape}`).toBe(true);
+  expect(ok, `${where}: ${ratio.toFixed(1)}× from 1 to 10 units (${ms.toFixed(1)} ms) on ${shape}`).toBe(true);
 }
 
 describe('every pattern applied to untrusted text runs in linear time', () => {
-  const { patterns, dynamic } = literalPatterns();
+  const { patterns, dynamic } = sourcePatterns(SRC);
 
   it('accounts for every pattern built at run time', () => {
     expect(dynamic).toEqual(Object.fromEntries(Object.entries(DYNAMIC_PATTERNS).map(([f, d]) => [f, d.count])));
@@ -112,37 +78,14 @@ describe('every pattern applied to untrusted text runs in linear time', () => {
   });
 
   it('every regular-expression literal in src/', { timeout: 300_000 }, () => {
-    for (const { where, re } of patterns) expectLinear(`${where} /${re.source}/`, re.source, runner(re));
+    for (const p of patterns) expectLinear(p.where, p.source, p.run, p.small);
   });
 
-  it('every built-in redaction rule, its raw condition and the key-name patterns', { timeout: 300_000 }, () => {
-    for (const rule of BUILTIN_REDACTION_RULES) {
-      expectLinear(`${rule.name} pattern`, rule.pattern.source, runner(rule.pattern));
-      expectLinear(`${rule.name} raw condition`, rule.rawHint!.source, runner(rule.rawHint!));
-    }
-    expectLinear('secret field name', SECRET_FIELD_NAME.source, runner(SECRET_FIELD_NAME));
-    expectLinear('secret field raw condition', SECRET_FIELD_RAW_HINT.source, runner(SECRET_FIELD_RAW_HINT));
-  });
-
-  it('the redactor as a whole: masking a text, and deciding on a raw record', { timeout: 300_000 }, () => {
-    const redactor = new Redactor(DEFAULT_REDACTION);
-    const every = BUILTIN_REDACTION_RULES.map((r) => `${r.pattern.source}|${r.rawHint!.source}`).join('|');
-    expectLinear('Redactor.redactText', every, (t) => redactor.redactText(t));
-    expectLinear('Redactor.cleanByRaw', every, (t) => redactor.cleanByRaw(t, []));
-    // The program table reads words: many of them, and names of programs in a row.
-    const programs = PROGRAM_NAMES.join(' -p x ');
-    expectLinear('program table', programs, (t) => redactor.redactText(t));
-  });
-
-  it('patterns from the config run on RE2, linear whatever they are', { timeout: 120_000 }, () => {
-    // Textbook catastrophic patterns: exponential or quadratic on a backtracking engine.
-    for (const source of ['(a+)+$', '(?:\\s*)+x', '(?<=\\s*)y', '\\s+$', '(\\w+\\s?)+!']) {
-      const re = new LinearRegex(source);
-      expectLinear(`LinearRegex ${source}`, source, (t) => re.replaceAll(t, '*'));
-      expectLinear(`LinearRegex test ${source}`, source, (t) => re.test(t));
-    }
+  it('every built-in redaction rule, raw condition, the redactor, config patterns on RE2', { timeout: 300_000 }, () => {
+    for (const p of builtPatterns()) expectLinear(p.where, p.source, p.run, p.small);
+    // A config rule with a textbook catastrophic pattern, through the redactor.
     const redactor = new Redactor(redactionSchema.parse({ rules: [{ name: 'evil', pattern: '(a|aa)+b' }] }));
-    expectLinear('config redaction rule', '(a|aa)+b', (t) => redactor.redactText(t));
+    expectLinear('config redaction rule', '(a|aa)+b', (t) => redactor.redactText(t), 100_000);
   });
 });
 
@@ -209,7 +152,7 @@ const SEEDS = [
   'Failed password for',
   'user=',
 ];
-const RUNS = [' ', '\t', '-', 'a', '"', '\\', '=', ':'];
+const RUNS = [' ', '\t', '-', 'a', '\\'];
 
 describe('every input format decodes and masks a crafted line in linear time', () => {
   it('has a frame for every format', () => {
@@ -223,7 +166,8 @@ describe('every input format decodes and masks a crafted line in linear time', (
         const lines = RUNS.map((run) => FRAMES[format]!(seed + run.repeat(length - seed.length)));
         writeFileSync(file, `${lines.join('\n')}\n`);
         let best = Number.POSITIVE_INFINITY;
-        for (let i = 0; i < 2; i++) {
+        // Best of two for the small file (a run can catch a garbage collection); one large run is long enough.
+        for (let i = 0; i < (length < 50_000 ? 2 : 1); i++) {
           const start = process.cpuUsage();
           await normalise(format, file, new Sink(), 'host-1');
           const used = process.cpuUsage(start);
@@ -246,6 +190,6 @@ it('the attack shapes find the quadratic cases the issue measured', () => {
   const shapes = attackShapes(lookbehind.source).map((s) => s.name);
   expect(shapes).toContain(JSON.stringify('bearer   …'));
   // Smaller than the other checks: quadratic at 100 KB takes seconds.
-  const { ratio } = linearity(lookbehind.source, runner(lookbehind), 2_000);
+  const { ratio } = linearity(lookbehind.source, replaceAll(lookbehind), 2_000);
   expect(ratio).toBeGreaterThan(MAX_RATIO);
 });
