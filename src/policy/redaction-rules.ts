@@ -142,11 +142,13 @@ export const BUILTIN_REDACTION_RULES: readonly RedactionRule[] = [
       'Secrets given to a known program as its arguments, by program: `sshpass -p X`, `mysql -pX`, `mongosh -p X`, `redis-cli -a X`, `smbclient -U user%X`, `htpasswd -b FILE USER X`, `openssl … -passin pass:X`, `ldapsearch -w X`, `curl -u user:X`, `wget --password X`, `docker login -p X`, `kubectl --token X`, `vault login X`, `aws configure set aws_secret_access_key X`, `ipmitool -P X`…; also as auditd EXECVE arguments (`a1="-p" a2="X"`, hex-encoded ones decoded).',
     // The program's name where a word starts, then the rest of the line: the words are read by maskCommandLine.
     pattern: new RegExp(`(?:${PROGRAMS})(?<=(?:^|[\\s"'/=])(?:${PROGRAMS}))(?![\\w.-])[^\\n]*`),
-    // A program's name where a word starts, then closing quotes or brackets and a space, as it is or escaped (one
-    // run of backslashes and quotes, then the space or the letter of its escape: linear, unlike `[\\…]*\\+[ntrf]`).
-    rawHint: new RegExp(
-      `(?:${PROGRAMS})(?<=(?:^|[^a-z0-9_.-]|\\\\[ntrf])(?:${PROGRAMS}))[\\\\"'\`,}\\])]*(?:\\s|(?<=\\\\)[ntrf])`,
-    ),
+    // Not the program's name (an alternation of ~60 names doubled the cost of the scan every container record
+    // meets: 0.36 → 0.69 µs): what every secret of the table comes with. A flag among those of the table, lower-cased,
+    // starting a word (`-p`, `-a`, `-w`, `-u`, `-s`, `-k`, `--pass…`, `--token`, `--user`, `--client-secret`,
+    // `--http-…`, `--ftp-…`, htpasswd's `-b` in a group of flags), or a word that a positional secret follows
+    // (`login`, `aws_session_token`, `smbclient`, `sqlplus`). Literal first, word start checked behind it: 0.40 µs.
+    rawHint:
+      /-(?<=[\s"'ntrf]-)(?:[pawusk]|-[ptuchf]|[a-z]{1,8}b)|(?:login|aws_session_token)(?<=[\s"'ntrf](?:login|aws_session_token))|(?:smbclient|sqlplus)(?<=[\s"'ntrf/=](?:smbclient|sqlplus))/,
     replace: (segment) => maskCommandLine(segment, MASK),
   },
   {

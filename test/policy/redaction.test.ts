@@ -218,7 +218,20 @@ describe('built-in redaction rules', () => {
       ...['password', 'Token', 'api_key', 'credentials', 'Authorization', 'Bearer', 'cookie', 'curl', 'mysql'],
       ...['-u', '--user', '-p', '--', 'a1=', 'AKIA', 'EXAMPLEKEY123456', 'eyJhbGciOi', '.', '@', '://', 'sig='],
       ...['proctitle=', '6D7973716C202D7053', 'x', 'bob', '42', ' ', ' ', '\t', '\n', '"', "'", '\\', ':', '=', '-'],
-      ...['sshpass', 'redis-cli', '/usr/bin/htpasswd', 'docker', 'login', 'vault', '-a', '-w', '-b', 'pass:', '%', '//'],
+      ...[
+        'sshpass',
+        'redis-cli',
+        '/usr/bin/htpasswd',
+        'docker',
+        'login',
+        'vault',
+        '-a',
+        '-w',
+        '-b',
+        'pass:',
+        '%',
+        '//',
+      ],
     ];
     let seed = 7;
     let clearedCount = 0;
