@@ -156,6 +156,12 @@ export function builtPatterns(): PatternUnderTest[] {
     source: every,
     run: (t) => redactor.cleanByRaw(t, []),
   });
+  // The program table reads words: names of programs and their flags in a row.
+  out.push({
+    where: 'Redactor.redactText (program table)',
+    source: PROGRAM_NAMES.join(' -p x '),
+    run: (t) => redactor.redactText(t),
+  });
   // From 100 KB to 1 MB: re2js runs inputs below some tens of KB on its bit-state backtracker (linear, a smaller
   // constant) and larger ones on its NFA, so 10 KB → 100 KB straddles that switch.
   for (const source of ['(a+)+$', '(?:\\s*)+x', '(?<=\\s*)y', '\\s+$', '(\\w+\\s?)+!']) {
