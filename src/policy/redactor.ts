@@ -317,7 +317,7 @@ function compileBuiltin(rule: RedactionRule, redactText: (text: string) => strin
   const global = new RegExp(rule.pattern.source, `${rule.pattern.flags.replace('g', '')}g`);
   const groups = new RegExp(`${rule.pattern.source}|`).exec('')!.length - 1;
   const replace = rule.replace;
-  const mask: (text: string) => string = replace
+  const masking: (text: string) => string = replace
     ? (text) => text.replace(global, (m) => replace(m, redactText))
     : groups >= 2
       ? (text) =>
@@ -326,6 +326,8 @@ function compileBuiltin(rule: RedactionRule, redactText: (text: string) => strin
             (m: string, before: string, secret: string) => before + MASK + m.slice(before.length + secret.length),
           )
       : (text) => text.replace(global, MASK);
+  const hint = rule.hint;
+  const mask = hint ? (text: string) => (hint.test(text) ? masking(text) : text) : masking;
   return {
     name: rule.name,
     keywords: rule.keywords,

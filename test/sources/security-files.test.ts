@@ -78,7 +78,7 @@ describe('file source', () => {
     expect(await waitFor(() => readNdjson(out).length === 1, 15_000)).toBe(true);
     const [e] = readNdjson<OcsfEvent>(out);
     expect(e!.type_uid).toBe(100701);
-    expect(e!.process).toMatchObject({ cmd_line: 'echo hello world', working_directory: '/root' });
+    expect(e!.process).toMatchObject({ cmd_line: "echo 'hello world'", working_directory: '/root' });
     expect(e!.raw_data).toBe(group.join('\n'));
     const result = validateOcsf(recordOutput('sources/file-auditd-held', [e]));
     if (result) expect(result.failed, result.output).toBe(0);
@@ -127,7 +127,8 @@ describe.skipIf(!auditdOk)('live auditd', () => {
     const launch = events.find((e) => e.class_uid === 1007)!;
     expect(launch).toMatchObject({ type_uid: 100701, status_id: 1, launch_type_id: 3 });
     expect(launch.process).toMatchObject({
-      cmd_line: '/bin/echo outrider live arg with "quotes"',
+      // Arguments holding spaces are single-quoted: one argument each, as the process got them.
+      cmd_line: `/bin/echo 'outrider live' 'arg with "quotes"'`,
       file: { path: '/usr/bin/echo' },
       parent_process: { pid: process.pid },
     });
