@@ -107,12 +107,6 @@ const BY_NAME = new Map<string, ProgramRule>(PROGRAM_RULES.flatMap((rule) => rul
 /** Every program name of the table. */
 export const PROGRAM_NAMES: readonly string[] = [...BY_NAME.keys()];
 
-/** Words a secret of the table always comes with: the program names, except where a sub-command is needed (the
- * sub-command then, as `login`: `docker` is in too many lines to be worth a look on its own). */
-export const PROGRAM_KEYWORDS: readonly string[] = [
-  ...new Set(PROGRAM_RULES.flatMap((r) => (r.subcommand ? [r.subcommand] : r.names))),
-];
-
 /**
  * An argument vector as one command line, an argument holding white space or quotes (or empty) single-quoted as a
  * shell would take it: `sshpass -p 'two words' ssh`. Joined with plain spaces, `two` and `words` would read as two
