@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# The two commands of README.md, runnable on a fresh Debian machine:
+# The two commands of README.md, runnable on a fresh Debian machine, and the image build:
 #   bash scripts/dev.sh run    install Outrider and run it on the embedded default config (config/outrider.yaml)
 #   bash scripts/dev.sh test   install Outrider and what its tests need (dockerd, auditd, sshd, rsyslog), run the tests
+#   bash scripts/dev.sh image [TAG]
+#                              build the container image (default outrider:dev), with no image registry if need be
+#                              (scripts/image.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -64,7 +67,12 @@ case "${1:-}" in
   run)
     ensure_node
     ensure_deps
-    MALLOC_ARENA_MAX=1 MALLOC_MMAP_THRESHOLD_=131072 exec node --max-semi-space-size=4 dist/src/cli/main.js run "${@:2}"
+    MALLOC_ARENA_MAX=1 MALLOC_MMAP_THRESHOLD_=131072 exec node --max-semi-space-size=4 dist/src/cli/entry.js run "${@:2}"
+    ;;
+  image)
+    ensure_node
+    ensure_system
+    exec bash scripts/image.sh "${@:2}"
     ;;
   test)
     ensure_node
@@ -73,7 +81,7 @@ case "${1:-}" in
     npm test
     ;;
   *)
-    echo "usage: bash scripts/dev.sh run|test" >&2
+    echo "usage: bash scripts/dev.sh run|test|image [TAG]" >&2
     exit 2
     ;;
 esac

@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
+import { splitAddress } from './address.ts';
 
 export interface ReadinessProbe {
   readiness(): { ready: boolean; components: Record<string, unknown> };
@@ -13,9 +14,7 @@ export async function startAdminServer(
   probe: ReadinessProbe,
   logger: Logger,
 ): Promise<Server> {
-  const sep = address.lastIndexOf(':');
-  const host = address.slice(0, sep).replace(/^\[|\]$/g, '');
-  const port = Number(address.slice(sep + 1));
+  const { host, port } = splitAddress(address);
   const server = createServer((req, res) => {
     const url = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET' && req.method !== 'HEAD') {

@@ -67,8 +67,7 @@ export async function testRules(
       }
       if (!out.write(text)) await new Promise((r) => out.once('drain', r));
     },
-    undefined,
-    config.redaction,
+    { redaction: config.redaction },
   );
   return summary;
 }

@@ -4,23 +4,30 @@
 import { readFileSync } from 'node:fs';
 
 const REFERENCE = /\$\{([^}]*)\}/g;
+const VARIABLE = /^([A-Za-z_][A-Za-z0-9_]*)(?::-(.*))?$/s;
 
 export interface InterpolationProblem {
   path: string;
   message: string;
 }
 
+/**
+ * Resolves the references in every string of `value`. With `env` null (check-config --no-env) they are left as
+ * written and the key paths that hold them are added to `unresolved`, so their values are not judged.
+ */
 export function interpolate(
   value: unknown,
-  env: NodeJS.ProcessEnv,
+  env: NodeJS.ProcessEnv | null,
   problems: InterpolationProblem[],
   path = '',
+  unresolved: string[] = [],
 ): unknown {
-  if (typeof value === 'string') return interpolateString(value, env, problems, path);
-  if (Array.isArray(value)) return value.map((v, i) => interpolate(v, env, problems, `${path}[${i}]`));
+  if (typeof value === 'string') return interpolateString(value, env, problems, path, unresolved);
+  if (Array.isArray(value)) return value.map((v, i) => interpolate(v, env, problems, `${path}[${i}]`, unresolved));
   if (value !== null && typeof value === 'object') {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = interpolate(v, env, problems, path ? `${path}.${k}` : k);
+    for (const [k, v] of Object.entries(value))
+      out[k] = interpolate(v, env, problems, path ? `${path}.${k}` : k, unresolved);
     return out;
   }
   return value;
@@ -28,13 +35,23 @@ export function interpolate(
 
 function interpolateString(
   text: string,
-  env: NodeJS.ProcessEnv,
+  env: NodeJS.ProcessEnv | null,
   problems: InterpolationProblem[],
   path: string,
+  unresolved: string[],
 ): string {
   return text.replace(REFERENCE, (whole, expr: string) => {
-    if (expr.startsWith('file:')) {
-      const file = expr.slice('file:'.length);
+    const file = expr.startsWith('file:') ? expr.slice('file:'.length) : undefined;
+    const variable = file === undefined ? VARIABLE.exec(expr) : undefined;
+    if (file === undefined && !variable) {
+      problems.push({ path, message: `invalid reference ${whole} (use \${VAR}, \${VAR:-default} or \${file:/path})` });
+      return whole;
+    }
+    if (env === null) {
+      if (unresolved.at(-1) !== path) unresolved.push(path);
+      return whole;
+    }
+    if (file !== undefined) {
       try {
         // Secret files conventionally end with a newline that is not part of the secret.
         return readFileSync(file, 'utf8').replace(/\r?\n$/, '');
@@ -43,15 +60,11 @@ function interpolateString(
         return whole;
       }
     }
-    const m = /^([A-Za-z_][A-Za-z0-9_]*)(?::-(.*))?$/s.exec(expr);
-    if (!m) {
-      problems.push({ path, message: `invalid reference ${whole} (use \${VAR}, \${VAR:-default} or \${file:/path})` });
-      return whole;
-    }
-    const v = env[m[1]!];
+    const [, name, fallback] = variable!;
+    const v = env[name!];
     if (v !== undefined && v !== '') return v;
-    if (m[2] !== undefined) return m[2];
-    problems.push({ path, message: `environment variable ${m[1]} is not set` });
+    if (fallback !== undefined) return fallback;
+    problems.push({ path, message: `environment variable ${name} is not set` });
     // Left as written: the value's own validation then has nothing more to say about it.
     return whole;
   });

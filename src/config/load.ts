@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parseDocument } from 'yaml';
 import type { AnyFactory, ComponentKind } from '../core/component.ts';
+import { explainFsError } from '../core/os-errors.ts';
 import { lintRules } from '../policy/rules-lint.ts';
 import { ConfigError, type ConfigProblem, problemsFromZod } from './errors.ts';
 import { interpolate } from './interpolate.ts';
@@ -21,6 +22,8 @@ export interface OutriderConfig extends Omit<TopLevelConfig, 'sources' | 'transf
   sinks: ComponentConfig[];
   /** Problems that do not stop Outrider (e.g. policy rules that can never apply), printed by check-config. */
   warnings: ConfigProblem[];
+  /** Key paths whose `${…}` references were left unresolved (check-config --no-env): their values were not checked. */
+  unresolved: string[];
 }
 
 export type FactoryLookup = (kind: ComponentKind, type: string) => AnyFactory | undefined;
@@ -32,36 +35,50 @@ const SECTION: Record<ComponentKind, 'sources' | 'transforms' | 'sinks'> = {
   sink: 'sinks',
 };
 
-/** Reads, interpolates and validates a config file; throws ConfigError listing every problem with its key path. */
+/**
+ * Reads, interpolates and validates a config file; throws ConfigError listing every problem with its key path.
+ * `env` null leaves `${…}` references unresolved (check-config --no-env).
+ */
 export function loadConfigFile(
   file: string,
   lookup: FactoryLookup,
   known: FactoryList,
-  env: NodeJS.ProcessEnv = process.env,
+  env: NodeJS.ProcessEnv | null = process.env,
 ): OutriderConfig {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new ConfigError([{ path: '', message: `cannot read config file ${file}: ${(err as Error).message}` }]);
+    const where = explainFsError(err, file, {
+      ENOENT:
+        'check the path; in a container, mount the file (e.g. -v $PWD/outrider.yaml:/etc/outrider/outrider.yaml:ro)',
+      EACCES: 'make it readable for that user (e.g. chmod a+r), or mount it readable',
+    });
+    throw new ConfigError([{ path: '', message: `cannot read config file ${where}` }]);
   }
   return parseConfig(text, lookup, known, env);
+}
+
+/** A YAML error with its position and the lines around it, the caret under the column, indented under it. */
+function yamlProblem(message: string): ConfigProblem {
+  const [first = '', ...context] = message.trimEnd().split('\n');
+  const shown = context.filter((l, i) => l !== '' || i > 0).map((l) => `    ${l}`);
+  return { path: '', message: [`YAML: ${first.replace(/:$/, '')}`, ...shown].join('\n') };
 }
 
 export function parseConfig(
   text: string,
   lookup: FactoryLookup,
   known: FactoryList,
-  env: NodeJS.ProcessEnv = process.env,
+  env: NodeJS.ProcessEnv | null = process.env,
 ): OutriderConfig {
   const doc = parseDocument(text, { uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    throw new ConfigError(doc.errors.map((e) => ({ path: '', message: `YAML: ${e.message.split('\n')[0]}` })));
-  }
+  if (doc.errors.length > 0) throw new ConfigError(doc.errors.map((e) => yamlProblem(e.message)));
   const problems: ConfigProblem[] = [];
-  const raw = interpolate(doc.toJS() ?? {}, env, problems);
+  const unresolved: string[] = [];
+  const raw = interpolate(doc.toJS() ?? {}, env, problems, '', unresolved);
   const top = topLevelSchema.safeParse(raw);
-  if (!top.success) problems.push(...problemsFromZod(top.error, ''));
+  if (!top.success) problems.push(...problemsFromZod(top.error, '', topLevelSchema));
   // Components are validated even when the top level has problems, so one run reports everything.
   const sections = (raw !== null && typeof raw === 'object' ? raw : {}) as Record<string, unknown>;
   const components: Record<ComponentKind, ComponentConfig[]> = { source: [], transform: [], sink: [] };
@@ -93,25 +110,38 @@ export function parseConfig(
         continue;
       }
       const parsed = factory.configSchema.safeParse(rest);
+      let config = parsed.data;
       if (!parsed.success) {
-        problems.push(...problemsFromZod(parsed.error, prefix));
-        continue;
+        const own = problemsFromZod(parsed.error, prefix, factory.configSchema);
+        problems.push(...own);
+        // Invalid only where --no-env left a reference: counted as declared, never started.
+        if (!own.every((p) => unresolved.some((u) => isAtOrUnder(p.path, u)))) continue;
+        config = rest;
       }
-      components[kind].push({ name, kind, type, factory, config: parsed.data as ComponentConfig['config'] });
+      components[kind].push({ name, kind, type, factory, config: config as ComponentConfig['config'] });
     }
   }
   problems.push(...checkGraph(declared));
   const policy = lintRules(components.transform, declared.sink);
   problems.push(...policy.errors);
-  if (!top.success || problems.length > 0) throw new ConfigError(problems);
-  const { sources: _s, transforms: _t, sinks: _k, ...rest } = top.data;
+  // A value left as `${VAR}` by --no-env says nothing about the value the variable will hold: not judged.
+  const judged = problems.filter((p) => !unresolved.some((u) => isAtOrUnder(p.path, u)));
+  if (judged.length > 0) throw new ConfigError(judged);
+  // Valid but for unresolved values (--no-env): the top level as written, only good for check-config's report.
+  const { sources: _s, transforms: _t, sinks: _k, ...rest } = top.success ? top.data : (raw as TopLevelConfig);
   return {
     ...rest,
     sources: components.source,
     transforms: components.transform,
     sinks: components.sink,
     warnings: policy.warnings,
+    unresolved,
   };
+}
+
+/** `sinks.a.tls.ca` is at or under `sinks.a.tls` (and `x[0]` under `x`), not under `sinks.a.t`. */
+function isAtOrUnder(path: string, prefix: string): boolean {
+  return path === prefix || (path.startsWith(prefix) && (path[prefix.length] === '.' || path[prefix.length] === '['));
 }
 
 /** Inputs must name existing sources or transforms, names must be unique, transforms must not form a cycle, and

@@ -1,5 +1,6 @@
 // The top level of the config file. Components' own keys are validated by their factories' schemas (see load.ts).
 import { z } from 'zod';
+import { adminSchema } from '../admin/config.ts';
 import { redactionSchema } from '../policy/redaction-config.ts';
 import { duration } from './units.ts';
 
@@ -16,7 +17,9 @@ export const topLevelSchema = z.strictObject({
     .string()
     .min(1)
     .optional()
-    .describe('Host name reported as `device.hostname` (default: the OS host name).'),
+    .describe(
+      "Host name reported as `device.hostname`. Default: `NODE_NAME` from the environment (on Kubernetes, the node's name through the downward API), else the Docker engine's name for its host when the config uses the Docker API (GET /info), else the OS host name (in a container, the container's).",
+    ),
   log: z
     .strictObject({
       level: z
@@ -25,16 +28,7 @@ export const topLevelSchema = z.strictObject({
         .describe('Minimum level of Outrider’s own logs (JSON on stderr).'),
     })
     .default({ level: 'info' }),
-  admin: z
-    .strictObject({
-      enabled: z.boolean().default(true).describe('Serve /metrics, /healthz and /readyz.'),
-      address: z
-        .string()
-        .regex(/^(\[[0-9a-fA-F:.]+\]|[0-9a-zA-Z.-]+):\d{1,5}$/, 'expected host:port, e.g. 127.0.0.1:8686')
-        .default('127.0.0.1:8686')
-        .describe('host:port of the admin endpoint. Keep it on loopback unless the network is trusted.'),
-    })
-    .default({ enabled: true, address: '127.0.0.1:8686' }),
+  admin: adminSchema,
   shutdown_timeout: duration
     .default(10_000)
     .describe(

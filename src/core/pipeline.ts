@@ -36,6 +36,18 @@ export interface ComponentHealth {
   reason?: string;
 }
 
+/** A component failed to start: which one, with the original error as `cause`. */
+export class ComponentStartError extends Error {
+  constructor(
+    readonly kind: ComponentKind,
+    readonly component: string,
+    cause: unknown,
+  ) {
+    super(`${kind} "${component}": ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.name = 'ComponentStartError';
+  }
+}
+
 /**
  * Moves events from sources through transforms to sinks, and acknowledgements back. Knows components only through
  * the Source/Transform/Sink interfaces.
@@ -96,26 +108,38 @@ export class Pipeline {
     };
   }
 
+  /** Starts sinks, then transforms, then sources; a failure rejects with a ComponentStartError naming the one. */
   async start(): Promise<void> {
+    const starting = async (kind: ComponentKind, name: string, start: () => Promise<void>) => {
+      try {
+        await start();
+      } catch (err) {
+        throw new ComponentStartError(kind, name, err);
+      }
+    };
     for (const s of this.plan.sinks) {
       const ctx = this.context(s.name, 'sink');
-      await mkdir(ctx.stateDir, { recursive: true });
-      await s.instance.start?.(ctx);
+      await starting('sink', s.name, async () => {
+        await mkdir(ctx.stateDir, { recursive: true });
+        await s.instance.start?.(ctx);
+      });
     }
-    for (const d of this.drivers) await d.start();
+    for (const d of this.drivers) await starting('sink', d.name, () => d.start());
     for (const t of this.plan.transforms) {
       const ctx = this.context(t.name, 'transform');
-      await t.instance.start?.(ctx);
+      await starting('transform', t.name, async () => t.instance.start?.(ctx));
     }
     for (const s of this.plan.sources) {
       const base = this.context(s.name, 'source');
-      await mkdir(base.stateDir, { recursive: true });
       const ctx: SourceContext = {
         ...base,
         redaction: this.redaction,
         emit: (events, onAck) => this.emitFromSource(s.name, events, onAck),
       };
-      await s.instance.start(ctx);
+      await starting('source', s.name, async () => {
+        await mkdir(base.stateDir, { recursive: true });
+        await s.instance.start(ctx);
+      });
     }
     this.started = true;
   }

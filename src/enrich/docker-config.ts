@@ -10,7 +10,7 @@ export const dockerApiShape = {
     .string()
     .min(1)
     .default('/var/run/docker.sock')
-    .describe('Docker Engine API Unix socket. Outrider only reads from it (list, inspect, events, ping).'),
+    .describe('Docker Engine API Unix socket. Outrider only reads from it (list, inspect, events, ping, info).'),
   request_timeout: duration
     .default(2000)
     .describe('Longest wait for one API call; a slower engine counts as unreachable (degraded, not stuck).'),

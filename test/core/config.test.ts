@@ -57,7 +57,7 @@ sinks:
     rotate: { max_bytes: lots }
     colour: blue
 `);
-    expect(got).toContain('data_dirr: unknown key');
+    expect(got).toContain('data_dirr: unknown key (did you mean "data_dir"?)');
     expect(got.join('\n')).toMatch(/^sources\.containers\.poll_interval: invalid duration "soon"/m);
     expect(got.join('\n')).toMatch(/^sources\.containers\.multiline\.mode: /m);
     expect(got.join('\n')).toMatch(/^sources\.containers\.multiline\.condition_pattern: invalid regular expression: /m);

@@ -41,6 +41,7 @@ it('an editor checking configs with the JSON Schema accepts every shipped config
   const validate = ajv.compile(JSON.parse(read('schemas/outrider-config.schema.json')));
   const shipped = [
     'config/outrider.yaml',
+    'config/sidecar.yaml',
     ...readdirSync(join(REPO_ROOT, 'config/examples')).map((f) => `config/examples/${f}`),
   ];
   for (const file of shipped)

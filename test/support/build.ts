@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from './output.ts';
 
-export const CLI = join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
+export const CLI = join(REPO_ROOT, 'dist', 'src', 'cli', 'entry.js');
 
 export function ensureBuilt(): string {
   if (!existsSync(CLI)) execFileSync('npm', ['run', 'build'], { cwd: REPO_ROOT, stdio: 'inherit', timeout: 300_000 });

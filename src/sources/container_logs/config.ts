@@ -32,6 +32,12 @@ export const containerLogsSchema = z.strictObject({
     .default(['/var/lib/docker/containers/*/*-json.log'])
     .describe('Glob patterns of log files to tail. For Kubernetes nodes: /var/log/pods/*/*/*.log.'),
   ...tailKeys,
+  exclude_own_logs: z
+    .boolean()
+    .default(true)
+    .describe(
+      "Leave alone the log files of the container Outrider runs in (found from /proc/self/mountinfo and cgroup; on Kubernetes, its pod's), so its own logs never loop back into it. false: ship them like any other container's.",
+    ),
   partial_timeout: duration
     .default(5000)
     .describe('A partial line whose end never comes is emitted (flagged) after this long.'),

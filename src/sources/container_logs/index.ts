@@ -1,4 +1,5 @@
 import type { SourceFactory } from '../../core/component.ts';
+import { ownContainer, ownLogExcludes } from '../../enrich/own-container.ts';
 import { TailingSource } from '../tail/source.ts';
 import { type ContainerLogsConfig, containerLogsSchema } from './config.ts';
 import { autoDecodeThreads, DecodePool } from './decode-pool.ts';
@@ -22,12 +23,16 @@ export const containerLogsFactory: SourceFactory<ContainerLogsConfig> = {
   configSchema: containerLogsSchema,
   create: (c) => {
     const settings = decoderSettings(c);
-    return new TailingSource(c, {
-      pool: (ctx) => {
-        const threads = c.decode_threads === 'auto' ? autoDecodeThreads() : c.decode_threads;
-        // No workers: the pool decodes on the main thread, still into bytes (not event objects waiting for the sinks).
-        return new DecodePool(threads, settings, ctx);
+    const exclude = c.exclude_own_logs ? [...c.exclude, ...ownLogExcludes(ownContainer())] : c.exclude;
+    return new TailingSource(
+      { ...c, exclude },
+      {
+        pool: (ctx) => {
+          const threads = c.decode_threads === 'auto' ? autoDecodeThreads() : c.decode_threads;
+          // No workers: the pool decodes on the main thread, still into bytes (not event objects waiting for the sinks).
+          return new DecodePool(threads, settings, ctx);
+        },
       },
-    });
+    );
   },
 };
