@@ -141,6 +141,7 @@ export function builtPatterns(): PatternUnderTest[] {
   for (const rule of BUILTIN_REDACTION_RULES) {
     out.push({ where: `${rule.name} pattern`, source: rule.pattern.source, run: replaceAll(rule.pattern) });
     out.push({ where: `${rule.name} raw condition`, source: rule.rawHint!.source, run: replaceAll(rule.rawHint!) });
+    if (rule.hint) out.push({ where: `${rule.name} hint`, source: rule.hint.source, run: replaceAll(rule.hint) });
   }
   out.push({ where: 'secret field name', source: SECRET_FIELD_NAME.source, run: replaceAll(SECRET_FIELD_NAME) });
   out.push({
