@@ -8,4 +8,5 @@ export const SUITES: Array<() => Promise<BenchSuite>> = [
   () => import('./cri-enrichment.ts').then((m) => m.default()),
   () => import('./sinks.ts').then((m) => m.default()),
   () => import('./rules.ts').then((m) => m.default()),
+  () => import('./patterns.ts').then((m) => m.default()),
 ];

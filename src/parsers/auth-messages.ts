@@ -509,6 +509,8 @@ function attempt(
 /** `a=1 b= c=x` (PAM's key=value lists, values without spaces, possibly empty). */
 function keyValues(text: string): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const m of text.matchAll(/(\w+)=(\S*)/g)) out[m[1]!] = m[2]!;
+  // `\b` first: a key starts a word, so a long run of word characters without `=` is tried once, not at each of its
+  // characters (quadratic).
+  for (const m of text.matchAll(/\b(\w+)=(\S*)/g)) out[m[1]!] = m[2]!;
   return out;
 }

@@ -5,7 +5,7 @@
 // (OCSF tags), e.g. `device.container.tags[k8s.namespace.name]`. A leaf holds when ANY value at the path satisfies
 // it (arrays fan out), so `metadata.labels: {equals: redacted}` tests membership.
 import { z } from 'zod';
-import { regexSource } from './redaction-config.ts';
+import { LinearRegex, linearRegexSource } from './linear-regex.ts';
 
 export interface Condition {
   field?: string;
@@ -56,7 +56,11 @@ export const conditionSchema: z.ZodType<Condition> = z
     prefix: z.string().optional().describe('The (string) field starts with this.'),
     suffix: z.string().optional().describe('The (string) field ends with this.'),
     contains: z.string().optional().describe('The (string) field contains this.'),
-    regex: regexSource.optional().describe('The (string) field matches this regular expression (JavaScript syntax).'),
+    regex: linearRegexSource
+      .optional()
+      .describe(
+        'The (string) field matches this regular expression (RE2 syntax, run in linear time: no lookahead, no backreferences).',
+      ),
     gt: z.number().optional().describe('The (numeric) field is greater than this.'),
     gte: z.number().optional().describe('The (numeric) field is greater than or equal to this.'),
     lt: z.number().optional().describe('The (numeric) field is less than this.'),
@@ -206,7 +210,7 @@ function compileOperator(c: Condition): (value: unknown) => boolean {
     return (v) => typeof v === 'string' && v.includes(p);
   }
   if (c.regex !== undefined) {
-    const re = new RegExp(c.regex);
+    const re = new LinearRegex(c.regex);
     return (v) => typeof v === 'string' && re.test(v);
   }
   const num = (v: unknown) => (typeof v === 'number' ? v : typeof v === 'string' && v !== '' ? Number(v) : Number.NaN);

@@ -1,20 +1,13 @@
 // The top-level `redaction:` config section: the built-in rules (src/policy/redaction-rules.ts) on by default,
 // disabled by name, extended with regular expressions and field paths.
 import { z } from 'zod';
+import { linearRegexSource } from './linear-regex.ts';
 import { BUILTIN_RULE_NAMES, SECRET_FIELD_RULE } from './redaction-rules.ts';
 
 /** A dotted OCSF field path such as `actor.user.name` or `unmapped.docker.env`. */
 export const fieldPath = z
   .string()
   .regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, 'expected a dotted field path, e.g. actor.user.name');
-
-export const regexSource = z.string().superRefine((source, ctx) => {
-  try {
-    new RegExp(source);
-  } catch (err) {
-    ctx.addIssue({ code: 'custom', message: `invalid regular expression: ${(err as Error).message}` });
-  }
-});
 
 const ruleNames = [SECRET_FIELD_RULE, ...BUILTIN_RULE_NAMES] as [string, ...string[]];
 
@@ -35,8 +28,8 @@ export const redactionSchema = z
             .string()
             .regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, "_" and "-" only')
             .describe('Rule name, recorded on masked events.'),
-          pattern: regexSource.describe(
-            'Regular expression (JavaScript syntax) matching the secret; the whole match is masked. Use lookbehind for context, e.g. `(?<=X-Api-Token: )\\S+`.',
+          pattern: linearRegexSource.describe(
+            'Regular expression matching the secret; the whole match is masked. RE2 syntax, run in linear time (no lookahead, no backreferences); lookbehind gives context, e.g. `(?<=X-Api-Token: )\\S+`.',
           ),
           case_insensitive: z.boolean().default(false).describe('Match ignoring case.'),
           fields: z

@@ -6,6 +6,7 @@ import type { Envelope } from '../core/envelope.ts';
 import type { DecodedEvent } from '../formats/decoder.ts';
 import type { OcsfEvent } from '../ocsf/event.ts';
 import { visitPath } from './field-path.ts';
+import { LinearRegex } from './linear-regex.ts';
 import type { RedactionConfig } from './redaction-config.ts';
 import {
   BUILTIN_REDACTION_RULES,
@@ -32,8 +33,13 @@ const UNESCAPE_SPELLS = /\\[u/]/;
 // Shorter strings cannot hold a secret together with the context every rule needs.
 const MIN_LENGTH = 6;
 
-interface CompiledRule extends RedactionRule {
-  global: RegExp;
+interface CompiledRule {
+  name: string;
+  keywords: string[];
+  rawHint?: RegExp;
+  fields?: string[];
+  /** The text with this rule's secrets masked (the same string when there are none). */
+  mask: (text: string) => string;
 }
 
 export class Redactor {
@@ -42,6 +48,7 @@ export class Redactor {
   private readonly maskedFields: string[][];
   private readonly secretFieldNames: boolean;
   private readonly precheck: RegExp | undefined;
+  private readonly anyKeywordless: boolean;
   /** Lower-cased keyword → bit mask of the walk rules (by index) that need it. */
   private readonly keywordRules = new Map<string, number>();
   /** Keywords by their first (lower-case) character, to see every keyword starting where the scan hit. */
@@ -60,32 +67,30 @@ export class Redactor {
 
   constructor(config: RedactionConfig) {
     const disabled = new Set(config.disable);
-    const compile = (rule: RedactionRule): CompiledRule => ({
-      ...rule,
-      global: new RegExp(rule.pattern.source, `${rule.pattern.flags.replace('g', '')}g`),
-    });
-    const builtins = config.enabled ? BUILTIN_REDACTION_RULES.filter((r) => !disabled.has(r.name)).map(compile) : [];
-    const custom = (config.enabled ? config.rules : []).map((r) =>
-      compile({
+    const redactText = (text: string) => this.redactText(text);
+    const builtins = config.enabled
+      ? BUILTIN_REDACTION_RULES.filter((r) => !disabled.has(r.name)).map((r) => compileBuiltin(r, redactText))
+      : [];
+    // Config rules run on RE2 (linear whatever the pattern) and have no keywords: they meet every string.
+    const custom = (config.enabled ? config.rules : []).map((r): CompiledRule => {
+      const re = new LinearRegex(r.pattern, { ignoreCase: r.case_insensitive });
+      return {
         name: r.name,
-        description: 'config rule',
         keywords: [],
-        pattern: new RegExp(r.pattern, r.case_insensitive ? 'i' : ''),
+        mask: (text) => re.replaceAll(text, MASK),
         ...(r.fields ? { fields: r.fields } : {}),
-      }),
-    );
+      };
+    });
     this.walkRules = [...builtins, ...custom.filter((r) => !r.fields)];
     this.fieldRules = custom.filter((r) => r.fields).map((rule) => ({ rule, paths: rule.fields!.map(splitPath) }));
     this.maskedFields = config.enabled ? config.fields.map(splitPath) : [];
     this.secretFieldNames = config.enabled && !disabled.has(SECRET_FIELD_RULE);
-    // One scan decides whether a string needs any rule: the built-in rules' keywords, and config rules' own patterns.
+    // One scan of the built-in rules' keywords decides whether a string needs any of them; config rules (without
+    // keywords) meet every string.
     const keywords = new Set(this.walkRules.flatMap((r) => r.keywords));
-    const alternatives = [
-      ...(keywords.size > 0 ? [keywordAlternation([...keywords])] : []),
-      ...this.walkRules.filter((r) => r.keywords.length === 0).map((r) => `(?:${r.pattern.source})`),
-    ];
-    this.precheck = alternatives.length > 0 ? new RegExp(alternatives.join('|'), 'i') : undefined;
-    this.scan = alternatives.length > 0 ? new RegExp(alternatives.join('|'), 'gi') : undefined;
+    this.precheck = keywords.size > 0 ? new RegExp(keywordAlternation([...keywords]), 'i') : undefined;
+    this.scan = keywords.size > 0 ? new RegExp(keywordAlternation([...keywords]), 'gi') : undefined;
+    this.anyKeywordless = this.walkRules.some((r) => r.keywords.length === 0);
     // Deciding on the raw text holds only when every rule has a raw condition (config rules have none) and no rule
     // is tied to field paths.
     const hints = [...this.walkRules.map((r) => r.rawHint), ...(this.secretFieldNames ? [SECRET_FIELD_RAW_HINT] : [])];
@@ -194,7 +199,7 @@ export class Redactor {
       for (const segments of paths) {
         visitStrings(event, segments, (parent, key, path) => {
           const value = parent[key] as string;
-          const masked = this.apply(rule, value);
+          const masked = rule.mask(value);
           if (masked !== value) {
             parent[key] = masked;
             found.push({ rule: rule.name, field: path });
@@ -223,18 +228,19 @@ export class Redactor {
   redactText(text: string): string {
     if (!this.mayHoldSecret(text)) return text;
     let out = text;
-    for (const rule of this.walkRules) out = this.apply(rule, out);
+    for (const rule of this.walkRules) out = rule.mask(out);
     return out;
   }
 
   private mayHoldSecret(text: string): boolean {
-    return text.length >= MIN_LENGTH && this.precheck !== undefined && this.precheck.test(text);
+    return text.length >= MIN_LENGTH && (this.anyKeywordless || this.precheck?.test(text) === true);
   }
 
   /** Bit mask of the walk rules a string that hit the scan may need (-1: all of them). */
   private candidateRules(text: string): number {
     const scan = this.scan;
-    if (this.keywordlessRules === -1 || scan === undefined) return -1;
+    if (this.keywordlessRules === -1) return -1;
+    if (scan === undefined) return this.keywordlessRules;
     let mask = this.keywordlessRules;
     scan.lastIndex = 0;
     for (let m = scan.exec(text); m !== null; m = scan.exec(text)) {
@@ -245,13 +251,6 @@ export class Redactor {
       scan.lastIndex = m.index + 1;
     }
     return mask;
-  }
-
-  private apply(rule: CompiledRule, text: string): string {
-    if (rule.hint && !rule.hint.test(text)) return text;
-    const replace = rule.replace;
-    if (replace) return text.replace(rule.global, (m) => replace(m, (t) => this.redactText(t)));
-    return text.replace(rule.global, MASK);
   }
 
   private walk(node: Record<string, unknown> | unknown[]): void {
@@ -277,7 +276,7 @@ export class Redactor {
       for (let i = 0; i < rules.length; i++) {
         if (candidates !== -1 && !(candidates & (1 << i))) continue;
         const rule = rules[i]!;
-        const next = this.apply(rule, out);
+        const next = rule.mask(out);
         if (next !== out) {
           this.found.push({ rule: rule.name, field: this.pathTo(key) });
           out = next;
@@ -310,6 +309,31 @@ export class Redactor {
     for (const k of [...this.path, key]) out += typeof k === 'number' ? `[${k}]` : out ? `.${k}` : k;
     return out;
   }
+}
+
+/** A built-in rule as a masking function: its pattern's groups say what is context and what the secret (see
+ * RedactionRule.pattern). */
+function compileBuiltin(rule: RedactionRule, redactText: (text: string) => string): CompiledRule {
+  const global = new RegExp(rule.pattern.source, `${rule.pattern.flags.replace('g', '')}g`);
+  const groups = new RegExp(`${rule.pattern.source}|`).exec('')!.length - 1;
+  const replace = rule.replace;
+  const masking: (text: string) => string = replace
+    ? (text) => text.replace(global, (m) => replace(m, redactText))
+    : groups >= 2
+      ? (text) =>
+          text.replace(
+            global,
+            (m: string, before: string, secret: string) => before + MASK + m.slice(before.length + secret.length),
+          )
+      : (text) => text.replace(global, MASK);
+  const hint = rule.hint;
+  const mask = hint ? (text: string) => (hint.test(text) ? masking(text) : text) : masking;
+  return {
+    name: rule.name,
+    keywords: rule.keywords,
+    ...(rule.rawHint ? { rawHint: rule.rawHint } : {}),
+    mask,
+  };
 }
 
 /**

@@ -60,7 +60,7 @@ sinks:
     expect(got).toContain('data_dirr: unknown key (did you mean "data_dir"?)');
     expect(got.join('\n')).toMatch(/^sources\.containers\.poll_interval: invalid duration "soon"/m);
     expect(got.join('\n')).toMatch(/^sources\.containers\.multiline\.mode: /m);
-    expect(got).toContain('sources.containers.multiline.condition_pattern: invalid regular expression');
+    expect(got.join('\n')).toMatch(/^sources\.containers\.multiline\.condition_pattern: invalid regular expression: /m);
     expect(got.join('\n')).toMatch(/^sinks\.archive\.rotate\.max_bytes: invalid size "lots"/m);
     expect(got).toContain('sinks.archive.colour: unknown key');
   });

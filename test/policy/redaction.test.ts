@@ -218,6 +218,20 @@ describe('built-in redaction rules', () => {
       ...['password', 'Token', 'api_key', 'credentials', 'Authorization', 'Bearer', 'cookie', 'curl', 'mysql'],
       ...['-u', '--user', '-p', '--', 'a1=', 'AKIA', 'EXAMPLEKEY123456', 'eyJhbGciOi', '.', '@', '://', 'sig='],
       ...['proctitle=', '6D7973716C202D7053', 'x', 'bob', '42', ' ', ' ', '\t', '\n', '"', "'", '\\', ':', '=', '-'],
+      ...[
+        'sshpass',
+        'redis-cli',
+        '/usr/bin/htpasswd',
+        'docker',
+        'login',
+        'vault',
+        '-a',
+        '-w',
+        '-b',
+        'pass:',
+        '%',
+        '//',
+      ],
     ];
     let seed = 7;
     let clearedCount = 0;
@@ -303,7 +317,7 @@ describe('built-in redaction rules', () => {
   });
 
   it('can be turned off rule by rule', () => {
-    const redactor = new Redactor(redactionSchema.parse({ disable: ['mysql_password'] }));
+    const redactor = new Redactor(redactionSchema.parse({ disable: ['program_argument'] }));
     expect(redactor.redactText('mysql -pS3cret')).toBe('mysql -pS3cret');
     expect(redactor.redactText('AKIAIOSFODNN7EXAMPLE')).toBe(MASK);
   });
@@ -430,7 +444,7 @@ describe('secrets corpus', () => {
       if (result) expect(result.failed, result.output).toBe(0);
       const metrics = await o.metrics.registry.getSingleMetricAsString('outrider_secrets_redacted_total');
       expect(metrics).toMatch(
-        /outrider_secrets_redacted_total\{component="auditd",rule="mysql_password",component_kind="[a-z]+",component_type="\w+"\} [1-9]/,
+        /outrider_secrets_redacted_total\{component="auditd",rule="program_argument",component_kind="[a-z]+",component_type="\w+"\} [1-9]/,
       );
       // The rules that fired are named, the values never.
       const rules = new Set(
@@ -438,7 +452,7 @@ describe('secrets corpus', () => {
           ((e.unmapped?.outrider_redactions ?? []) as Array<{ rule: string }>).map((r) => r.rule),
         ),
       );
-      for (const rule of ['mysql_password', 'aws_access_key_id', 'url_credentials', 'jwt', 'pem_private_key'])
+      for (const rule of ['program_argument', 'aws_access_key_id', 'url_credentials', 'jwt', 'pem_private_key'])
         expect(rules.has(rule), rule).toBe(true);
     } finally {
       await new Promise((r) => receiver.close(r));

@@ -221,6 +221,43 @@ describe.skipIf(!ok)('syslog sink → rsyslog', () => {
     const file = recordOutput('sinks/syslog-cef', events);
     expect(validateOcsf(file)?.failed ?? 0).toBe(0);
   });
+  it('sends no control character raw: CEF shows them as Control Pictures, JSON escapes them', async () => {
+    // ESC (a terminal colour), BEL, NUL, tab, DEL and C1 CSI in the message: rsyslog rewrites any it receives raw
+    // (`#033`, `#000`…), so none of its escapes may appear in what it wrote.
+    const hostile = 'login \x1b[31mred\x1b[0m bell\x07 nul\x00 tab\t del\x7f csi\x9b2J end';
+    for (const format of ['cef', 'json'] as const) {
+      const before = rsyslog.lines().length;
+      const harness = await startSink(
+        'syslog',
+        { host: '127.0.0.1', port: rsyslog.tcpPort, mode: 'tcp', format, batch: { timeout: 20 } },
+        tempDir(),
+      );
+      const sent = makeEvents(2, 'web');
+      for (const e of sent) e.event.message = hostile;
+      await harness.source.emit(sent);
+      expect(await waitFor(() => rsyslog.lines().length >= before + 2, 10_000)).toBe(true);
+      const got = rsyslog.lines().slice(before);
+      for (const l of got) {
+        expect(l.msg, format).not.toMatch(/#0[0-3]\d|#177|[\x00-\x1f\x7f-\x9f]/);
+        const event =
+          format === 'cef'
+            ? (JSON.parse(cefUnescape(/ cs1=(.*)$/.exec(l.msg)![1]!)) as { message: string })
+            : (JSON.parse(l.msg) as { message: string });
+        // The exact text survives as JSON escapes.
+        expect(event.message, format).toBe(hostile);
+        if (format === 'cef')
+          expect(cefUnescape(/ msg=(.*?) cs1Label=/.exec(l.msg)![1]!)).toBe(
+            'login ␛[31mred␛[0m bell␇ nul␀ tab␉ del␡ csi\ufffd2J end',
+          );
+      }
+      const file = recordOutput(
+        `sinks/syslog-controls-${format}`,
+        got.map((l) => JSON.parse(format === 'cef' ? cefUnescape(/ cs1=(.*)$/.exec(l.msg)![1]!) : l.msg)),
+      );
+      expect(validateOcsf(file)?.failed ?? 0).toBe(0);
+    }
+  });
+
   it('sends one datagram per event over UDP', async () => {
     const before = rsyslog.lines().length;
     const harness = await startSink(

@@ -141,6 +141,7 @@ describe.skipIf(!auditdOk)('live auditd', () => {
     const launch = events.find((e) => e.class_uid === 1007)!;
     expect(launch).toMatchObject({ type_uid: 100701, status_id: 1, launch_type_id: 3 });
     expect(launch.process).toMatchObject({
+      // Arguments holding spaces are single-quoted: one argument each, as the process got them.
       cmd_line: `/bin/echo 'outrider live' 'arg with "quotes"'`,
       file: { path: '/usr/bin/echo' },
       parent_process: { pid: process.pid },

@@ -37,16 +37,39 @@ export function syslogMessage(e: Envelope, enc: SyslogEncoding): string {
   const host = headerField(device?.hostname ?? enc.hostname, 255);
   const timestamp = Number.isFinite(event.time) ? new Date(event.time).toISOString() : '-';
   const msgId = `ocsf-${event.class_uid}`;
-  const body = enc.format === 'cef' ? cefMessage(event, e) : encodeEvent(e);
+  const body = enc.format === 'cef' ? cefMessage(event, e) : escapeJsonControls(encodeEvent(e));
   return `<${pri}>1 ${timestamp} ${host} ${enc.appName} - ${msgId} - ${body}`;
 }
 
+// Control characters (ESC, BEL, NUL…) never reach the receiver raw: RFC 5424 says MSG SHOULD avoid them, a SIEM
+// console may interpret them, and rsyslog rewrites them (`#033`) on receipt. JSON already escapes C0 (`\u001b`);
+// DEL and C1 (0x7f-0x9f, 0x9b is CSI) it leaves, so they are escaped too. CEF has no escape for them: they become
+// their visible Unicode Control Pictures (ESC → ␛, NUL → ␀, DEL → ␡), C1 the replacement character; the exact
+// text stays in cs1 (JSON, escaped).
+const JSON_UNESCAPED_CONTROL = /[\x7f-\x9f]/g;
+const CONTROL = /[\x00-\x09\x0b\x0c\x0e-\x1f\x7f-\x9f]/g;
+
+/** JSON text with DEL and C1 control characters written as `\u00XX` (the same JSON value). */
+export function escapeJsonControls(json: string): string {
+  JSON_UNESCAPED_CONTROL.lastIndex = 0;
+  if (!JSON_UNESCAPED_CONTROL.test(json)) return json;
+  return json.replace(JSON_UNESCAPED_CONTROL, (c) => `\\u00${c.charCodeAt(0).toString(16)}`);
+}
+
+/** Text with every control character but CR and LF (escaped by CEF) replaced by a printable one. */
+export function visibleControls(text: string): string {
+  return text.replace(CONTROL, (c) => {
+    const code = c.charCodeAt(0);
+    return code < 0x20 ? String.fromCharCode(0x2400 + code) : code === 0x7f ? '\u2421' : '\ufffd';
+  });
+}
+
 const cefHeader = (v: unknown) =>
-  String(v ?? '')
+  visibleControls(String(v ?? ''))
     .replace(/[\\|]/g, '\\$&')
     .replace(/[\r\n]+/g, ' ');
 const cefValue = (v: unknown) =>
-  String(v ?? '')
+  visibleControls(String(v ?? ''))
     .replace(/[\\=]/g, '\\$&')
     .replace(/\r?\n|\r/g, '\\n');
 
@@ -62,7 +85,7 @@ export function cefMessage(event: OcsfEvent, e: Envelope): string {
     ['outcome', event.status],
     ['msg', event.message],
     ['cs1Label', 'ocsf'],
-    ['cs1', encodeEvent(e)],
+    ['cs1', escapeJsonControls(encodeEvent(e))],
   ];
   const extension = ext
     .filter(([, v]) => v !== undefined && v !== '')

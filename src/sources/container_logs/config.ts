@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { duration } from '../../config/units.ts';
 import { CONTENT_FORMATS } from '../../ocsf/mappers/container-content.ts';
+import { linearRegexSource } from '../../policy/linear-regex.ts';
 import { tailKeys } from '../tail/config.ts';
 
 export const multilineSchema = z
@@ -10,17 +11,9 @@ export const multilineSchema = z
       .describe(
         'continue_through: lines matching condition_pattern continue the previous message (stack frames). halt_before: lines not matching it continue; a match starts a new message (e.g. a leading timestamp).',
       ),
-    condition_pattern: z
-      .string()
-      .refine((p) => {
-        try {
-          new RegExp(p);
-          return true;
-        } catch {
-          return false;
-        }
-      }, 'invalid regular expression')
-      .describe('JavaScript regular expression tested against each line.'),
+    condition_pattern: linearRegexSource.describe(
+      'Regular expression tested against each line (RE2 syntax, run in linear time: no lookahead, no backreferences).',
+    ),
     timeout: duration.default(1000).describe('Emit a group when no line joined it for this long.'),
     max_lines: z.number().int().positive().default(500).describe('Most lines joined into one message.'),
   })

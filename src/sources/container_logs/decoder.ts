@@ -11,6 +11,7 @@ import {
 import type { ContentMode } from '../../ocsf/mappers/container-content.ts';
 import { type ContainerLogFormat, mapContainerLine } from '../../ocsf/mappers/container-log.ts';
 import { parseRfc3339 } from '../../ocsf/time.ts';
+import { LinearRegex } from '../../policy/linear-regex.ts';
 import { containerFromPath } from './path-meta.ts';
 
 export interface MultilineOptions {
@@ -114,7 +115,7 @@ export function createContainerDecoder(
 export class ContainerLogDecoder implements LineDecoder {
   private readonly partials = new Map<string, Pending>();
   private readonly groups = new Map<string, Pending>();
-  private readonly condition: RegExp | undefined;
+  private readonly condition: LinearRegex | undefined;
 
   constructor(
     /** Undefined until the file's format is known (`format: auto` before its first valid record): every line is then
@@ -123,7 +124,7 @@ export class ContainerLogDecoder implements LineDecoder {
     private readonly ctx: DecodeContext,
     private readonly options: ContainerDecoderOptions,
   ) {
-    this.condition = options.multiline ? new RegExp(options.multiline.condition_pattern) : undefined;
+    this.condition = options.multiline ? new LinearRegex(options.multiline.condition_pattern) : undefined;
   }
 
   /** The file's format, once known; never changes once set. */
