@@ -7,4 +7,5 @@ export const SUITES: Array<() => Promise<BenchSuite>> = [
   () => import('./enrichment.ts').then((m) => m.default()),
   () => import('./sinks.ts').then((m) => m.default()),
   () => import('./rules.ts').then((m) => m.default()),
+  () => import('./ship.ts').then((m) => m.default()),
 ];
