@@ -154,11 +154,12 @@ export class EncodedEnvelope implements Envelope {
     return true;
   }
 
-  /** The input text: the event's raw_data (dead-letter files, rules' keys); read without giving up the bytes. */
+  /** The input text (rules' sampling keys): the event's raw_data, or the event's JSON when it has none (it then holds
+   * all of its input); read without giving up the bytes. */
   get raw(): string {
     if (this.rawText === undefined) {
       const event = this.parsed ?? (JSON.parse(this.encodedNow()) as OcsfEvent);
-      this.rawText = typeof event.raw_data === 'string' ? event.raw_data : '';
+      this.rawText = typeof event.raw_data === 'string' ? event.raw_data : this.encodedNow();
     }
     return this.rawText;
   }

@@ -188,7 +188,13 @@ function testPool(log: (line: string) => void, workers = 2): { ctx: SourceContex
     setHealthy: () => undefined,
     emit: async () => undefined,
   } satisfies SourceContext;
-  const settings = { format: 'docker-json', max_line_bytes: 1 << 20, partial_timeout: 5000, content: 'none' } as const;
+  const settings = {
+    format: 'docker-json',
+    max_line_bytes: 1 << 20,
+    partial_timeout: 5000,
+    content: 'none',
+    raw_data: 'when_lossy',
+  } as const;
   return { ctx, pool: new DecodePool(workers, settings, ctx) };
 }
 

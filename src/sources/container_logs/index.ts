@@ -11,6 +11,7 @@ function decoderSettings(c: ContainerLogsConfig): ContainerDecoderSettings {
     partial_timeout: c.partial_timeout,
     ...(c.multiline ? { multiline: c.multiline } : {}),
     content: c.content,
+    raw_data: c.raw_data,
   };
 }
 
