@@ -62,12 +62,34 @@ export function cpuByThreadName(pid: number, kinds: Record<string, string>): Map
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Processes started by a benchmark and not stopped yet: stopped if the benchmark itself is (Ctrl-C); SIGTERM, so
+ * that a script's own clean-up runs. */
+const started = new Set<ChildProcess>();
+const killStarted = () => {
+  for (const child of started) child.kill('SIGTERM');
+};
+process.once('exit', killStarted);
+for (const signal of ['SIGINT', 'SIGTERM'] as const)
+  process.once(signal, () => {
+    killStarted();
+    process.exit(130);
+  });
+
+/** A child process the benchmark stops when it is itself stopped. */
+export function track(child: ChildProcess): ChildProcess {
+  started.add(child);
+  child.once('exit', () => started.delete(child));
+  return child;
+}
+
 /** Outrider's CLI with the settings every launcher (bin, npm start, dev.sh, Dockerfile) gives it. */
 export function spawnOutrider(config: string): ChildProcess {
-  return spawn(process.execPath, ['--max-semi-space-size=4', CLI, 'run', '--config', config], {
-    env: { ...process.env, MALLOC_ARENA_MAX: '1', MALLOC_MMAP_THRESHOLD_: '131072' },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
+  return track(
+    spawn(process.execPath, ['--max-semi-space-size=4', CLI, 'run', '--config', config], {
+      env: { ...process.env, MALLOC_ARENA_MAX: '1', MALLOC_MMAP_THRESHOLD_: '131072' },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    }),
+  );
 }
 
 /** Stops a process this benchmark started, by its pid, and waits for it (SIGKILL after `graceMs`). */
@@ -107,7 +129,7 @@ export async function startReceiver(dir: string, name: string, expect = 0): Prom
   const doneFile = join(dir, `${name}.done`);
   const args = [RECEIVER, '--port', '0', '--port-file', portFile, '--max-seconds', '1800'];
   if (expect > 0) args.push('--expect', String(expect), '--done-file', doneFile);
-  const child = spawn(process.execPath, args, { stdio: 'ignore' });
+  const child = track(spawn(process.execPath, args, { stdio: 'ignore' }));
   const deadline = Date.now() + 10_000;
   while (!existsSync(portFile) || readFileSync(portFile, 'utf8').trim() === '') {
     if (Date.now() > deadline) throw new Error('bench receiver did not start');

@@ -6,7 +6,7 @@
 // ratios are taken per round. Outrider's file sink runs too: the reference the HEC and bulk paths are held to, and
 // where the OCSF bytes per event are counted.
 //
-// Env: BENCH_LINES (default 1,000,000), BENCH_ROUNDS (default 2), BENCH_SHIP_CASES (comma-separated case names,
+// Env: BENCH_LINES (default 1,000,000), BENCH_ROUNDS (default 2), BENCH_SHIP_CASES (case names separated by ';',
 // default all), BENCH_TIMEOUT seconds per run (default 300).
 import { execFile } from 'node:child_process';
 import { existsSync, linkSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -24,6 +24,7 @@ import {
   spawnOutrider,
   startReceiver,
   stopProcess,
+  track,
 } from './harness.ts';
 import type { BenchResult, BenchSuite } from './types.ts';
 
@@ -152,8 +153,8 @@ async function linesIn(file: string): Promise<number> {
 
 /** Fluent Bit on the same file, through the shared script (its own receiver, its own measurement). */
 function runFluentBit(data: string, mode: 'http' | 'otlp'): Promise<Run> {
-  return new Promise((resolve, reject) =>
-    execFile(
+  return new Promise((resolve, reject) => {
+    const child = execFile(
       'bash',
       [FLUENT_BIT_SCRIPT, String(LINES), mode],
       { env: { ...process.env, BENCH_DATA: data, NODE: process.execPath }, timeout: (TIMEOUT_S + 90) * 1000 },
@@ -162,8 +163,9 @@ function runFluentBit(data: string, mode: 'http' | 'otlp'): Promise<Run> {
         if (err) return reject(new Error(`fluent-bit.sh ${mode} failed: ${stderr.trim() || err.message} ${line}`));
         resolve(JSON.parse(line) as Run);
       },
-    ),
-  );
+    );
+    track(child);
+  });
 }
 
 export default async function suite(): Promise<BenchSuite> {
@@ -171,7 +173,7 @@ export default async function suite(): Promise<BenchSuite> {
     suite: 'ship',
     async run(): Promise<BenchResult[]> {
       if (!existsSync(GENERATOR)) throw new Error(`${GENERATOR} not found: the benchmark needs ../shared/bench`);
-      const only = process.env.BENCH_SHIP_CASES?.split(',').map((s) => s.trim());
+      const only = process.env.BENCH_SHIP_CASES?.split(';').map((s) => s.trim());
       const cases = only ? CASES.filter((c) => only.includes(c.name)) : CASES;
       const peer = fluentBitAvailable();
       const root = mkdtempSync(join(tmpdir(), 'outrider-bench-ship-'));

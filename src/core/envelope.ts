@@ -44,6 +44,45 @@ export interface Envelope {
 }
 
 /**
+ * What sinks frame an event with — a HEC envelope's time, a bulk action's daily index, OTLP's timestamp, severity
+ * and routing attributes — known without decoding the event: decode workers write one row of FACTS numbers per
+ * event beside its bytes.
+ */
+export const Fact = { time: 0, classUid: 1, categoryUid: 2, activityId: 3, severityId: 4 } as const;
+export const FACTS = 5;
+
+/** Writes an event's facts into row `row` of `rows`. */
+export function writeFacts(event: OcsfEvent, rows: Float64Array, row: number): void {
+  const at = row * FACTS;
+  rows[at + Fact.time] = event.time;
+  rows[at + Fact.classUid] = event.class_uid;
+  rows[at + Fact.categoryUid] = event.category_uid;
+  rows[at + Fact.activityId] = event.activity_id;
+  rows[at + Fact.severityId] = event.severity_id;
+}
+
+const FACT_KEYS = ['time', 'class_uid', 'category_uid', 'activity_id', 'severity_id'] as const;
+
+function factOf(event: OcsfEvent, fact: number): number {
+  return event[FACT_KEYS[fact]!] as number;
+}
+
+function hostOf(event: OcsfEvent): string | undefined {
+  const host = (event.device as { hostname?: unknown } | undefined)?.hostname;
+  return typeof host === 'string' ? host : undefined;
+}
+
+/** One of an event's facts (Fact.time…), read from its row while it is bytes, else from the event. */
+export function eventFact(envelope: Envelope, fact: number): number {
+  return envelope instanceof EncodedEnvelope ? envelope.fact(fact) : factOf(envelope.event, fact);
+}
+
+/** The event's `device.hostname`, read without decoding an encoded event. */
+export function eventHost(envelope: Envelope): string | undefined {
+  return envelope instanceof EncodedEnvelope ? envelope.host() : hostOf(envelope.event);
+}
+
+/**
  * An event that arrives already encoded (from a decode worker): its JSON bytes, with the object built only when a
  * transform or sink asks for `event`. Reading `event` drops the bytes, as the caller may change the object.
  */
@@ -60,17 +99,36 @@ export class EncodedEnvelope implements Envelope {
   private lineStart: number;
   private lineEnd: number;
 
+  /**
+   * `factRows`: the batch's facts (FACTS numbers per event, see writeFacts), this event's at row `factRow`;
+   * `hostName`: its device.hostname as the decode worker found it ('' for none).
+   */
   constructor(
     readonly source: string,
     bytes: Buffer | undefined,
     container: ContainerRef | undefined,
     start = 0,
     end = bytes?.length ?? 0,
+    private readonly factRows?: Float64Array,
+    private readonly factRow = 0,
+    private readonly hostName?: string,
   ) {
     this.bytes = bytes;
     this.lineStart = start;
     this.lineEnd = end;
     if (container) this.container = container;
+  }
+
+  /** One of the event's facts (Fact.time…): from the worker's row while the bytes are the truth, else from the
+   * decoded event (a transform may have changed it). */
+  fact(fact: number): number {
+    if (this.parsed === undefined && this.factRows !== undefined) return this.factRows[this.factRow * FACTS + fact]!;
+    return factOf(this.parsed ?? (JSON.parse(this.encodedNow()) as OcsfEvent), fact);
+  }
+
+  host(): string | undefined {
+    if (this.parsed === undefined && this.hostName !== undefined) return this.hostName || undefined;
+    return hostOf(this.parsed ?? (JSON.parse(this.encodedNow()) as OcsfEvent));
   }
 
   /** The event's JSON followed by a newline (a view into the worker's batch), until the event is read. */

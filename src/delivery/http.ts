@@ -4,7 +4,7 @@ import { promisify } from 'node:util';
 import { gzip as gzipCallback } from 'node:zlib';
 import type { EnvHttpProxyAgent } from 'undici';
 import { lazyModule } from '../core/lazy-module.ts';
-import type { HttpAuth, TlsConfig } from './config.ts';
+import { GZIP_LEVEL, type HttpAuth, type TlsConfig } from './config.ts';
 import { tlsConnectionOptions } from './tls.ts';
 
 const undici = lazyModule<typeof import('undici')>('undici');
@@ -14,6 +14,8 @@ const gzip = promisify(gzipCallback);
 export interface HttpTransportOptions {
   timeout: number;
   compression: 'gzip' | 'none';
+  /** gzip level (default GZIP_LEVEL). */
+  compressionLevel?: number;
   tls: TlsConfig;
   /** Headers sent with every request (authentication, content type). Never logged. */
   headers?: Record<string, string>;
@@ -50,7 +52,8 @@ export class HttpTransport {
     compress = true,
   ): Promise<HttpResponse> {
     const gzipped = compress && this.options.compression === 'gzip';
-    const payload = gzipped ? await gzip(body) : body;
+    // zlib runs in the libuv thread pool: the main thread only hands the body over.
+    const payload = gzipped ? await gzip(body, { level: this.options.compressionLevel ?? GZIP_LEVEL }) : body;
     const res = await undici().request(url, {
       method,
       headers: { ...this.options.headers, ...headers, ...(gzipped ? { 'content-encoding': 'gzip' } : {}) },

@@ -1,5 +1,6 @@
 import type { Sink, SinkWriteResult } from '../../core/component.ts';
-import { type Envelope, encodeEvent } from '../../core/envelope.ts';
+import { type Envelope, eventFact, Fact } from '../../core/envelope.ts';
+import { ByteWriter, bodySize } from '../../delivery/framing.ts';
 import { authorizationHeaders, HttpTransport } from '../../delivery/http.ts';
 import { DeliveryError, errorForStatus, parseRetryAfter } from '../../delivery/outcome.ts';
 import type { ElasticsearchSinkConfig } from './config.ts';
@@ -50,6 +51,7 @@ export class ElasticsearchSink implements Sink {
     this.transport = new HttpTransport({
       timeout: this.config.timeout,
       compression: this.config.compression,
+      compressionLevel: this.config.compression_level,
       tls: this.config.tls,
       headers: { 'content-type': 'application/x-ndjson', ...authorizationHeaders(auth) },
     });
@@ -58,20 +60,37 @@ export class ElasticsearchSink implements Sink {
     this.url = `${endpoint.replace(/\/+$/, '')}/_bulk?${query}`;
   }
 
-  encode(events: Envelope[]): string {
-    let body = '';
+  /** The _bulk body: an action line and the event's JSON bytes per event (a data stream's documents get their
+   * `@timestamp` spliced in front of the event's own fields). */
+  encode(events: Envelope[]): Buffer {
+    const out = new ByteWriter(bodySize(events, 96));
     if (this.config.mode === 'data_stream') {
       const { type, dataset, namespace } = this.config.data_stream;
-      const action = `{"create":{"_index":${JSON.stringify(`${type}-${dataset}-${namespace}`)}}}\n`;
+      const action = `{"create":{"_index":${JSON.stringify(`${type}-${dataset}-${namespace}`)}}}\n{"@timestamp":"`;
       for (const e of events) {
-        body += `${action}{"@timestamp":"${new Date(e.event.time).toISOString()}",${encodeEvent(e).slice(1)}\n`;
+        out.text(action);
+        out.text(new Date(eventFact(e, Fact.time)).toISOString());
+        out.text('",');
+        out.event(e, 1);
+        out.byte(10);
       }
-      return body;
+      return out.finish();
     }
+    // One action line per index (per hour at most: the index name takes %Y %m %d %H of the event time).
+    let hour = Number.NaN;
+    let action = '';
     for (const e of events) {
-      body += `{"index":{"_index":${JSON.stringify(indexName(this.config.index, e.event.time))}}}\n${encodeEvent(e)}\n`;
+      const time = eventFact(e, Fact.time);
+      const h = Math.floor(time / 3_600_000);
+      if (h !== hour) {
+        hour = h;
+        action = `{"index":{"_index":${JSON.stringify(indexName(this.config.index, time))}}}\n`;
+      }
+      out.text(action);
+      out.event(e);
+      out.byte(10);
     }
-    return body;
+    return out.finish();
   }
 
   async write(events: Envelope[]): Promise<SinkWriteResult | undefined> {

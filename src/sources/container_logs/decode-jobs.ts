@@ -1,8 +1,9 @@
 // The decoding of container log chunks: bytes in, NDJSON of redacted OCSF events out. Splitting, parsing, mapping,
 // masking and encoding are the CPU-heavy part of tailing. One runner serves a decode worker (decode-worker.ts), or
 // the main thread when there are no workers (decode-pool.ts): the same jobs, the same bytes.
-import { type Envelope, encodeEvent } from '../../core/envelope.ts';
+import { type Envelope, encodeEvent, FACTS, writeFacts } from '../../core/envelope.ts';
 import type { DecodeContext, DecodedEvent } from '../../formats/decoder.ts';
+import type { OcsfEvent } from '../../ocsf/event.ts';
 import type { RedactionConfig } from '../../policy/redaction-config.ts';
 import { Redactor } from '../../policy/redactor.ts';
 import { LineDecoding } from '../tail/file-decoding.ts';
@@ -29,6 +30,10 @@ export interface DecodeReply {
   id: number;
   /** The events' JSON, each followed by a newline. */
   ndjson?: Uint8Array;
+  /** The events' facts, a row of FACTS numbers per event (see writeFacts): what sinks frame them with. */
+  facts?: Float64Array;
+  /** Events whose device.hostname is not the runner's: [index, host name or '' for none]. */
+  hosts?: Array<[number, string]>;
   events: number;
   lines: number;
   /** Offset of the oldest byte held back at the end of the job (a partial line or record); absent: nothing held. */
@@ -65,7 +70,12 @@ class NdjsonWriter {
   private length = 0;
   private readonly spare: ArrayBuffer[] = [];
   private spareBytes = 0;
+  private facts = new Float64Array(4096 * FACTS);
+  /** Events whose device.hostname differs from the runner's (most carry the runner's own). */
+  hosts: Array<[number, string]> = [];
   count = 0;
+
+  constructor(private readonly hostname: string) {}
 
   giveBack(buffer: ArrayBuffer): void {
     if (buffer.byteLength < RECYCLED_REPLY_BYTES || buffer.byteLength > MAX_SPARE_BYTES) return;
@@ -78,9 +88,18 @@ class NdjsonWriter {
   reset(): void {
     this.length = 0;
     this.count = 0;
+    this.hosts = [];
   }
 
-  add(json: string): void {
+  add(event: OcsfEvent, json: string): void {
+    if ((this.count + 1) * FACTS > this.facts.length) {
+      const grown = new Float64Array(this.facts.length * 2);
+      grown.set(this.facts);
+      this.facts = grown;
+    }
+    writeFacts(event, this.facts, this.count);
+    const host = (event.device as { hostname?: unknown } | undefined)?.hostname;
+    if (host !== this.hostname) this.hosts.push([this.count, typeof host === 'string' ? host : '']);
     // A UTF-16 code unit takes at most 3 bytes in UTF-8 (a surrogate pair 4 for two units), plus the newline.
     const worst = json.length * 3 + 1;
     if (this.length + worst > this.buf.length) {
@@ -111,15 +130,21 @@ class NdjsonWriter {
     out.set(this.buf.subarray(0, length));
     return out;
   }
+
+  /** The facts of the job's events, a copy of their exact size. */
+  factRows(): Float64Array {
+    return this.facts.slice(0, this.count * FACTS);
+  }
 }
 
 /** Runs decode jobs for one thread, keeping each file's held state between its jobs. */
 export class DecodeJobRunner {
   private readonly redactor: Redactor | undefined;
   private readonly states = new Map<number, Map<number, FileState>>();
-  private readonly ndjson = new NdjsonWriter();
+  private readonly ndjson: NdjsonWriter;
 
   constructor(private readonly data: DecodeRunnerData) {
+    this.ndjson = new NdjsonWriter(data.hostname);
     const redactor = new Redactor(data.redaction);
     this.redactor = redactor.inactive ? undefined : redactor;
   }
@@ -192,7 +217,7 @@ export class DecodeJobRunner {
         const clean = redactor?.clearsByRecord(d, state.ctx.path, data.hostname) === true;
         if (redactor && !clean)
           for (const r of redactor.redactEnvelope(envelope)) redactions.set(r.rule, (redactions.get(r.rule) ?? 0) + 1);
-        ndjson.add(encodeEvent(envelope));
+        ndjson.add(envelope.event, encodeEvent(envelope));
       }
       out.length = 0;
     };
@@ -218,7 +243,9 @@ export class DecodeJobRunner {
     const transfer: ArrayBuffer[] = [];
     if (events > 0) {
       reply.ndjson = ndjson.bytes();
-      transfer.push(reply.ndjson.buffer as ArrayBuffer);
+      reply.facts = ndjson.factRows();
+      if (ndjson.hosts.length > 0) reply.hosts = ndjson.hosts;
+      transfer.push(reply.ndjson.buffer as ArrayBuffer, reply.facts.buffer as ArrayBuffer);
     }
     return { reply, transfer };
   }

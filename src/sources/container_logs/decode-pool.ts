@@ -211,10 +211,15 @@ export class DecodePool {
     if (reply.ndjson) {
       const buffer = reply.ndjson.buffer as ArrayBuffer;
       const all = Buffer.from(buffer, reply.ndjson.byteOffset, reply.ndjson.byteLength);
+      const hostname = this.ctx.hostname;
+      const hosts = reply.hosts;
+      let nextHost = 0;
       let from = 0;
       for (let i = 0; i < reply.events; i++) {
         const end = all.indexOf(10, from) + 1;
-        envelopes[i] = new EncodedEnvelope(source, all, container, from, end);
+        let host = hostname;
+        if (hosts !== undefined && hosts[nextHost]?.[0] === i) host = hosts[nextHost++]![1];
+        envelopes[i] = new EncodedEnvelope(source, all, container, from, end, reply.facts, i, host);
         from = end;
       }
       const owner = this.local ?? this.workerIn(slot);
