@@ -157,6 +157,15 @@ export class EncodedEnvelope implements Envelope {
     return true;
   }
 
+  /** The bytes holding the event's line (a whole worker batch) with the line's span in `span` (newline
+   * included); undefined once the event has no line. No view is made. */
+  lineSpan(span: { start: number; end: number }): Buffer | undefined {
+    const bytes = this.checkedBytes();
+    span.start = this.lineStart;
+    span.end = this.lineEnd;
+    return bytes;
+  }
+
   /** A run of lines starting with this event's (undefined when it has none). */
   startRun(): LineRun | undefined {
     const bytes = this.checkedBytes();

@@ -5,6 +5,7 @@ import { gzip as gzipCallback } from 'node:zlib';
 import type { EnvHttpProxyAgent } from 'undici';
 import { lazyModule } from '../core/lazy-module.ts';
 import { GZIP_LEVEL, type HttpAuth, type TlsConfig } from './config.ts';
+import { BodyBuffers, ByteWriter } from './framing.ts';
 import { tlsConnectionOptions } from './tls.ts';
 
 const undici = lazyModule<typeof import('undici')>('undici');
@@ -43,17 +44,26 @@ export class HttpTransport {
     });
   }
 
-  /** Sends `body` (compressed when configured); resolves with any status, rejects on network errors and timeouts. */
+  /** Where a sink builds its request bodies: buffers used again once a request no longer needs them. */
+  readonly bodies = new BodyBuffers();
+
+  /**
+   * Sends `body` (compressed when configured); resolves with any status, rejects on network errors and timeouts. A
+   * body built in `bodies` goes back there once nothing reads it any more: compressed, or sent and answered 2xx (an
+   * early answer or a failure may leave the socket still writing it: that buffer is not used again).
+   */
   async send(
     method: 'POST' | 'PUT',
     url: string,
-    body: string | Buffer,
+    body: string | Buffer | ByteWriter,
     headers: Record<string, string> = {},
     compress = true,
   ): Promise<HttpResponse> {
     const gzipped = compress && this.options.compression === 'gzip';
+    const bytes = body instanceof ByteWriter ? body.finish() : body;
     // zlib runs in the libuv thread pool: the main thread only hands the body over.
-    const payload = gzipped ? await gzip(body, { level: this.options.compressionLevel ?? GZIP_LEVEL }) : body;
+    const payload = gzipped ? await gzip(bytes, { level: this.options.compressionLevel ?? GZIP_LEVEL }) : bytes;
+    if (gzipped && body instanceof ByteWriter) this.bodies.release(body);
     const res = await undici().request(url, {
       method,
       headers: { ...this.options.headers, ...headers, ...(gzipped ? { 'content-encoding': 'gzip' } : {}) },
@@ -62,6 +72,8 @@ export class HttpTransport {
       signal: AbortSignal.timeout(this.options.timeout),
     });
     const raw = Buffer.from(await res.body.arrayBuffer());
+    if (!gzipped && body instanceof ByteWriter && res.statusCode >= 200 && res.statusCode < 300)
+      this.bodies.release(body);
     return { status: res.statusCode, headers: res.headers, body: raw.toString('utf8'), raw };
   }
 

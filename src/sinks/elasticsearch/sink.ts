@@ -1,6 +1,6 @@
 import type { Sink, SinkWriteResult } from '../../core/component.ts';
 import { type Envelope, eventFact, Fact } from '../../core/envelope.ts';
-import { ByteWriter, bodySize } from '../../delivery/framing.ts';
+import { type BodyBuffers, type ByteWriter, bodySize } from '../../delivery/framing.ts';
 import { authorizationHeaders, HttpTransport } from '../../delivery/http.ts';
 import { DeliveryError, errorForStatus, parseRetryAfter } from '../../delivery/outcome.ts';
 import type { ElasticsearchSinkConfig } from './config.ts';
@@ -62,8 +62,8 @@ export class ElasticsearchSink implements Sink {
 
   /** The _bulk body: an action line and the event's JSON bytes per event (a data stream's documents get their
    * `@timestamp` spliced in front of the event's own fields). */
-  encode(events: Envelope[]): Buffer {
-    const out = new ByteWriter(bodySize(events, 96));
+  encode(events: Envelope[], bodies: BodyBuffers): ByteWriter {
+    const out = bodies.writer(bodySize(events, 96));
     if (this.config.mode === 'data_stream') {
       const { type, dataset, namespace } = this.config.data_stream;
       const action = `{"create":{"_index":${JSON.stringify(`${type}-${dataset}-${namespace}`)}}}\n{"@timestamp":"`;
@@ -74,7 +74,7 @@ export class ElasticsearchSink implements Sink {
         out.event(e, 1);
         out.byte(10);
       }
-      return out.finish();
+      return out;
     }
     // One action line per index (per hour at most: the index name takes %Y %m %d %H of the event time).
     let hour = Number.NaN;
@@ -90,11 +90,11 @@ export class ElasticsearchSink implements Sink {
       out.event(e);
       out.byte(10);
     }
-    return out.finish();
+    return out;
   }
 
   async write(events: Envelope[]): Promise<SinkWriteResult | undefined> {
-    const res = await this.transport!.send('POST', this.url, this.encode(events));
+    const res = await this.transport!.send('POST', this.url, this.encode(events, this.transport!.bodies));
     const error = errorForStatus(res.status, res.headers, res.body);
     if (error) throw error;
     const answer = JSON.parse(res.body) as BulkAnswer;

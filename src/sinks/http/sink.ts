@@ -26,7 +26,11 @@ export class HttpSink implements Sink {
   }
 
   async write(events: Envelope[]): Promise<void> {
-    const res = await this.transport!.send(this.config.method, this.config.uri, ndjsonBody(events));
+    const res = await this.transport!.send(
+      this.config.method,
+      this.config.uri,
+      ndjsonBody(events, this.transport!.bodies),
+    );
     const error = errorForStatus(res.status, res.headers, res.body);
     if (error) throw error;
   }

@@ -3,7 +3,7 @@
 // severity from the facts the decode workers send beside the bytes (Fact): nothing is decoded on the main thread.
 // Records are grouped into one ResourceLogs per container.
 import { type ContainerRef, type Envelope, eventFact, Fact } from '../../core/envelope.ts';
-import { ByteWriter, bodySize, eventJson } from '../../delivery/framing.ts';
+import { type BodyBuffers, type ByteWriter, bodySize, eventJsonSpan } from '../../delivery/framing.ts';
 import { otelResourceAttributes } from '../../enrich/resource-attributes.ts';
 import { classNameOf } from '../../ocsf/catalog.ts';
 import { jsonToAnyValue, jsonToOtlpJson, ProtoWriter } from './anyvalue.ts';
@@ -30,6 +30,8 @@ export const OTEL_SEVERITY: Record<number, { number: number; text: string }> = {
 };
 
 const SCOPE_NAME = 'outrider';
+/** Where the event being encoded is in its bytes (one object for every event). */
+const span = { start: 0, end: 0 };
 /** Integer attributes, in the order they are written, with the fact each comes from. */
 const INT_ATTRIBUTES: Array<[string, number]> = [
   [OCSF_ATTRIBUTES.classUid, Fact.classUid],
@@ -85,8 +87,8 @@ export class OtlpLogsEncoder {
     private readonly encoding: 'protobuf' | 'json',
   ) {}
 
-  /** The request body for `events`, observed at `observedMs`. */
-  encode(events: Envelope[], observedMs = Date.now()): Buffer {
+  /** The request body for `events`, observed at `observedMs`, written into a buffer of `bodies`. */
+  encode(events: Envelope[], bodies: BodyBuffers, observedMs = Date.now()): ByteWriter {
     const groups = new Map<string, { resource: EncodedResource; events: Envelope[] }>();
     for (const e of events) {
       const resource = this.resource(e.container);
@@ -98,16 +100,18 @@ export class OtlpLogsEncoder {
       group.events.push(e);
     }
     return this.encoding === 'protobuf'
-      ? this.protobuf(groups.values(), events, observedMs)
-      : this.json(groups.values(), events, observedMs);
+      ? this.protobuf(groups.values(), events, observedMs, bodies)
+      : this.json(groups.values(), events, observedMs, bodies);
   }
 
   private protobuf(
     groups: Iterable<{ resource: EncodedResource; events: Envelope[] }>,
     all: Envelope[],
     observedMs: number,
-  ): Buffer {
-    const w = new ProtoWriter(bodySize(all, RECORD_OVERHEAD));
+    bodies: BodyBuffers,
+  ): ByteWriter {
+    const size = bodySize(all, RECORD_OVERHEAD);
+    const w = new ProtoWriter(size, bodies.take(size));
     for (const group of groups) {
       const resourceLogs = w.begin(REQUEST_RESOURCE_LOGS);
       w.field(RESOURCE_LOGS_RESOURCE, group.resource.protobuf);
@@ -124,7 +128,8 @@ export class OtlpLogsEncoder {
         }
         w.string(RECORD_SEVERITY_TEXT, severity.text);
         const body = w.begin(RECORD_BODY);
-        jsonToAnyValue(eventJson(e), 0, w);
+        const json = eventJsonSpan(e, span);
+        jsonToAnyValue(json, span.start, span.end, w);
         w.end(body);
         for (const [key, fact] of INT_ATTRIBUTES) {
           const kv = w.begin(RECORD_ATTRIBUTES);
@@ -148,15 +153,16 @@ export class OtlpLogsEncoder {
       w.end(scopeLogs);
       w.end(resourceLogs);
     }
-    return w.finish();
+    return w;
   }
 
   private json(
     groups: Iterable<{ resource: EncodedResource; events: Envelope[] }>,
     all: Envelope[],
     observedMs: number,
-  ): Buffer {
-    const out = new ByteWriter(bodySize(all, RECORD_OVERHEAD) * 2);
+    bodies: BodyBuffers,
+  ): ByteWriter {
+    const out = bodies.writer(bodySize(all, RECORD_OVERHEAD) * 2);
     const observed = nanosText(observedMs);
     out.text('{"resourceLogs":[');
     let firstGroup = true;
@@ -173,7 +179,8 @@ export class OtlpLogsEncoder {
         out.text(
           `"timeUnixNano":"${nanosText(eventFact(e, Fact.time))}","observedTimeUnixNano":"${observed}","severityNumber":${severity.number},"severityText":${JSON.stringify(severity.text)},"body":`,
         );
-        jsonToOtlpJson(eventJson(e), 0, out);
+        const json = eventJsonSpan(e, span);
+        jsonToOtlpJson(json, span.start, out);
         out.text(',"attributes":[');
         for (const [key, fact] of INT_ATTRIBUTES) {
           out.text(`{"key":"${key}","value":{"intValue":${eventFact(e, fact)}}},`);
@@ -187,7 +194,7 @@ export class OtlpLogsEncoder {
       out.text(']}]}');
     }
     out.text(']}');
-    return out.finish();
+    return out;
   }
 
   private resource(container: ContainerRef | undefined): EncodedResource {

@@ -39,7 +39,7 @@ export class OtlpHttpSink implements Sink {
   }
 
   async write(events: Envelope[]): Promise<void> {
-    const res = await this.transport!.send('POST', this.url, this.encoder!.encode(events));
+    const res = await this.transport!.send('POST', this.url, this.encoder!.encode(events, this.transport!.bodies));
     const error = errorForStatus(res.status, res.headers, res.body);
     if (error) throw error;
     let rejected = 0;

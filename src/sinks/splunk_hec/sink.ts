@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { sleep } from '../../core/backoff.ts';
 import type { ComponentContext, Sink, SinkWriteResult } from '../../core/component.ts';
 import { type Envelope, eventFact, eventHost, Fact } from '../../core/envelope.ts';
-import { ByteWriter, bodySize } from '../../delivery/framing.ts';
+import { type BodyBuffers, type ByteWriter, bodySize } from '../../delivery/framing.ts';
 import { type HttpResponse, HttpTransport } from '../../delivery/http.ts';
 import { DeliveryError, errorForStatus, parseRetryAfter } from '../../delivery/outcome.ts';
 import type { SplunkHecSinkConfig } from './config.ts';
@@ -48,10 +48,10 @@ export class SplunkHecSink implements Sink {
 
   /** Per event a HEC envelope around the event's JSON bytes: `{"time":…,"host":…,"source":…,"sourcetype":…,"event":`
    * EVENT `}`, newline-separated. */
-  encode(events: Envelope[]): Buffer {
+  encode(events: Envelope[], bodies: BodyBuffers): ByteWriter {
     const { sourcetype, index, source } = this.config;
     const fixed = `,"sourcetype":${JSON.stringify(sourcetype)}${index ? `,"index":${JSON.stringify(index)}` : ''},"event":`;
-    const out = new ByteWriter(bodySize(events, 128 + fixed.length));
+    const out = bodies.writer(bodySize(events, 128 + fixed.length));
     let lastHost: string | undefined;
     let hostJson = '';
     let lastSource: string | undefined;
@@ -72,12 +72,16 @@ export class SplunkHecSink implements Sink {
       out.event(e);
       out.text('}\n');
     }
-    return out.finish();
+    return out;
   }
 
   async write(events: Envelope[]): Promise<SinkWriteResult | undefined> {
     const base = this.config.endpoint.replace(/\/+$/, '');
-    const res = await this.transport!.send('POST', `${base}/services/collector/event`, this.encode(events));
+    const res = await this.transport!.send(
+      'POST',
+      `${base}/services/collector/event`,
+      this.encode(events, this.transport!.bodies),
+    );
     const answer = parseAnswer(res);
     if (res.status === 400 && answer.code === 6 && typeof answer['invalid-event-number'] === 'number') {
       // One event is malformed: it is dead-lettered and the others are sent again (HEC may or may not have indexed
