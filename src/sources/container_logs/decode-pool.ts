@@ -79,6 +79,8 @@ export class DecodePool {
     threads: number,
     private readonly settings: ContainerDecoderSettings,
     private readonly ctx: SourceContext,
+    /** The size of most chunks (the source's read_chunk_bytes): their copies are pooled. */
+    private readonly chunkBytes = 128 * 1024,
   ) {
     // The worker is a sibling module: .js when built, .ts when the sources run directly (tests).
     const here = fileURLToPath(import.meta.url);
@@ -194,6 +196,37 @@ export class DecodePool {
     return this.nextJob++;
   }
 
+  /** Shared memory for chunks of the usual size, free for the next copy. */
+  private readonly spareChunks: SharedArrayBuffer[] = [];
+
+  /**
+   * A copy of a chunk for a job: the read buffer is reused, and a job's bytes are kept until it is settled (it may be
+   * sent again). Shared memory from a pool: a worker reads it where it is (postMessage copied each chunk again) and,
+   * once the job is settled, the next chunk is written into it rather than into fresh pages (each 128 KiB chunk was
+   * a new buffer to fault in, then garbage for the main thread's collector: up to 50 MB of it at the peak).
+   */
+  chunkCopy(chunk: Buffer): Uint8Array {
+    const spare = this.spareChunks.pop();
+    const buffer =
+      spare && spare.byteLength >= chunk.length
+        ? spare
+        : new SharedArrayBuffer(Math.max(chunk.length, this.chunkBytes));
+    const copy = new Uint8Array(buffer, 0, chunk.length);
+    copy.set(chunk);
+    return copy;
+  }
+
+  /** A settled job's chunk: its memory serves the next one (the worker that read it has answered). */
+  releaseChunk(bytes: Uint8Array): void {
+    const buffer = bytes.buffer;
+    if (
+      buffer instanceof SharedArrayBuffer &&
+      buffer.byteLength === this.chunkBytes &&
+      this.spareChunks.length < this.maxInFlight + 2
+    )
+      this.spareChunks.push(buffer);
+  }
+
   /** Turns the answer of the worker in `slot` into envelopes; counts its problems and redactions. */
   batch(
     reply: DecodeReply,
@@ -284,8 +317,7 @@ class RemoteFileDecoding implements FileDecoding {
     // without any newline (a very long line) goes whole.
     const lastNewline = chunk.lastIndexOf(10);
     const consumed = lastNewline >= 0 ? lastNewline + 1 : chunk.length;
-    // A copy: the read buffer is reused, and the bytes are kept until the job is settled (it may be re-sent).
-    this.dispatch(new Uint8Array(chunk.subarray(0, consumed)), offset, lastNewline >= 0);
+    this.dispatch(this.pool.chunkCopy(chunk.subarray(0, consumed)), offset, lastNewline >= 0);
     const batches: DecodedBatch[] = [];
     while (this.jobs.length > 1 && this.pool.inFlight > this.pool.maxInFlight) batches.push(await this.settleOldest());
     return { consumed, batches: this.handOver(batches) };
@@ -409,6 +441,8 @@ class RemoteFileDecoding implements FileDecoding {
       for (const j of redo) this.dispatch(j.bytes, j.offset, j.endsAtNewline);
     }
     this.held = reply.heldFrom;
+    // Settled: its worker has read the chunk.
+    this.pool.releaseChunk(job.bytes);
     const end = job.offset + job.bytes.length;
     this.lastEnd = end;
     return this.pool.batch(
