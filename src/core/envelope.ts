@@ -122,7 +122,9 @@ export class EncodedEnvelope implements Envelope {
   /** One of the event's facts (Fact.time…): from the worker's row while the bytes are the truth, else from the
    * decoded event (a transform may have changed it). */
   fact(fact: number): number {
-    if (this.parsed === undefined && this.factRows !== undefined) return this.factRows[this.factRow * FACTS + fact]!;
+    // The facts share the bytes' buffer: checked like them (a recycled batch throws).
+    if (this.parsed === undefined && this.factRows !== undefined && this.checkedBytes() !== undefined)
+      return this.factRows[this.factRow * FACTS + fact]!;
     return factOf(this.parsed ?? (JSON.parse(this.encodedNow()) as OcsfEvent), fact);
   }
 

@@ -1,6 +1,6 @@
 // Request bodies of the network sinks, framed around the events' JSON bytes: what a decode worker wrote is copied in
 // as it is (no decoding and no re-encoding on the main thread); other events are encoded here, once.
-import { EncodedEnvelope, type Envelope, encodedSize, encodeEvent, encodeNdjsonBuffers } from '../core/envelope.ts';
+import { EncodedEnvelope, type Envelope, encodedSize, encodeEvent } from '../core/envelope.ts';
 
 /** A growing byte buffer (one copy per grow; sized up front from the events' known sizes), writing into a buffer
  * it is given (a body buffer used again, see BodyBuffers) or a new one. */
@@ -22,6 +22,24 @@ export class ByteWriter {
   text(text: string): void {
     this.ensure(text.length * 3);
     this.pos += this.buf.write(text, this.pos);
+  }
+
+  /** A number as JSON writes it (digits written here for non-negative integers: no string per number). */
+  number(value: number): void {
+    if (!Number.isInteger(value) || value < 0 || value > Number.MAX_SAFE_INTEGER) {
+      this.text(String(value));
+      return;
+    }
+    this.ensure(16);
+    let digits = 1;
+    for (let v = value; v >= 10; v = Math.floor(v / 10)) digits++;
+    let at = this.pos + digits;
+    this.pos = at;
+    let v = value;
+    do {
+      this.buf[--at] = 0x30 + (v % 10);
+      v = Math.floor(v / 10);
+    } while (v > 0);
   }
 
   byte(value: number): void {
@@ -69,15 +87,35 @@ export function bodySize(events: Envelope[], perEvent: number): number {
   return n;
 }
 
-/** The events as one NDJSON body: a run of neighbours from one decode worker batch as it is, else the runs copied
- * into `out`. */
+/** The events as one NDJSON body: the lines of a decode worker's batch (or of a disk buffer read) as they are when
+ * they are all one run, else copied into a body buffer, neighbours as one copy. */
 export function ndjsonBody(events: Envelope[], out: BodyBuffers): Buffer | ByteWriter {
-  const parts = encodeNdjsonBuffers(events);
-  if (parts.length === 1) return parts[0]!;
-  let size = 0;
-  for (const p of parts) size += p.length;
-  const body = out.writer(size);
-  for (const p of parts) body.copy(p);
+  /** The run of lines being gathered: bytes[start, end). */
+  let run: Buffer | undefined;
+  let start = 0;
+  let end = 0;
+  let body: ByteWriter | undefined;
+  for (let i = 0; i < events.length; i++) {
+    const e = events[i]!;
+    const bytes = e instanceof EncodedEnvelope ? e.lineSpan(span) : undefined;
+    if (bytes !== undefined && bytes === run && span.start === end) {
+      end = span.end;
+      continue;
+    }
+    if (i > 0) body ??= out.writer(bodySize(events, 0));
+    if (run !== undefined) body?.copy(run, start, end);
+    run = bytes;
+    if (bytes !== undefined) {
+      start = span.start;
+      end = span.end;
+    } else {
+      body ??= out.writer(bodySize(events, 0));
+      body.text(encodeEvent(e));
+      body.byte(10);
+    }
+  }
+  if (body === undefined) return run === undefined ? Buffer.alloc(0) : run.subarray(start, end);
+  if (run !== undefined) body.copy(run, start, end);
   return body;
 }
 

@@ -30,7 +30,8 @@ export interface DecodeReply {
   id: number;
   /** The events' JSON, each followed by a newline. */
   ndjson?: Uint8Array;
-  /** The events' facts, a row of FACTS numbers per event (see writeFacts): what sinks frame them with. */
+  /** The events' facts, a row of FACTS numbers per event (see writeFacts): what sinks frame them with. In the same
+   * buffer as `ndjson`, after it. */
   facts?: Float64Array;
   /** Events whose device.hostname is not the runner's: [index, host name or '' for none]. */
   hosts?: Array<[number, string]>;
@@ -112,28 +113,29 @@ class NdjsonWriter {
     this.count++;
   }
 
-  bytes(): Uint8Array {
+  /** The job's events' JSON and, after it (8-byte aligned), their facts, in one reply buffer (a recycled one when
+   * one fits): one allocation and one transfer per job, given back whole once acknowledged. */
+  reply(): { ndjson: Uint8Array; facts: Float64Array } {
     const length = this.length;
+    const factsAt = Math.ceil(length / 8) * 8;
+    const size = factsAt + this.count * FACTS * 8;
     let target: ArrayBuffer;
     // A spare no more than twice the size needed: a big one left by a burst of long lines is not pinned by a reply
     // of ordinary size.
     const at =
-      length < RECYCLED_REPLY_BYTES
+      size < RECYCLED_REPLY_BYTES
         ? -1
-        : this.spare.findIndex((b) => b.byteLength >= length && b.byteLength <= 2 * length + REPLY_BUFFER_STEP);
+        : this.spare.findIndex((b) => b.byteLength >= size && b.byteLength <= 2 * size + REPLY_BUFFER_STEP);
     if (at >= 0) {
       target = this.spare.splice(at, 1)[0]!;
       this.spareBytes -= target.byteLength;
-    } else if (length < RECYCLED_REPLY_BYTES) target = new ArrayBuffer(length);
-    else target = new ArrayBuffer(Math.ceil(length / REPLY_BUFFER_STEP) * REPLY_BUFFER_STEP);
-    const out = new Uint8Array(target, 0, length);
-    out.set(this.buf.subarray(0, length));
-    return out;
-  }
-
-  /** The facts of the job's events, a copy of their exact size. */
-  factRows(): Float64Array {
-    return this.facts.slice(0, this.count * FACTS);
+    } else if (size < RECYCLED_REPLY_BYTES) target = new ArrayBuffer(size);
+    else target = new ArrayBuffer(Math.ceil(size / REPLY_BUFFER_STEP) * REPLY_BUFFER_STEP);
+    const ndjson = new Uint8Array(target, 0, length);
+    ndjson.set(this.buf.subarray(0, length));
+    const facts = new Float64Array(target, factsAt, this.count * FACTS);
+    facts.set(this.facts.subarray(0, this.count * FACTS));
+    return { ndjson, facts };
   }
 }
 
@@ -242,10 +244,11 @@ export class DecodeJobRunner {
     if (held !== undefined) reply.heldFrom = held;
     const transfer: ArrayBuffer[] = [];
     if (events > 0) {
-      reply.ndjson = ndjson.bytes();
-      reply.facts = ndjson.factRows();
+      const { ndjson: bytes, facts } = ndjson.reply();
+      reply.ndjson = bytes;
+      reply.facts = facts;
       if (ndjson.hosts.length > 0) reply.hosts = ndjson.hosts;
-      transfer.push(reply.ndjson.buffer as ArrayBuffer, reply.facts.buffer as ArrayBuffer);
+      transfer.push(bytes.buffer as ArrayBuffer);
     }
     return { reply, transfer };
   }
