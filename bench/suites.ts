@@ -8,4 +8,5 @@ export const SUITES: Array<() => Promise<BenchSuite>> = [
   () => import('./sinks.ts').then((m) => m.default()),
   () => import('./rules.ts').then((m) => m.default()),
   () => import('./ship.ts').then((m) => m.default()),
+  () => import('./node.ts').then((m) => m.default()),
 ];
