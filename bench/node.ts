@@ -5,12 +5,15 @@
 // writing starts the agent idles for BENCH_NODE_IDLE seconds (default 10): its CPU then is the idle cost. Reported:
 // CPU per line (all threads, from the first write until the receiver has every line), steady RSS (median of the
 // samples of the second half of the writing) and peak RSS, and the same for Fluent Bit (../shared/peers) on the same
-// files, alternately, BENCH_ROUNDS times (default 2).
+// files, alternately, BENCH_ROUNDS times (default 2). BENCH_NODE_OUTRIDER=0 leaves Outrider out, BENCH_NODE_PEER=0 Fluent
+// Bit; BENCH_NODE_SOURCE holds extra container_logs keys (YAML flow map entries, e.g. "decode_threads: 0") to
+// compare settings.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  cpuByThreadName,
   FLUENT_BIT,
   fluentBitAvailable,
   GENERATOR,
@@ -35,8 +38,16 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 /** Lines of the generator the writers take their bursts from, in turn. */
 const SOURCE_LINES = 200_000;
 const START_SETTLE_MS = 5000;
+const THREAD_KINDS: Record<string, string> = {
+  MainThread: 'main',
+  WorkerThread: 'decode workers',
+  'libuv-worker': 'libuv pool',
+  V8Worker: 'V8 helpers',
+};
 
 interface NodeRun {
+  /** CPU per line by kind of thread (Outrider). */
+  threads?: Record<string, number>;
   linesPerSecond: number;
   cpuUsPerLine: number;
   idleCoreShare: number;
@@ -154,6 +165,7 @@ async function runTool(tool: 'outrider' | 'fluent-bit', root: string, source: st
         '  containers:',
         '    type: container_logs',
         `    include: ["${glob}"]`,
+        ...(process.env.BENCH_NODE_SOURCE ? [`    ${process.env.BENCH_NODE_SOURCE}`] : []),
         'sinks:',
         '  out:',
         '    type: http',
@@ -176,6 +188,7 @@ async function runTool(tool: 'outrider' | 'fluent-bit', root: string, source: st
     const idleCoreShare = (procStats(pid).cpuSeconds - idleFrom) / IDLE_SECONDS;
     // Load.
     const cpuFrom = procStats(pid).cpuSeconds;
+    const threadsFrom = cpuByThreadName(pid, THREAD_KINDS);
     const started = Date.now();
     const writer = track(
       spawn(process.execPath, ['-e', WRITER, source, String(SECONDS), String(BURST), String(INTERVAL_MS), ...files], {
@@ -202,7 +215,12 @@ async function runTool(tool: 'outrider' | 'fluent-bit', root: string, source: st
     }
     if (delivered < lines) throw new Error(`${tool}: ${delivered} of ${lines} lines delivered`);
     const { cpuSeconds, peakRssMb } = procStats(pid);
+    const threads: Record<string, number> = {};
+    if (tool === 'outrider')
+      for (const [kind, used] of cpuByThreadName(pid, THREAD_KINDS))
+        threads[kind] = Math.round(((used - (threadsFrom.get(kind) ?? 0)) / lines) * 1e7) / 10;
     return {
+      ...(tool === 'outrider' ? { threads } : {}),
       linesPerSecond: lines / SECONDS,
       cpuUsPerLine: ((cpuSeconds - cpuFrom) / lines) * 1e6,
       idleCoreShare,
@@ -225,10 +243,14 @@ export default async function suite(): Promise<BenchSuite> {
         const source = join(root, 'lines.log');
         if (!existsSync(GENERATOR)) throw new Error(`${GENERATOR} not found: the benchmark needs ../shared/bench`);
         await generate(SOURCE_LINES, source);
-        const peer = fluentBitAvailable();
+        const peer = fluentBitAvailable() && process.env.BENCH_NODE_PEER !== '0';
+        const tools = [
+          ...(peer ? (['fluent-bit'] as const) : []),
+          ...(process.env.BENCH_NODE_OUTRIDER === '0' ? [] : (['outrider'] as const)),
+        ];
         const runs: Record<string, NodeRun[]> = { outrider: [], 'fluent-bit': [] };
         for (let round = 1; round <= ROUNDS; round++) {
-          for (const tool of peer ? (['fluent-bit', 'outrider'] as const) : (['outrider'] as const)) {
+          for (const tool of tools) {
             const run = await runTool(tool, root, source, round);
             runs[tool]!.push(run);
             process.stderr.write(`  ${tool}: ${JSON.stringify(run)}\n`);
@@ -238,7 +260,7 @@ export default async function suite(): Promise<BenchSuite> {
         const label = `${FILES} files, ${BURST}-line bursts every ${INTERVAL_MS} ms, ${SECONDS} s`;
         for (const [tool, list] of Object.entries(runs)) {
           if (list.length === 0) continue;
-          const med = (k: keyof NodeRun) => median(list.map((r) => r[k]));
+          const med = (k: Exclude<keyof NodeRun, 'threads'>) => median(list.map((r) => r[k]));
           out.push(
             { name: `${tool}: lines/s written (${label})`, value: Math.round(med('linesPerSecond')), unit: 'lines/s' },
             { name: `${tool}: CPU per line`, value: med('cpuUsPerLine'), unit: 'cpu-µs' },
@@ -246,10 +268,15 @@ export default async function suite(): Promise<BenchSuite> {
             { name: `${tool}: steady RSS`, value: med('steadyRssMb'), unit: 'MB' },
             { name: `${tool}: peak RSS`, value: med('peakRssMb'), unit: 'MB' },
           );
+          for (const kind of Object.values(THREAD_KINDS)) {
+            if (list[0]!.threads?.[kind] === undefined) continue;
+            const value = median(list.map((r) => r.threads?.[kind] ?? 0));
+            out.push({ name: `${tool}: CPU per line, ${kind}`, value, unit: 'cpu-µs' });
+          }
         }
         const fb = runs['fluent-bit']!;
-        if (fb.length > 0) {
-          const mine = runs.outrider!;
+        const mine = runs.outrider!;
+        if (fb.length > 0 && mine.length > 0) {
           out.push({
             name: "outrider: CPU per line ÷ Fluent Bit's, same round (median)",
             value: median(mine.map((r, i) => r.cpuUsPerLine / fb[i]!.cpuUsPerLine)),

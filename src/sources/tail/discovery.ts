@@ -29,7 +29,8 @@ export class FileDiscovery {
   constructor(
     private readonly include: string[],
     private readonly exclude: string[],
-    private readonly onDirectoryEvent: (dir: string, filename: string | undefined) => void,
+    /** `change`: a file's content (or attributes) changed; `rename`: an entry appeared, went or was moved. */
+    private readonly onDirectoryEvent: (dir: string, filename: string | undefined, event: 'rename' | 'change') => void,
     private readonly logger: Logger,
   ) {
     this.dirPatterns = [...new Set(include.flatMap(directoryPatterns))];
@@ -71,8 +72,8 @@ export class FileDiscovery {
   private watchDirectory(dir: string): void {
     if (this.watchFailed) return;
     try {
-      const w = watch(dir, { persistent: false }, (_event, filename) =>
-        this.onDirectoryEvent(dir, filename ?? undefined),
+      const w = watch(dir, { persistent: false }, (event, filename) =>
+        this.onDirectoryEvent(dir, filename ?? undefined, event),
       );
       w.on('error', () => {
         w.close();
@@ -80,7 +81,7 @@ export class FileDiscovery {
       });
       this.watchers.set(dir, w);
       // A file created between the scan and this watch would be missed until the next poll: look again.
-      this.onDirectoryEvent(dir, undefined);
+      this.onDirectoryEvent(dir, undefined, 'rename');
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') return;

@@ -159,7 +159,7 @@ export class TailEngine {
     this.discovery = new FileDiscovery(
       options.include,
       options.exclude,
-      (dir, filename) => this.onDirectoryEvent(dir, filename),
+      (dir, filename, event) => this.onDirectoryEvent(dir, filename, event),
       ctx.logger,
     );
     this.problems = new RateLimitedLog(ctx.logger);
@@ -203,9 +203,11 @@ export class TailEngine {
     this.store.save().catch((err) => this.ctx.logger.error('cannot save checkpoints', { error: err }));
   }
 
-  private onDirectoryEvent(dir: string, filename: string | undefined): void {
+  private onDirectoryEvent(dir: string, filename: string | undefined, event: 'rename' | 'change'): void {
     for (const f of this.tracked.values()) if (dirname(f.path) === dir) f.wake();
-    if (this.stopping) return;
+    // A file written to is read by the wake-up; only entries that come, go or move change what a scan finds (a scan
+    // on every write cost a readdir and a stat of every watched directory and file per burst of lines).
+    if (this.stopping || (event === 'change' && filename !== undefined)) return;
     // A watched path renamed or replaced is a rotation: look at once, before a fast writer rotates again and the
     // oldest rotated file (not yet opened) is deleted.
     if (filename !== undefined && this.groups.has(join(dir, filename))) {
