@@ -9,4 +9,6 @@ export const SUITES: Array<() => Promise<BenchSuite>> = [
   () => import('./sinks.ts').then((m) => m.default()),
   () => import('./rules.ts').then((m) => m.default()),
   () => import('./patterns.ts').then((m) => m.default()),
+  () => import('./ship.ts').then((m) => m.default()),
+  () => import('./node.ts').then((m) => m.default()),
 ];

@@ -55,6 +55,64 @@ export interface Envelope {
 }
 
 /**
+ * What sinks frame an event with — a HEC envelope's time, a bulk action's daily index, OTLP's timestamp, severity
+ * and routing attributes — known without decoding the event: decode workers write one row of FACTS numbers per
+ * event beside its bytes.
+ */
+export const Fact = { time: 0, classUid: 1, categoryUid: 2, activityId: 3, severityId: 4, uid: 5 } as const;
+/** metadata.uid (32 hex digits: event-uid.ts) as four 32-bit numbers from Fact.uid on; NaN when it is not such. */
+const UID_PARTS = 4;
+export const FACTS = 5 + UID_PARTS;
+
+const UID_HEX = /^[0-9a-f]{32}$/;
+
+/** Writes an event's facts into row `row` of `rows`. */
+export function writeFacts(event: OcsfEvent, rows: Float64Array, row: number): void {
+  const at = row * FACTS;
+  for (let f = 0; f < FACTS; f++) rows[at + f] = factOf(event, f);
+}
+
+const FACT_KEYS = ['time', 'class_uid', 'category_uid', 'activity_id', 'severity_id'] as const;
+
+function factOf(event: OcsfEvent, fact: number): number {
+  if (fact < Fact.uid) return event[FACT_KEYS[fact]!] as number;
+  const uid = event.metadata?.uid;
+  if (typeof uid !== 'string' || !UID_HEX.test(uid)) return Number.NaN;
+  const part = (fact - Fact.uid) * 8;
+  return Number.parseInt(uid.slice(part, part + 8), 16);
+}
+
+/** The event's metadata.uid, read from its facts while it is bytes (a 32-hex-digit uid), else from the event. */
+export function eventUidOf(envelope: Envelope): string | undefined {
+  if (envelope instanceof EncodedEnvelope && !Number.isNaN(envelope.fact(Fact.uid))) {
+    let uid = '';
+    for (let p = 0; p < UID_PARTS; p++)
+      uid += envelope
+        .fact(Fact.uid + p)
+        .toString(16)
+        .padStart(8, '0');
+    return uid;
+  }
+  const uid = envelope.event.metadata?.uid;
+  return typeof uid === 'string' ? uid : undefined;
+}
+
+function hostOf(event: OcsfEvent): string | undefined {
+  const host = (event.device as { hostname?: unknown } | undefined)?.hostname;
+  return typeof host === 'string' ? host : undefined;
+}
+
+/** One of an event's facts (Fact.time…), read from its row while it is bytes, else from the event. */
+export function eventFact(envelope: Envelope, fact: number): number {
+  return envelope instanceof EncodedEnvelope ? envelope.fact(fact) : factOf(envelope.event, fact);
+}
+
+/** The event's `device.hostname`, read without decoding an encoded event. */
+export function eventHost(envelope: Envelope): string | undefined {
+  return envelope instanceof EncodedEnvelope ? envelope.host() : hostOf(envelope.event);
+}
+
+/**
  * An event that arrives already encoded (from a decode worker): its JSON bytes, with the object built only when a
  * transform or sink asks for `event`. Reading `event` drops the bytes, as the caller may change the object.
  */
@@ -74,17 +132,38 @@ export class EncodedEnvelope implements Envelope {
    * `insert`. Writers emit the three parts as they are (a batch of swapped events costs no copy per event). */
   private splice: { at: number; cut: number; insert: Buffer } | undefined;
 
+  /**
+   * `factRows`: the batch's facts (FACTS numbers per event, see writeFacts), this event's at row `factRow`;
+   * `hostName`: its device.hostname as the decode worker found it ('' for none).
+   */
   constructor(
     readonly source: string,
     bytes: Buffer | undefined,
     container: ContainerRef | undefined,
     start = 0,
     end = bytes?.length ?? 0,
+    private readonly factRows?: Float64Array,
+    private readonly factRow = 0,
+    private readonly hostName?: string,
   ) {
     this.bytes = bytes;
     this.lineStart = start;
     this.lineEnd = end;
     if (container) this.container = container;
+  }
+
+  /** One of the event's facts (Fact.time…): from the worker's row while the bytes are the truth, else from the
+   * decoded event (a transform may have changed it). */
+  fact(fact: number): number {
+    // The facts share the bytes' buffer: checked like them (a recycled batch throws).
+    if (this.parsed === undefined && this.factRows !== undefined && this.checkedBytes() !== undefined)
+      return this.factRows[this.factRow * FACTS + fact]!;
+    return factOf(this.parsed ?? (JSON.parse(this.encodedNow()) as OcsfEvent), fact);
+  }
+
+  host(): string | undefined {
+    if (this.parsed === undefined && this.hostName !== undefined) return this.hostName || undefined;
+    return hostOf(this.parsed ?? (JSON.parse(this.encodedNow()) as OcsfEvent));
   }
 
   /** The event's JSON followed by a newline (a view into the worker's batch), until the event is read. */
@@ -129,6 +208,15 @@ export class EncodedEnvelope implements Envelope {
     }
     run.end = this.lineEnd;
     return true;
+  }
+
+  /** The bytes holding the event's line (a whole worker batch) with the line's span in `span` (newline
+   * included); undefined once the event has no line. No view is made. */
+  lineSpan(span: { start: number; end: number }): Buffer | undefined {
+    const bytes = this.checkedBytes();
+    span.start = this.lineStart;
+    span.end = this.lineEnd;
+    return bytes;
   }
 
   /** A run of lines starting with this event's (undefined when it has none). */
@@ -194,11 +282,12 @@ export class EncodedEnvelope implements Envelope {
     return true;
   }
 
-  /** The input text: the event's raw_data (dead-letter files, rules' keys); read without giving up the bytes. */
+  /** The input text (rules' sampling keys): the event's raw_data, or the event's JSON when it has none (it then holds
+   * all of its input); read without giving up the bytes. */
   get raw(): string {
     if (this.rawText === undefined) {
       const event = this.parsed ?? (JSON.parse(this.encodedNow()) as OcsfEvent);
-      this.rawText = typeof event.raw_data === 'string' ? event.raw_data : '';
+      this.rawText = typeof event.raw_data === 'string' ? event.raw_data : this.encodedNow();
     }
     return this.rawText;
   }

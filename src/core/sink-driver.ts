@@ -359,6 +359,8 @@ export class SinkDriver {
       const sending: Promise<void> = this.deliverer
         .deliver(batch.events)
         .then(async (delivered) => {
+          // Nothing reads the batch's events any more: their bytes serve the buffer's next read.
+          batch.release?.();
           if (!delivered) {
             stopped = true;
             return;

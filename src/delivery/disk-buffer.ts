@@ -1,8 +1,17 @@
 import { type FileHandle, mkdir, open, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type ContainerRef, type Envelope, encodeEvent } from '../core/envelope.ts';
+import {
+  type ContainerRef,
+  EncodedEnvelope,
+  type Envelope,
+  encodedSize,
+  eventFact,
+  eventHost,
+  FACTS,
+} from '../core/envelope.ts';
 import type { OcsfEvent } from '../ocsf/event.ts';
 import { writeFileAtomic } from '../state/atomic-file.ts';
+import { BodyBuffers, type ByteWriter, eventJsonSpan } from './framing.ts';
 
 export interface DiskBufferOptions {
   dir: string;
@@ -28,6 +37,8 @@ export interface BufferedBatch {
   end: BufferPosition;
   /** When the first event of the batch was written to the buffer (epoch ms). */
   oldestBufferedAt: number;
+  /** Called once the batch's events are no longer read (delivered or given up): their bytes serve a later read. */
+  release?: () => void;
 }
 
 interface Segment {
@@ -48,8 +59,11 @@ const CURSOR_FILE = 'cursor.json';
  * resumes at the last persisted cursor (at-least-once: the batch in flight is sent again) and appends go to a fresh
  * segment, so a torn last write is never appended to. Bounded by `maxBytes` of segment files.
  *
- * Record: {"l":LEN,"t":BUFFERED_AT,"s":SOURCE,"e":EVENT,"c":CONTAINER} — `l` is the length of the event's JSON, so
- * reading it back reuses that text as the envelope's memoised encoding instead of serialising the event again.
+ * Record: a header line `{"b":BYTES,"t":BUFFERED_AT,"s":SOURCE,"f":[FACTS],"h":HOST,"c":CONTAINER}` (host and
+ * container when the event has them) and the event's JSON line of BYTES bytes. Appending copies the event's bytes as
+ * a decode worker wrote them; reading them back makes encoded envelopes of the bytes where they were read, with the
+ * facts sinks frame events with: no event is parsed or serialised on either side. Segments of the earlier one-line
+ * record (`{"l":LEN,"t":…,"s":…,"e":EVENT,"c":…}`) are still read.
  */
 export class DiskBuffer {
   private readonly segments: Segment[] = [];
@@ -67,6 +81,13 @@ export class DiskBuffer {
   private closed = false;
   /** Reading, dropping and acknowledging all move segments and the read position: one at a time. */
   private exclusiveTail: Promise<unknown> = Promise.resolve();
+  /** Buffers of appended records and of reads, used again (fresh pages are costly, see BodyBuffers). */
+  private readonly writeBuffers = new BodyBuffers();
+  private readonly readBuffers = new BodyBuffers();
+  /** Facts arrays of reads, used again (below the mmap threshold: fresh ones fragment the malloc heap). */
+  private readonly spareFacts: Float64Array[] = [];
+  /** Bytes a record took on average when last read: how much to read for a batch. */
+  private recordBytes = 2048;
 
   private constructor(private readonly options: DiskBufferOptions) {
     // Small enough that acknowledged data is released in steps of an eighth of the capacity, large enough that a
@@ -154,13 +175,17 @@ export class DiskBuffer {
   async append(events: Envelope[]): Promise<void> {
     if (events.length === 0) return;
     const now = Date.now();
-    let data = '';
-    for (const e of events) {
-      const json = encodeEvent(e);
-      data += `{"l":${json.length},"t":${now},"s":${JSON.stringify(e.source)},"e":${json}`;
-      data += e.container ? `,"c":${JSON.stringify(e.container)}}\n` : '}\n';
+    const out = this.writeBuffers.writer(bodySize(events));
+    for (const e of events) writeRecord(out, e, now);
+    try {
+      await this.appendBytes(out.finish(), events.length);
+    } finally {
+      this.writeBuffers.release(out);
     }
-    const bytes = Buffer.byteLength(data);
+  }
+
+  private async appendBytes(data: Buffer, records: number): Promise<void> {
+    const bytes = data.length;
     await this.makeRoom(bytes);
     if (this.closed) throw new Error('disk buffer closed');
     const current = this.segments.at(-1)!;
@@ -175,7 +200,7 @@ export class DiskBuffer {
       throw err;
     }
     segment.size += bytes;
-    segment.appended += events.length;
+    segment.appended += records;
     this.totalBytes += bytes;
     const waiter = this.dataWaiter;
     this.dataWaiter = undefined;
@@ -200,6 +225,8 @@ export class DiskBuffer {
     if (this.readPos.segment <= oldest.seq) {
       const text = await readFile(this.segmentPath(oldest.seq));
       for (let i = text.indexOf(10, from); i !== -1; i = text.indexOf(10, i + 1)) unread++;
+      // A record is two lines (header and event), or one in a segment of the earlier format.
+      if (text.subarray(0, RECORD_HEADER.length).equals(RECORD_HEADER)) unread = Math.ceil(unread / 2);
     }
     if (this.readFh?.seq === oldest.seq) await this.closeReader();
     await unlink(this.segmentPath(oldest.seq));
@@ -267,22 +294,25 @@ export class DiskBuffer {
       await this.closeReader();
       this.readFh = { seq: segment.seq, fh: await open(this.segmentPath(segment.seq), 'r') };
     }
-    let want = Math.min(segment.size - start, Math.max(maxBytes, 64 * 1024));
+    // About a batch's worth: the records' size last seen times the events wanted, within max_bytes.
+    let want = Math.min(segment.size - start, Math.max(64 * 1024, Math.min(maxBytes, this.recordBytes * maxEvents)));
     for (;;) {
-      const chunk = Buffer.allocUnsafe(want);
+      const reader = this.readBuffers.writer(want);
+      const chunk = reader.buf;
       const { bytesRead } = await this.readFh.fh.read(chunk, 0, want, start);
       const events: Envelope[] = [];
+      let facts = this.spareFacts.pop();
+      if (facts === undefined || facts.length < maxEvents * FACTS) facts = new Float64Array(maxEvents * FACTS);
       let oldest = 0;
       let pos = 0;
       let corrupt = 0;
       while (events.length < maxEvents) {
-        const nl = chunk.indexOf(10, pos);
-        if (nl === -1 || nl >= bytesRead) break;
-        // Within maxBytes (a record is its event plus a few bytes of framing); one larger record goes alone.
-        if (events.length > 0 && nl + 1 > maxBytes) break;
-        const record = parseRecord(chunk.toString('utf8', pos, nl));
-        pos = nl + 1;
-        if (!record) {
+        const record = readRecord(chunk, pos, bytesRead, facts, events.length);
+        if (record === undefined) break;
+        // Within maxBytes (a record is its event plus its header line); one larger record goes alone.
+        if (events.length > 0 && record.next > maxBytes) break;
+        pos = record.next;
+        if (record.envelope === undefined) {
           corrupt++;
           continue;
         }
@@ -293,9 +323,24 @@ export class DiskBuffer {
       segment.read += events.length + corrupt;
       if (pos > 0) {
         this.readPos = { segment: segment.seq, offset: start + pos };
-        if (events.length === 0) return undefined;
-        return { events, end: { ...this.readPos }, oldestBufferedAt: oldest };
+        if (events.length === 0) {
+          this.readBuffers.release(reader);
+          this.spareFacts.push(facts);
+          return undefined;
+        }
+        this.recordBytes = Math.ceil(pos / (events.length + corrupt));
+        return {
+          events,
+          end: { ...this.readPos },
+          oldestBufferedAt: oldest,
+          release: () => {
+            this.readBuffers.release(reader);
+            if (this.spareFacts.length < 4) this.spareFacts.push(facts);
+          },
+        };
       }
+      this.readBuffers.release(reader);
+      this.spareFacts.push(facts);
       if (bytesRead < segment.size - start) {
         want = Math.min(segment.size - start, want * 2);
         continue;
@@ -368,6 +413,213 @@ export class DiskBuffer {
   }
 }
 
+/** The first bytes of a record's header line (and of every segment written in this format). */
+const RECORD_HEADER = Buffer.from('{"b":');
+
+/** Record header bytes beyond the event's JSON, at most (the container's JSON comes on top). */
+const HEADER_BYTES = 160;
+
+function bodySize(events: Envelope[]): number {
+  let n = 0;
+  for (const e of events) n += encodedSize(e) + HEADER_BYTES + (e.container ? containerJson(e.container).length : 0);
+  return n;
+}
+
+const containerJsonCache = new WeakMap<ContainerRef, string>();
+function containerJson(container: ContainerRef): string {
+  let json = containerJsonCache.get(container);
+  if (json === undefined) {
+    json = JSON.stringify(container);
+    containerJsonCache.set(container, json);
+  }
+  return json;
+}
+
+/** Where the event being appended is in its bytes. */
+const span = { start: 0, end: 0 };
+
+/** JSON of the source and host names met (a handful): written without a string per record. */
+const nameJson = new Map<string, string>();
+function jsonName(name: string): string {
+  let json = nameJson.get(name);
+  if (json === undefined) {
+    json = JSON.stringify(name);
+    if (nameJson.size < 1024) nameJson.set(name, json);
+  }
+  return json;
+}
+
+function writeRecord(out: ByteWriter, e: Envelope, now: number): void {
+  const json = eventJsonSpan(e, span);
+  out.text('{"b":');
+  out.number(span.end - span.start);
+  out.text(',"t":');
+  out.number(now);
+  out.text(',"s":');
+  out.text(jsonName(e.source));
+  out.text(',"f":[');
+  for (let f = 0; f < FACTS; f++) {
+    if (f > 0) out.byte(0x2c);
+    out.number(eventFact(e, f));
+  }
+  out.byte(0x5d);
+  const host = eventHost(e);
+  if (host !== undefined) {
+    out.text(',"h":');
+    out.text(jsonName(host));
+  }
+  if (e.container) {
+    out.text(',"c":');
+    out.text(containerJson(e.container));
+  }
+  out.byte(0x7d);
+  out.byte(10);
+  out.copy(json, span.start, span.end);
+  out.byte(10);
+}
+
+interface ReadRecord {
+  /** Where the next record starts. */
+  next: number;
+  /** Undefined for a record that cannot be read (counted, skipped). */
+  envelope?: Envelope;
+  bufferedAt: number;
+}
+
+/** Containers of the records read, by their JSON (the events of one container share one object). */
+const containersRead = new Map<string, ContainerRef>();
+const CONTAINERS_READ_LIMIT = 1024;
+/** The last container read, and its JSON's bytes: consecutive records of one container are not decoded again. */
+let lastContainer: { bytes: Buffer; container: ContainerRef } | undefined;
+/** Source and host names read, by the bytes of their JSON (a handful; compared, not decoded, per record). */
+const namesRead: Array<{ bytes: Buffer; name: string }> = [];
+const NAMES_READ_LIMIT = 64;
+
+/** The header being read (one object for every record). */
+const header = { b: 0, t: 0, s: '', h: '', container: undefined as ContainerRef | undefined, at: 0 };
+
+/** A number of the header at header.at, up to a delimiter; plain integers read here. */
+function headerNumber(chunk: Buffer, end: number): number {
+  const start = header.at;
+  let at = start;
+  let value = 0;
+  let plain = true;
+  for (; at < end; at++) {
+    const c = chunk[at]!;
+    if (c === 0x2c || c === 0x5d || c === 0x7d) break;
+    if (c >= 0x30 && c <= 0x39) value = value * 10 + (c - 0x30);
+    else plain = false;
+  }
+  header.at = at;
+  return plain && at > start && at - start <= 15 ? value : Number(chunk.toString('latin1', start, at) || 'x');
+}
+
+/** Whether the header continues with `text` at header.at (then skipped). */
+function headerExpect(chunk: Buffer, text: string): boolean {
+  const at = header.at;
+  for (let k = 0; k < text.length; k++) if (chunk[at + k] !== text.charCodeAt(k)) return false;
+  header.at = at + text.length;
+  return true;
+}
+
+/** A JSON string of the header at header.at: compared with the names read before, decoded only when new. */
+function headerName(chunk: Buffer, end: number): string | undefined {
+  const open = header.at;
+  if (chunk[open] !== 0x22) return undefined;
+  let close = -1;
+  for (let i = open + 1; i < end; i++) {
+    const b = chunk[i];
+    if (b === 0x22) {
+      close = i;
+      break;
+    }
+    if (b === 0x5c) i++;
+  }
+  if (close < 0) return undefined;
+  header.at = close + 1;
+  const bytes = chunk.subarray(open, close + 1);
+  for (const n of namesRead) if (n.bytes.equals(bytes)) return n.name;
+  let name: unknown;
+  try {
+    name = JSON.parse(bytes.toString('utf8'));
+  } catch {
+    return undefined;
+  }
+  if (typeof name !== 'string') return undefined;
+  if (namesRead.length < NAMES_READ_LIMIT) namesRead.push({ bytes: Buffer.from(bytes), name });
+  return name;
+}
+
+/** Reads the header line chunk[from, end) as writeRecord writes it (fixed order) into `header`, its facts into row
+ * `row` of `facts`. False: not such a header. */
+function parseHeader(chunk: Buffer, from: number, end: number, facts: Float64Array, row: number): boolean {
+  header.at = from + RECORD_HEADER.length;
+  header.b = headerNumber(chunk, end);
+  if (!headerExpect(chunk, ',"t":')) return false;
+  header.t = headerNumber(chunk, end);
+  if (!headerExpect(chunk, ',"s":')) return false;
+  const source = headerName(chunk, end);
+  if (source === undefined || !headerExpect(chunk, ',"f":[')) return false;
+  header.s = source;
+  for (let f = 0; f < FACTS; f++) {
+    if (f > 0 && !headerExpect(chunk, ',')) return false;
+    facts[row * FACTS + f] = headerNumber(chunk, end);
+  }
+  if (!headerExpect(chunk, ']')) return false;
+  header.h = '';
+  if (headerExpect(chunk, ',"h":')) {
+    const host = headerName(chunk, end);
+    if (host === undefined) return false;
+    header.h = host;
+  }
+  header.container = undefined;
+  if (headerExpect(chunk, ',"c":')) {
+    // The container's JSON runs to the header's closing brace.
+    const bytes = chunk.subarray(header.at, end - 1);
+    if (lastContainer?.bytes.equals(bytes)) header.container = lastContainer.container;
+    else {
+      const json = bytes.toString('utf8');
+      let container = containersRead.get(json);
+      if (container === undefined) {
+        try {
+          container = JSON.parse(json) as ContainerRef;
+        } catch {
+          return false;
+        }
+        if (containersRead.size >= CONTAINERS_READ_LIMIT) containersRead.clear();
+        containersRead.set(json, container);
+      }
+      lastContainer = { bytes: Buffer.from(bytes), container };
+      header.container = container;
+    }
+    header.at = end - 1;
+  }
+  return header.at === end - 1 && chunk[header.at] === 0x7d && Number.isInteger(header.b) && header.b >= 2;
+}
+
+/**
+ * The record at `pos` in `chunk` (bytes up to `end` read), its facts into row `row` of `facts`; undefined when the
+ * chunk ends inside it (a record cut by the read, or the torn tail of a crashed write).
+ */
+function readRecord(chunk: Buffer, pos: number, end: number, facts: Float64Array, row: number): ReadRecord | undefined {
+  const nl = chunk.indexOf(10, pos);
+  if (nl === -1 || nl >= end) return undefined;
+  if (chunk[pos + 1] === 0x22 && chunk[pos + 2] === 0x6c /* {"l": the earlier format */) {
+    const earlier = parseEarlierRecord(chunk.toString('utf8', pos, nl));
+    return earlier ? { next: nl + 1, ...earlier } : { next: nl + 1, bufferedAt: 0 };
+  }
+  const corrupt = { next: nl + 1, bufferedAt: 0 };
+  if (!chunk.subarray(pos, pos + RECORD_HEADER.length).equals(RECORD_HEADER)) return corrupt;
+  if (!parseHeader(chunk, pos, nl, facts, row)) return corrupt;
+  const eventEnd = nl + 1 + header.b;
+  // Not all read yet (or the torn tail of a crash): the caller reads more, or stops there.
+  if (eventEnd >= end) return undefined;
+  // The event line must be exactly as long as the header says.
+  if (chunk[eventEnd] !== 10 || chunk.indexOf(10, nl + 1) !== eventEnd) return corrupt;
+  const envelope = new EncodedEnvelope(header.s, chunk, header.container, nl + 1, eventEnd + 1, facts, row, header.h);
+  return { next: eventEnd + 1, envelope, bufferedAt: header.t };
+}
+
 interface StoredRecord {
   l: number;
   t: number;
@@ -376,7 +628,8 @@ interface StoredRecord {
   c?: ContainerRef;
 }
 
-function parseRecord(line: string): { envelope: Envelope; bufferedAt: number } | undefined {
+/** A record of the earlier one-line format: parsed whole (segments written before an upgrade). */
+function parseEarlierRecord(line: string): { envelope: Envelope; bufferedAt: number } | undefined {
   let r: StoredRecord;
   try {
     r = JSON.parse(line) as StoredRecord;

@@ -90,3 +90,10 @@ export function classify(
 export function statusCaption(statusId: number): string {
   return statuses[String(statusId)] ?? 'Other';
 }
+
+const classNames = new Map(Object.values(classes).map((c) => [c.class_uid, c.class_name]));
+
+/** The caption of an OCSF class uid Outrider emits (undefined for others). */
+export function classNameOf(classUid: number): string | undefined {
+  return classNames.get(classUid);
+}

@@ -62,11 +62,8 @@ describe('outrider CLI', () => {
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l));
-    expect(events.map((e) => e.message)).toEqual([
-      'part one and two',
-      'not json at all',
-      '{"level":"warn","msg":"disk"}',
-    ]);
+    expect(events.map((e) => e.message)).toEqual(['part one and two', 'not json at all', 'disk']);
+    expect(events[2].unmapped).toEqual({ fields: { level: 'warn' } });
     expect(JSON.parse(r.stderr)).toMatchObject({
       lines: 4,
       events: 3,

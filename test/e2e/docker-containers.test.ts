@@ -24,7 +24,8 @@ interface Ev {
   message: string;
   device: { container?: { uid?: string } };
   unmapped?: { stream?: string; fields?: Record<string, unknown> };
-  metadata: { is_truncated?: boolean };
+  metadata: { is_truncated?: boolean; log_name?: string; original_time?: string };
+  raw_data?: string;
 }
 
 const containerSource = (extra: Record<string, unknown> = {}) => ({
@@ -97,12 +98,16 @@ describe.skipIf(!ok)('container logs from a real Docker engine', () => {
     const json = all.filter((e) => e.device.container?.uid === ids.json);
     expect(json.map((e) => e.unmapped?.fields?.seq)).toEqual(Array.from({ length: 300 }, (_, i) => i + 1));
     const text = all.filter((e) => e.device.container?.uid === ids.text);
-    expect(text.filter((e) => e.unmapped?.stream === 'stdout').map((e) => e.message)).toEqual(
+    expect(text.filter((e) => e.metadata.log_name === 'stdout').map((e) => e.message)).toEqual(
       Array.from({ length: 300 }, (_, i) => `plain line ${i + 1}`),
     );
-    expect(text.filter((e) => e.unmapped?.stream === 'stderr').map((e) => e.message)).toEqual(
+    expect(text.filter((e) => e.metadata.log_name === 'stderr').map((e) => e.message)).toEqual(
       Array.from({ length: 300 }, (_, i) => `err line ${i + 1}`),
     );
+    // The engine's records hold just log, stream and time: the events carry them, not raw_data again; a line the
+    // engine split into 16 KiB records keeps them.
+    expect(text.concat(json).filter((e) => e.raw_data !== undefined || !e.metadata.original_time)).toEqual([]);
+    expect(all.filter((e) => e.device.container?.uid === ids.big).every((e) => e.raw_data !== undefined)).toBe(true);
     expect(byContainer(all, ids.big!)).toEqual(Array.from({ length: 5 }, (_, i) => `big${i + 1}:${'x'.repeat(40960)}`));
     expect(byContainer(all, ids.trace!)).toEqual([
       'Exception in thread main java.lang.IllegalStateException: boom\n\tat com.example.A.run(A.java:10)\n\tat com.example.A.main(A.java:3)',

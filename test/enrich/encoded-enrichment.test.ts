@@ -16,7 +16,7 @@ const POD = containerId(2);
 function decode(path: string, lines: string[]): DecodedEvent[] {
   const ctx = { source: 'logs', hostname: 'test-host', path, onProblem: () => undefined };
   const decoder = createContainerDecoder(
-    { format: 'auto', max_line_bytes: 1 << 20, partial_timeout: 5000, content: 'auto' },
+    { format: 'auto', max_line_bytes: 1 << 20, partial_timeout: 5000, content: 'auto', raw_data: 'when_lossy' },
     ctx,
     recordFormatOf(lines[0]!),
   );

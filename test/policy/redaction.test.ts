@@ -128,7 +128,7 @@ describe('built-in redaction rules', () => {
     const path = `/var/lib/docker/containers/${'ab'.repeat(32)}/${'ab'.repeat(32)}-json.log`;
     const decoders = (['docker-json', 'cri'] as const).map((format) =>
       createContainerDecoder(
-        { format, max_line_bytes: 1 << 20, partial_timeout: 5000, content: 'auto' },
+        { format, max_line_bytes: 1 << 20, partial_timeout: 5000, content: 'auto', raw_data: 'when_lossy' },
         { source: 't', hostname: 'host-1', path, onProblem: () => undefined },
         format,
       ),

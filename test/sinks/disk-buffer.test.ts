@@ -3,10 +3,19 @@
 import { appendFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { EncodedEnvelope, type Envelope, eventFact, eventHost, Fact } from '../../src/core/envelope.ts';
 import { DiskBuffer } from '../../src/delivery/disk-buffer.ts';
 import { recordOutput, validateOcsf } from '../support/output.ts';
 import { tempDir, waitFor } from '../support/outrider.ts';
-import { makeEvents, metricValue, ndjsonReceived, seqs, startSink, TestReceiver } from './support.ts';
+import {
+  encodedLikeWorker,
+  makeEvents,
+  metricValue,
+  ndjsonReceived,
+  seqs,
+  startSink,
+  TestReceiver,
+} from './support.ts';
 
 const bufferBytesOnDisk = (dir: string) =>
   readdirSync(dir)
@@ -130,8 +139,8 @@ describe('disk buffer files', () => {
     await first.append(makeEvents(3));
     await first.close();
     const [segment] = readdirSync(dir).filter((n) => n.endsWith('.seg'));
-    // A write cut short by kill -9: half a record, no newline.
-    appendFileSync(join(dir, segment!), '{"l":120,"t":1,"s":"app","e":{"class_uid":0,');
+    // A write cut short by kill -9: a whole header line, half an event line.
+    appendFileSync(join(dir, segment!), '{"b":120,"t":1,"s":"app","f":[1,0,0,99,1,NaN,NaN,NaN,NaN]}\n{"class_uid":0,');
     let corrupt = 0;
     const second = await DiskBuffer.open(
       options(dir, (n) => {
@@ -142,9 +151,14 @@ describe('disk buffer files', () => {
     const got: number[] = [];
     while (got.length < 5) {
       const batch = (await second.read(100, 1024 * 1024, 0))!;
+      // The stored bytes are the envelopes' encoding, byte for byte, with the facts sinks frame them with.
+      for (const e of batch.events) {
+        const text = e.encoded!;
+        expect(e).toBeInstanceOf(EncodedEnvelope);
+        expect(eventFact(e, Fact.time)).toBe(JSON.parse(text).time);
+        expect(JSON.parse(text)).toEqual(e.event);
+      }
       got.push(...seqs(batch.events.map((e) => e.event)));
-      // The stored text is reused as the envelope's encoding, byte for byte.
-      for (const e of batch.events) expect(JSON.parse(e.encoded!)).toEqual(e.event);
       await second.acknowledge(batch.end);
     }
     expect(got).toEqual([0, 1, 2, 3, 4]);
@@ -179,5 +193,58 @@ describe('disk buffer files', () => {
     expect(seqs(batch.events.map((e) => e.event))).toEqual([0]);
     expect(corrupt).toBe(1);
     await reopened.close();
+  });
+
+  it('reads segments written in the earlier one-line format, and keeps containers, hosts and facts', async () => {
+    const dir = tempDir();
+    const earlier = makeEvents(2);
+    const buffer = await DiskBuffer.open(options(dir));
+    await buffer.close();
+    const [segment] = readdirSync(dir).filter((n) => n.endsWith('.seg'));
+    appendFileSync(
+      join(dir, segment!),
+      earlier
+        .map((e) => {
+          const json = JSON.stringify(e.event);
+          return `{"l":${json.length},"t":1,"s":"app","e":${json},"c":${JSON.stringify(e.container)}}\n`;
+        })
+        .join(''),
+    );
+    const reopened = await DiskBuffer.open(options(dir));
+    const later = makeEvents(2, 'app', { from: 2 });
+    (later[1]!.event.device as { hostname: string }).hostname = 'peer-9';
+    await reopened.append(encodedLikeWorker(later));
+    const events: Envelope[] = [];
+    while (events.length < 4) {
+      const batch = (await reopened.read(100, 1024 * 1024, 0))!;
+      events.push(...batch.events);
+      await reopened.acknowledge(batch.end);
+    }
+    expect(events.map((e) => e.container)).toEqual([...earlier, ...later].map((e) => e.container));
+    expect(events.map((e) => eventHost(e))).toEqual(['node-1', 'node-1', 'node-1', 'peer-9']);
+    expect(events.map((e) => eventFact(e, Fact.time))).toEqual([...earlier, ...later].map((e) => e.event.time));
+    expect(seqs(events.map((e) => e.event))).toEqual([0, 1, 2, 3]);
+    await reopened.close();
+  });
+
+  it('reads back every header field as written: names with escapes, fractional times, several containers', async () => {
+    const dir = tempDir();
+    const buffer = await DiskBuffer.open(options(dir));
+    const other = { id: 'd'.repeat(64), name: 'db "primary" é', runtime: 'containerd' as const };
+    const sent = [
+      ...makeEvents(2, 'app "quoted" é\\'),
+      ...makeEvents(2, 'db', { container: other }),
+      ...makeEvents(1, 'app "quoted" é\\', { from: 2 }),
+    ];
+    sent[1]!.event.time += 0.25;
+    (sent[3]!.event.device as { hostname: string }).hostname = 'host "b"';
+    await buffer.append(encodedLikeWorker(sent.slice(0, 3)));
+    await buffer.append(sent.slice(3));
+    const batch = (await buffer.read(100, 1024 * 1024, 0))!;
+    expect(batch.events.map((e) => [e.source, e.container, eventHost(e), eventFact(e, Fact.time)])).toEqual(
+      sent.map((e) => [e.source, e.container, (e.event.device as { hostname: string }).hostname, e.event.time]),
+    );
+    expect(batch.events.map((e) => e.event)).toEqual(sent.map((e) => e.event));
+    await buffer.close();
   });
 });

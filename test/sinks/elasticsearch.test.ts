@@ -4,7 +4,17 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { recordOutput, validateOcsf } from '../support/output.ts';
 import { readNdjson, tempDir, waitFor } from '../support/outrider.ts';
-import { makeEvents, metricValue, type ReceivedRequest, type Reply, seqs, startSink, TestReceiver } from './support.ts';
+import {
+  encodedLikeWorker,
+  makeEvents,
+  metricValue,
+  type ReceivedRequest,
+  type Reply,
+  seqs,
+  startSink,
+  stillBytes,
+  TestReceiver,
+} from './support.ts';
 
 interface Action {
   action: 'index' | 'create';
@@ -209,5 +219,36 @@ describe('elasticsearch sink', () => {
     expect(new Set(seqs(bulk.stored.map((a) => a.doc)))).toEqual(new Set([...Array(10).keys()]));
     expect(await metricValue(harness.metrics.sinkEventsDeadLettered)).toBe(0);
     expect(await waitFor(() => harness.pipeline.readiness().ready, 5000)).toBe(true);
+  });
+
+  it("frames the decode workers' bytes as they are: index and data stream bodies, no event decoded", async () => {
+    for (const mode of ['index', 'data_stream'] as const) {
+      const bulk = new FakeBulk(/^$/, /^$/);
+      const receiver = await new TestReceiver(bulk.handle).listen();
+      const harness = await startSink(
+        'elasticsearch',
+        { endpoint: receiver.url, mode, batch: { timeout: 20 } },
+        tempDir(),
+      );
+      // Across midnight: two daily indices.
+      const plain = makeEvents(20, 'web', { start: Date.UTC(2026, 10, 23, 23, 59, 50) });
+      const sent = encodedLikeWorker(plain);
+      await harness.source.emit(sent);
+      expect(await waitFor(() => harness.source.acked === 20, 10_000)).toBe(true);
+      expect(stillBytes(sent)).toBe(true);
+      // The _id is the event's metadata.uid, read from the worker's facts.
+      expect(bulk.stored.map((a) => a.id)).toEqual(plain.map((e) => e.event.metadata.uid));
+      const docs = bulk.stored.map(({ doc }) => {
+        const { '@timestamp': ts, ...event } = doc;
+        expect(ts).toBe(new Date(event.time as number).toISOString());
+        return event;
+      });
+      expect(docs).toEqual(JSON.parse(JSON.stringify(plain.map((e) => e.event))));
+      expect(bulk.stored.map((a) => a.index)).toEqual(
+        mode === 'index'
+          ? [...Array(10).fill('ocsf-2026.11.23'), ...Array(10).fill('ocsf-2026.11.24')]
+          : Array(20).fill('logs-ocsf-default'),
+      );
+    }
   });
 });

@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { recordOutput, validateOcsf } from '../support/output.ts';
 import { readNdjson, tempDir, waitFor } from '../support/outrider.ts';
 import {
+  encodedLikeWorker,
   makeEvents,
   makePki,
   metricValue,
@@ -16,6 +17,7 @@ import {
   type ReceivedRequest,
   seqs,
   startSink,
+  stillBytes,
   TestReceiver,
 } from './support.ts';
 
@@ -374,5 +376,22 @@ describe('http sink', () => {
     expect(new Set(seqs(events))).toEqual(new Set([...Array(80).keys()]));
     const file = recordOutput('sinks/http-concurrency', events);
     expect(validateOcsf(file)?.failed ?? 0).toBe(0);
+  });
+
+  it("sends the decode workers' bytes as they are, gzip at the configured level", async () => {
+    const receiver = await new TestReceiver(() => ({ status: 200 })).listen();
+    const harness = await startSink(
+      'http',
+      { uri: `${receiver.url}/ingest`, compression_level: 9, batch: { timeout: 50 } },
+      tempDir(),
+    );
+    const plain = makeEvents(40);
+    const sent = encodedLikeWorker(plain);
+    await harness.source.emit(sent);
+    expect(await waitFor(() => harness.source.acked === 40, 10_000)).toBe(true);
+    expect(stillBytes(sent)).toBe(true);
+    const req = receiver.requests[0]!;
+    expect(req.headers['content-encoding']).toBe('gzip');
+    expect(req.body.toString('utf8')).toBe(plain.map((e) => `${JSON.stringify(e.event)}\n`).join(''));
   });
 });

@@ -6,7 +6,15 @@ import { describe, expect, it } from 'vitest';
 import type { ContainerRef, Envelope } from '../../src/core/envelope.ts';
 import { recordOutput, validateOcsf } from '../support/output.ts';
 import { tempDir, waitFor } from '../support/outrider.ts';
-import { makeEvents, metricValue, type Reply, startSink, TestReceiver } from './support.ts';
+import {
+  encodedLikeWorker,
+  makeEvents,
+  metricValue,
+  type Reply,
+  startSink,
+  stillBytes,
+  TestReceiver,
+} from './support.ts';
 
 interface ProtoType {
   decode(buf: Uint8Array): unknown;
@@ -176,5 +184,37 @@ describe('otlp_http sink', () => {
     const bodies = checkRequest(decodeProtobuf(receiver.requests[0]!.body), sent);
     const file = recordOutput('sinks/otlp-partial', bodies);
     expect(validateOcsf(file)?.failed ?? 0).toBe(0);
+  });
+
+  it("transcodes the decode workers' JSON bytes into the same log records, whatever the values, in both encodings", async () => {
+    // Values the JSON → AnyValue transcoder must carry exactly: escapes, non-ASCII, control characters, numbers of
+    // every kind (negative, fractional, beyond int64: a double), nesting, empty containers, null.
+    const awkward = {
+      quote: 'say "hi" \\ back\\slash',
+      unicode: 'é ✓ 𝄞 \u0000 \u001f \u2028',
+      long: 'x'.repeat(300),
+      numbers: [0, -1, -9007199254740991, 2 ** 53 + 2, 1.5, -2.25e-7, 1e300, 2 ** 63, 2 ** 64],
+      nested: { a: [[], {}, [null, true, false]], b: { c: { d: 'deep' } } },
+      none: null,
+    };
+    for (const encoding of ['protobuf', 'json'] as const) {
+      const receiver = await new TestReceiver(() => ({ status: 200 })).listen();
+      const harness = await startSink(
+        'otlp_http',
+        { endpoint: receiver.url, encoding, batch: { timeout: 50 } },
+        tempDir(),
+      );
+      const plain = [...makeEvents(8, 'web'), ...makeEvents(4, 'db', { container: OTHER_CONTAINER })];
+      for (const e of plain) e.event.unmapped = { ...e.event.unmapped, awkward };
+      const sent = encodedLikeWorker(plain, 'test-host');
+      await harness.source.emit(sent);
+      expect(await waitFor(() => harness.source.acked === 12, 10_000)).toBe(true);
+      expect(stillBytes(sent)).toBe(true);
+      const body = receiver.requests[0]!.body;
+      const request =
+        encoding === 'protobuf' ? decodeProtobuf(body) : (JSON.parse(body.toString('utf8')) as ExportRequest);
+      expect(request.resourceLogs).toHaveLength(2);
+      expect(checkRequest(request, plain)).toHaveLength(12);
+    }
   });
 });

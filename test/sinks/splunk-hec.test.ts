@@ -5,7 +5,17 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { recordOutput, validateOcsf } from '../support/output.ts';
 import { readNdjson, tempDir, waitFor } from '../support/outrider.ts';
-import { makeEvents, metricValue, type ReceivedRequest, type Reply, seqs, startSink, TestReceiver } from './support.ts';
+import {
+  encodedLikeWorker,
+  makeEvents,
+  metricValue,
+  type ReceivedRequest,
+  type Reply,
+  seqs,
+  startSink,
+  stillBytes,
+  TestReceiver,
+} from './support.ts';
 
 const TOKEN = '11111111-2222-3333-4444-555555555555';
 
@@ -204,5 +214,26 @@ describe('splunk_hec sink', () => {
       hec.indexed.map((e) => e.event),
     );
     expect(validateOcsf(file)?.failed ?? 0).toBe(0);
+  });
+
+  it("wraps the decode workers' bytes in HEC envelopes as they are: time and host from their facts, no event decoded", async () => {
+    const hec = new FakeHec();
+    const receiver = await new TestReceiver(hec.handle).listen();
+    const harness = await startSink(
+      'splunk_hec',
+      { endpoint: receiver.url, token: TOKEN, index: 'ocsf', batch: { timeout: 20 } },
+      tempDir(),
+    );
+    const plain = makeEvents(6, 'web');
+    // One event names another host (an alert about a peer): its envelope says so.
+    (plain[2]!.event.device as { hostname: string }).hostname = 'peer-9';
+    const sent = encodedLikeWorker(plain);
+    await harness.source.emit(sent);
+    expect(await waitFor(() => harness.source.acked === 6, 10_000)).toBe(true);
+    expect(stillBytes(sent)).toBe(true);
+    expect(hec.indexed.map((e) => e.event)).toEqual(JSON.parse(JSON.stringify(plain.map((e) => e.event))));
+    expect(hec.indexed.map((e) => [e.time, e.host, e.source, e.sourcetype, e.index])).toEqual(
+      plain.map((e, i) => [e.event.time / 1000, i === 2 ? 'peer-9' : 'node-1', 'outrider:web', 'ocsf', 'ocsf']),
+    );
   });
 });

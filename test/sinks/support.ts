@@ -9,10 +9,18 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterEach } from 'vitest';
 import type { Source, SourceContext } from '../../src/core/component.ts';
-import type { ContainerRef, Envelope } from '../../src/core/envelope.ts';
+import {
+  type ContainerRef,
+  EncodedEnvelope,
+  type Envelope,
+  encodeEvent,
+  FACTS,
+  writeFacts,
+} from '../../src/core/envelope.ts';
 import { Pipeline } from '../../src/core/pipeline.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import { Metrics } from '../../src/observability/metrics.ts';
+import { assignEventUid } from '../../src/ocsf/event-uid.ts';
 import { mapContainerLine } from '../../src/ocsf/mappers/container-log.ts';
 import { findFactory } from '../../src/registry.ts';
 
@@ -51,6 +59,30 @@ export function makeEvents(
   }
   return out;
 }
+
+/**
+ * The events as a decode worker hands them over: their JSON lines back to back in one buffer, with a row of facts
+ * each and the host names that differ from `hostname` (src/sources/container_logs/decode-pool.ts).
+ */
+export function encodedLikeWorker(events: Envelope[], hostname = 'node-1'): EncodedEnvelope[] {
+  // A worker gives every event its metadata.uid before encoding it.
+  for (const e of events) assignEventUid(e);
+  const lines = events.map((e) => Buffer.from(`${encodeEvent(e)}\n`));
+  const bytes = Buffer.concat(lines);
+  const facts = new Float64Array(events.length * FACTS);
+  let from = 0;
+  return events.map((e, i) => {
+    writeFacts(e.event, facts, i);
+    const host = (e.event.device as { hostname?: string } | undefined)?.hostname ?? '';
+    const end = from + lines[i]!.length;
+    const encoded = new EncodedEnvelope(e.source, bytes, e.container, from, end, facts, i, host || hostname);
+    from = end;
+    return encoded;
+  });
+}
+
+/** Whether the sinks framed an encoded event without decoding it (its bytes are still its truth). */
+export const stillBytes = (events: EncodedEnvelope[]): boolean => events.every((e) => e.lineLength !== undefined);
 
 /** The `seq=` numbers of events (by message), in the order given. */
 export function seqs(events: Array<{ message?: unknown }>): number[] {

@@ -6,7 +6,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SourceContext } from '../../src/core/component.ts';
-import type { EncodedEnvelope } from '../../src/core/envelope.ts';
+import { type EncodedEnvelope, FACTS } from '../../src/core/envelope.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import { Metrics } from '../../src/observability/metrics.ts';
 import { DecodePool } from '../../src/sources/container_logs/decode-pool.ts';
@@ -179,7 +179,13 @@ function testPool(log: (line: string) => void, workers = 2): { ctx: SourceContex
     setHealthy: () => undefined,
     emit: async () => undefined,
   } satisfies SourceContext;
-  const settings = { format: 'docker-json', max_line_bytes: 1 << 20, partial_timeout: 5000, content: 'none' } as const;
+  const settings = {
+    format: 'docker-json',
+    max_line_bytes: 1 << 20,
+    partial_timeout: 5000,
+    content: 'none',
+    raw_data: 'when_lossy',
+  } as const;
   return { ctx, pool: new DecodePool(workers, settings, ctx) };
 }
 
@@ -281,7 +287,9 @@ describe('acknowledged batches', () => {
         );
         expect(small).toHaveLength(1);
         const lines = small[0]!.envelopes.map((e) => (e as EncodedEnvelope).line!);
-        expect(lines[0]!.buffer.byteLength).toBe(lines.reduce((n, l) => n + l.length, 0));
+        // Their JSON, then (8-byte aligned) a row of facts per event.
+        const json = lines.reduce((n, l) => n + l.length, 0);
+        expect(lines[0]!.buffer.byteLength).toBe(Math.ceil(json / 8) * 8 + lines.length * FACTS * 8);
       } finally {
         await pool.close();
       }

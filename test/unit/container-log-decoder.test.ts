@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { type DecodedEvent, LineFlags } from '../../src/formats/decoder.ts';
+import type { OcsfEvent } from '../../src/ocsf/event.ts';
 import { ContainerLogDecoder, parseCri, parseDockerJson } from '../../src/sources/container_logs/decoder.ts';
 import { CORPORA, recordOutput, validateOcsf } from '../support/output.ts';
 
@@ -30,6 +31,16 @@ function decodeAll(
   const held = d.heldFrom();
   d.flush(out);
   return { out, problems, held };
+}
+
+/** A json-file record as the event holds it: log from the message (a JSON line from its fields and message), stream
+ * from the log name, time from the original time text. */
+function rebuildDockerRecord(event: OcsfEvent): Record<string, unknown> {
+  const unmapped = event.unmapped as { fields?: Record<string, unknown>; message_key?: string } | undefined;
+  const log = unmapped?.fields
+    ? { ...unmapped.fields, [unmapped.message_key ?? 'msg']: event.message }
+    : `${event.message}\n`;
+  return { log, stream: event.metadata.log_name, time: event.metadata.original_time };
 }
 
 describe('docker json-file records', () => {
@@ -86,19 +97,86 @@ describe('docker json-file records', () => {
     expect(problems).toEqual(['malformed_record', 'malformed_record']);
   });
 
-  it('keeps the fields of JSON application logs and takes severity from their level', () => {
-    const { out } = decodeAll('docker-json', [
+  it("takes a JSON application line's message from its own message field, keeps the rest once, and no raw_data", () => {
+    const record = {
+      log: '{"level":"error","msg":"boom","user":"alice","n":2}\n',
+      stream: 'stderr',
+      time: '2026-11-23T10:00:00.123456789Z',
+    };
+    const { out } = decodeAll('docker-json', [JSON.stringify(record)]);
+    const event = out[0]!.event;
+    expect(event.message).toBe('boom');
+    expect(event.unmapped).toEqual({ fields: { level: 'error', user: 'alice', n: 2 } });
+    expect(event.raw_data).toBeUndefined();
+    expect(event.severity_id).toBe(3);
+    // Nothing lost: the record comes back from the event (JSON values; key order aside).
+    expect(rebuildDockerRecord(event)).toEqual({ ...record, log: JSON.parse(record.log.slice(0, -1)) });
+  });
+
+  it('names the message key when it is not msg, so the application line still comes back', () => {
+    const record = { log: '{"message":"started","port":8080}\n', stream: 'stdout', time: '2026-11-23T10:00:00Z' };
+    const event = decodeAll('docker-json', [JSON.stringify(record)]).out[0]!.event;
+    expect(event.message).toBe('started');
+    expect(event.unmapped).toEqual({ message_key: 'message', fields: { port: 8080 } });
+    expect(rebuildDockerRecord(event)).toEqual({ ...record, log: JSON.parse(record.log.slice(0, -1)) });
+  });
+
+  it('leaves raw_data out of a plain line that message, stream and time rebuild', () => {
+    const record = { log: 'GET /health 200\n', stream: 'stdout', time: '2026-11-23T10:00:00.5Z' };
+    const event = decodeAll('docker-json', [JSON.stringify(record)]).out[0]!.event;
+    expect(event.message).toBe('GET /health 200');
+    expect(event.unmapped).toBeUndefined();
+    expect(event.raw_data).toBeUndefined();
+    expect(rebuildDockerRecord(event)).toEqual(record);
+  });
+
+  it('keeps raw_data where the event would lose something of the record', () => {
+    const lossy = [
+      // Docker's log-opt labels come as a fourth key.
+      '{"log":"hi\\n","stream":"stdout","attrs":{"tag":"web"},"time":"2026-11-23T10:00:00Z"}',
+      // A number beyond double precision, a duplicate key, spacing of its own: JSON does not re-encode to the line.
       JSON.stringify({
-        log: '{"level":"error","msg":"boom","user":"alice"}\n',
-        stream: 'stderr',
+        log: '{"msg":"x","id":12345678901234567890}\n',
+        stream: 'stdout',
         time: '2026-11-23T10:00:00Z',
       }),
-    ]);
-    expect(out[0]!.event.unmapped).toMatchObject({
-      stream: 'stderr',
-      fields: { level: 'error', msg: 'boom', user: 'alice' },
+      JSON.stringify({ log: '{"msg":"x","a":1,"a":2}\n', stream: 'stdout', time: '2026-11-23T10:00:00Z' }),
+      JSON.stringify({ log: '{"msg": "x"}\n', stream: 'stdout', time: '2026-11-23T10:00:00Z' }),
+      // CRLF line ends, a record without its time.
+      JSON.stringify({ log: 'dos\r\n', stream: 'stdout', time: '2026-11-23T10:00:00Z' }),
+      JSON.stringify({ log: 'no time\n', stream: 'stdout' }),
+    ];
+    const { out } = decodeAll('docker-json', lossy);
+    expect(out.map((d) => d.event.raw_data)).toEqual(lossy);
+  });
+
+  it('raw_data: always keeps every record, never none (a malformed line keeps its text in message)', () => {
+    const good = JSON.stringify({ log: 'fine\n', stream: 'stdout', time: '2026-11-23T10:00:00Z' });
+    expect(decodeAll('docker-json', [good], { rawData: 'always' }).out[0]!.event.raw_data).toBe(good);
+    const { out } = decodeAll('docker-json', [good, '{broken'], { rawData: 'never' });
+    expect(out.map((d) => d.event.raw_data)).toEqual([undefined, undefined]);
+    expect(out[1]!.event.message).toBe('{broken');
+  });
+
+  it('leaves raw_data out of a bare sshd line (message and the record time it took), keeps it for an access line', () => {
+    const sshd = {
+      log: 'Failed password for invalid user alice from 192.0.2.44 port 50341 ssh2\n',
+      stream: 'stdout',
+      time: '2026-11-23T10:00:00.015000012Z',
+    };
+    const access = JSON.stringify({
+      log: '203.0.113.7 - - [23/Nov/2026:10:00:00 +0000] "GET / HTTP/1.1" 200 5 "-" "curl/8.5.0"\n',
+      stream: 'stdout',
+      time: '2026-11-23T10:00:00.005Z',
     });
-    expect(out[0]!.event.severity_id).toBe(3);
+    const { out } = decodeAll('docker-json', [JSON.stringify(sshd), access], { content: 'auto' });
+    const [auth, http] = out.map((d) => d.event);
+    expect(auth!.class_uid).toBe(3002);
+    expect(auth!.raw_data).toBeUndefined();
+    expect(auth!.unmapped).toMatchObject({ stream: 'stdout' });
+    expect({ log: `${auth!.message}\n`, stream: 'stdout', time: auth!.metadata.original_time }).toEqual(sshd);
+    expect(http!.class_uid).toBe(4002);
+    expect(http!.raw_data).toBe(access);
   });
 
   it('joins stack traces when multiline is configured', () => {
@@ -113,6 +191,8 @@ describe('docker json-file records', () => {
       multiline: { mode: 'continue_through', condition_pattern: '^\\s+at ', timeout: 1000, max_lines: 100 },
     });
     expect(out.map((e) => e.event.message)).toEqual([text.slice(0, 3).join('\n'), 'next line']);
+    // The joined group keeps its three records; the line that stayed alone is its own record again.
+    expect(out.map((e) => e.event.raw_data)).toEqual([lines.slice(0, 3).join('\n'), undefined]);
   });
 
   it('normalises the public json-file corpora into valid OCSF', () => {
@@ -145,6 +225,19 @@ describe('CRI records', () => {
       stream: 'stderr',
     });
     expect(parseCri('garbage')).toBeTypeOf('string');
+  });
+
+  it('leaves raw_data out of a whole F line, keeps it for joined partials and tag attributes', () => {
+    const lines = [
+      '2026-11-23T10:00:00.5Z stdout F whole line',
+      '2026-11-23T10:00:01.5Z stdout P first ',
+      '2026-11-23T10:00:01.6Z stdout F half',
+      '2026-11-23T10:00:02.5Z stderr F:x attributed',
+    ];
+    const { out } = decodeAll('cri', lines);
+    expect(out.map((d) => d.event.raw_data)).toEqual([undefined, `${lines[1]}\n${lines[2]}`, lines[3]]);
+    const whole = out[0]!.event;
+    expect(`${whole.metadata.original_time} ${whole.metadata.log_name} F ${whole.message}`).toBe(lines[0]);
   });
 
   it('reassembles the conmon capture and takes Kubernetes identity from the pod log path', () => {

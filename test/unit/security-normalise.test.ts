@@ -613,13 +613,18 @@ describe('container lines: content sniffing', () => {
     record('listening on port 8080'),
   ];
 
-  it('promotes nginx, sshd and Falco lines, keeping the container and the original record', () => {
+  it('promotes nginx, sshd and Falco lines, keeping the container and the original record where the event does not hold it', () => {
     const events = decode(lines, 'auto');
     expect(events.map((e) => e.class_uid)).toEqual([4002, 3002, 2004, 0]);
-    for (const [i, e] of events.entries()) {
-      expect(e.raw_data).toBe(lines[i]);
-      expect((e.device as { container: { name: string } }).container.name).toBe('edge');
+    // The access line and the Falco alert are mapped into fields (their records are kept); the sshd and the plain
+    // line are their messages, with the record's stream and time text beside them.
+    expect(events.map((e) => e.raw_data)).toEqual([lines[0], undefined, lines[2], undefined]);
+    for (const i of [1, 3]) {
+      const e = events[i]!;
+      const stream = (e.unmapped as { stream?: string } | undefined)?.stream ?? e.metadata.log_name;
+      expect(JSON.stringify({ log: `${e.message}\n`, stream, time: e.metadata.original_time })).toBe(lines[i]);
     }
+    for (const e of events) expect((e.device as { container: { name: string } }).container.name).toBe('edge');
     expect(events[1]).toMatchObject({
       status_id: 2,
       user: { name: 'admin' },
@@ -657,7 +662,9 @@ describe('container lines: content sniffing', () => {
     const fields = { auditID: '', stage: 7, msg: 'not an audit event', nested: { verb: 'get' } };
     const [event] = decode([record(JSON.stringify(fields))], 'auto');
     expect(event!.class_uid).toBe(0);
-    expect(event!.unmapped).toEqual({ stream: 'stdout', fields });
+    const { msg, ...rest } = fields;
+    expect(event!.message).toBe(msg);
+    expect(event!.unmapped).toEqual({ fields: rest });
   });
 });
 

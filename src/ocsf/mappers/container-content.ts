@@ -139,6 +139,8 @@ export interface PromotableLine extends ContentLine {
   container?: ContainerRef;
   /** The original json-file / CRI record(s): the event's raw_data. */
   raw: string;
+  /** The record's time text. */
+  originalTime?: string;
   path?: string;
 }
 
@@ -195,6 +197,9 @@ export function promoteContainerLine(line: PromotableLine): Promotion {
   const event = mapContent(format, line);
   if (!event || event.class_uid === 0) return GAVE_UP;
   repairTime(event, line.time, line.onProblem);
+  // Content without a time of its own (a bare sshd line) has the record's: its text is the original time.
+  if (event.metadata.original_time === undefined && event.time === line.time && line.originalTime !== undefined)
+    event.metadata.original_time = line.originalTime;
   event.raw_data = line.raw;
   if (line.path) event.metadata.log_source = line.path;
   const device = (event.device as Record<string, unknown> | undefined) ?? { type_id: 0, hostname: line.hostname };

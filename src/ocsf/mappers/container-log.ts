@@ -10,6 +10,11 @@ import { type ContentMode, type MappedContainerLine, promoteContainerLine } from
 
 export type ContainerLogFormat = 'docker-json' | 'cri';
 
+/** When an event carries its input in `raw_data`: always, only when the event does not hold everything the input
+ * held (when_lossy), or never. */
+export const RAW_DATA_MODES = ['always', 'when_lossy', 'never'] as const;
+export type RawDataMode = (typeof RAW_DATA_MODES)[number];
+
 export interface ContainerLine {
   format: ContainerLogFormat;
   /** The reassembled line, without its trailing newline. */
@@ -21,6 +26,11 @@ export interface ContainerLine {
   stream?: string;
   /** The original json-file / CRI record(s), newline-separated when a line was split. */
   raw: string;
+  /** The line is one record that its message, stream and time text rebuild exactly (a json-file record of just
+   * `log`, `stream` and `time`; a CRI line tagged `F` without attributes). */
+  exact?: boolean;
+  /** When `raw` goes into `raw_data` (default when_lossy, as the container_logs source). */
+  rawData?: RawDataMode;
   path?: string;
   container?: ContainerRef;
   hostname: string;
@@ -63,6 +73,11 @@ const LEVEL_SEVERITY: Record<string, number> = {
 const LEADING_LEVEL =
   /^\s*\[?(trace|debug|info|notice|warn(?:ing)?|error|err|crit(?:ical)?|alert|fatal|panic|emerg)\b/i;
 const LEVEL_KEYS = ['level', 'severity', 'lvl', 'log.level', 'loglevel'];
+/** Keys under which JSON logging libraries put the message (zap, pino, logrus, slog: msg; winston, bunyan, log4j's
+ * JSON layouts: message; Docker-style wrappers: log), in the order one is taken when a line has several. */
+const MESSAGE_KEYS = ['msg', 'message', 'log'];
+/** The key the message is read from when `unmapped.message_key` does not name another. */
+const DEFAULT_MESSAGE_KEY = MESSAGE_KEYS[0]!;
 
 function severityOf(message: string, fields: Record<string, unknown> | undefined): number {
   if (fields) {
@@ -93,6 +108,7 @@ function logClassification(severityId: number): Classification {
 export function mapContainerLine(line: ContainerLine): MappedContainerLine {
   // Parsed once: the content is sniffed by its keys, and a JSON mapper or the Base Event takes the object.
   let fields = parseJsonMessage(line.message);
+  const rebuildsRecord = line.exact === true && !line.problems && line.untruncatedSize === undefined;
   if (line.content !== undefined && !line.problems) {
     const promotion = promoteContainerLine({
       mode: line.content,
@@ -100,6 +116,7 @@ export function mapContainerLine(line: ContainerLine): MappedContainerLine {
       time: line.time,
       hostname: line.hostname,
       raw: line.raw,
+      ...(line.originalTime !== undefined ? { originalTime: line.originalTime } : {}),
       ...(fields ? { fields } : {}),
       ...(line.container ? { container: line.container } : {}),
       ...(line.path ? { path: line.path } : {}),
@@ -108,6 +125,10 @@ export function mapContainerLine(line: ContainerLine): MappedContainerLine {
     if (promotion.mapped) {
       const { event } = promotion.mapped;
       if (line.stream) event.unmapped = { ...(event.unmapped ?? {}), stream: line.stream };
+      // The record is in the event when the mapper kept the line whole as the message and its time text.
+      const lossless =
+        rebuildsRecord && event.message === line.message && event.metadata.original_time === line.originalTime;
+      if (!keepsRawData(line.rawData, lossless)) delete event.raw_data;
       return promotion.mapped;
     }
     // A JSON mapper that gave up may have changed the object it was given: the Base Event gets the line's own.
@@ -127,17 +148,34 @@ export function mapContainerLine(line: ContainerLine): MappedContainerLine {
   const container = line.container ? sharedContainerObject(line.container) : undefined;
   if (container) device.container = container;
   const unmapped: Record<string, unknown> = {};
-  if (line.stream) unmapped.stream = line.stream;
-  if (fields) unmapped.fields = fields;
+  // The stream is in metadata.log_name, the record's time text in metadata.original_time.
+  let message: string | undefined = line.message;
+  // JSON re-encodes what was parsed to the same text only when nothing was lost in parsing (no duplicate key, no
+  // number beyond double precision, no escape or spacing of its own): then the fields and the message are the line.
+  const lossless = rebuildsRecord && (fields === undefined || JSON.stringify(fields) === line.message);
+  if (fields) {
+    // The application's own message is the event's message; the rest of its fields stay beside it, once.
+    const key = MESSAGE_KEYS.find((k) => typeof fields![k] === 'string');
+    message = key === undefined ? undefined : (fields[key] as string);
+    if (key !== undefined) {
+      delete fields[key];
+      if (key !== DEFAULT_MESSAGE_KEY) unmapped.message_key = key;
+    }
+    unmapped.fields = fields;
+  }
   const event: OcsfEvent = {
     ...logClassification(severityOf(line.message, fields)),
     time: line.time,
     metadata,
-    message: line.message,
+    ...(message !== undefined ? { message } : {}),
     device,
-    unmapped,
-    raw_data: line.raw,
   };
+  if (Object.keys(unmapped).length > 0) event.unmapped = unmapped;
+  if (keepsRawData(line.rawData, lossless)) event.raw_data = line.raw;
   if (line.problems) for (const p of line.problems) flagProblem(event, p);
   return { event, composed: [] };
+}
+
+function keepsRawData(mode: RawDataMode = 'when_lossy', lossless: boolean): boolean {
+  return mode === 'always' || (mode === 'when_lossy' && !lossless);
 }

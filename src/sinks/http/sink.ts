@@ -1,5 +1,6 @@
 import type { Sink } from '../../core/component.ts';
-import { type Envelope, encodeNdjson } from '../../core/envelope.ts';
+import type { Envelope } from '../../core/envelope.ts';
+import { ndjsonBody } from '../../delivery/framing.ts';
 import { authorizationHeaders, HttpTransport } from '../../delivery/http.ts';
 import { errorForStatus } from '../../delivery/outcome.ts';
 import type { HttpSinkConfig } from './config.ts';
@@ -14,6 +15,7 @@ export class HttpSink implements Sink {
     this.transport = new HttpTransport({
       timeout: this.config.timeout,
       compression: this.config.compression,
+      compressionLevel: this.config.compression_level,
       tls: this.config.tls,
       headers: {
         'content-type': 'application/x-ndjson',
@@ -24,7 +26,11 @@ export class HttpSink implements Sink {
   }
 
   async write(events: Envelope[]): Promise<void> {
-    const res = await this.transport!.send(this.config.method, this.config.uri, encodeNdjson(events));
+    const res = await this.transport!.send(
+      this.config.method,
+      this.config.uri,
+      ndjsonBody(events, this.transport!.bodies),
+    );
     const error = errorForStatus(res.status, res.headers, res.body);
     if (error) throw error;
   }

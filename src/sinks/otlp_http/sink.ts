@@ -1,14 +1,11 @@
 import type { ComponentContext, Sink } from '../../core/component.ts';
 import type { Envelope } from '../../core/envelope.ts';
-import { lazyModule } from '../../core/lazy-module.ts';
 import { HttpTransport } from '../../delivery/http.ts';
 import { errorForStatus } from '../../delivery/outcome.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { Metrics } from '../../observability/metrics.ts';
 import type { OtlpHttpSinkConfig } from './config.ts';
-import { LogRecordBuilder } from './encoder.ts';
-
-const otlpTransformer = lazyModule<typeof import('@opentelemetry/otlp-transformer')>('@opentelemetry/otlp-transformer');
+import { OtlpLogsEncoder, partialSuccess } from './encoder.ts';
 
 /**
  * OTLP/HTTP logs (protobuf or JSON). A partial success (the receiver took the request but refused N records) cannot be
@@ -17,7 +14,7 @@ const otlpTransformer = lazyModule<typeof import('@opentelemetry/otlp-transforme
  */
 export class OtlpHttpSink implements Sink {
   private transport: HttpTransport | undefined;
-  private builder: LogRecordBuilder | undefined;
+  private encoder: OtlpLogsEncoder | undefined;
   private url = '';
   private ctx!: { name: string; logger: Logger; metrics: Metrics };
 
@@ -25,13 +22,14 @@ export class OtlpHttpSink implements Sink {
 
   async start(ctx: ComponentContext): Promise<void> {
     this.ctx = ctx;
-    this.builder = new LogRecordBuilder(ctx.hostname);
+    this.encoder = new OtlpLogsEncoder(ctx.hostname, this.config.encoding);
     const url = new URL(this.config.endpoint);
     if (url.pathname === '/' || url.pathname === '') url.pathname = '/v1/logs';
     this.url = url.toString();
     this.transport = new HttpTransport({
       timeout: this.config.timeout,
       compression: this.config.compression,
+      compressionLevel: this.config.compression_level,
       tls: this.config.tls,
       headers: {
         'content-type': this.config.encoding === 'protobuf' ? 'application/x-protobuf' : 'application/json',
@@ -40,24 +38,16 @@ export class OtlpHttpSink implements Sink {
     });
   }
 
-  private get serializer() {
-    const { ProtobufLogsSerializer, JsonLogsSerializer } = otlpTransformer();
-    return this.config.encoding === 'protobuf' ? ProtobufLogsSerializer : JsonLogsSerializer;
-  }
-
   async write(events: Envelope[]): Promise<void> {
-    const body = this.serializer.serializeRequest(this.builder!.build(events));
-    if (!body) throw new Error('OTLP serializer produced no request');
-    const res = await this.transport!.send('POST', this.url, Buffer.from(body.buffer, body.byteOffset, body.length));
+    const res = await this.transport!.send('POST', this.url, this.encoder!.encode(events, this.transport!.bodies));
     const error = errorForStatus(res.status, res.headers, res.body);
     if (error) throw error;
-    if (res.raw.length === 0) return;
     let rejected = 0;
     let message = '';
     try {
-      const answer = this.serializer.deserializeResponse(res.raw);
-      rejected = Number(answer.partialSuccess?.rejectedLogRecords ?? 0);
-      message = answer.partialSuccess?.errorMessage ?? '';
+      const answer = partialSuccess(res.raw, this.config.encoding);
+      rejected = answer?.rejected ?? 0;
+      message = answer?.message ?? '';
     } catch {
       return;
     }

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { sleep } from '../../core/backoff.ts';
 import type { ComponentContext, Sink, SinkWriteResult } from '../../core/component.ts';
-import { type Envelope, encodeEvent } from '../../core/envelope.ts';
+import { type Envelope, eventFact, eventHost, Fact } from '../../core/envelope.ts';
+import { type BodyBuffers, type ByteWriter, bodySize } from '../../delivery/framing.ts';
 import { type HttpResponse, HttpTransport } from '../../delivery/http.ts';
 import { DeliveryError, errorForStatus, parseRetryAfter } from '../../delivery/outcome.ts';
 import type { SplunkHecSinkConfig } from './config.ts';
@@ -39,6 +40,7 @@ export class SplunkHecSink implements Sink {
     this.transport = new HttpTransport({
       timeout: this.config.timeout,
       compression: this.config.compression,
+      compressionLevel: this.config.compression_level,
       tls: this.config.tls,
       headers: {
         authorization: `Splunk ${this.config.token}`,
@@ -48,21 +50,42 @@ export class SplunkHecSink implements Sink {
     });
   }
 
-  encode(events: Envelope[]): string {
+  /** Per event a HEC envelope around the event's JSON bytes: `{"time":…,"host":…,"source":…,"sourcetype":…,"event":`
+   * EVENT `}`, newline-separated. */
+  encode(events: Envelope[], bodies: BodyBuffers): ByteWriter {
     const { sourcetype, index, source } = this.config;
-    const fixed = `,"sourcetype":${JSON.stringify(sourcetype)}${index ? `,"index":${JSON.stringify(index)}` : ''}`;
-    let body = '';
+    const fixed = `,"sourcetype":${JSON.stringify(sourcetype)}${index ? `,"index":${JSON.stringify(index)}` : ''},"event":`;
+    const out = bodies.writer(bodySize(events, 128 + fixed.length));
+    let lastHost: string | undefined;
+    let hostJson = '';
+    let lastSource: string | undefined;
+    let sourceJson = '';
     for (const e of events) {
-      const device = e.event.device as { hostname?: unknown } | undefined;
-      const host = typeof device?.hostname === 'string' ? device.hostname : this.hostname;
-      body += `{"time":${(e.event.time / 1000).toFixed(3)},"host":${JSON.stringify(host)},"source":${JSON.stringify(source ?? `outrider:${e.source}`)}${fixed},"event":${encodeEvent(e)}}\n`;
+      const host = eventHost(e) ?? this.hostname;
+      if (host !== lastHost) {
+        lastHost = host;
+        hostJson = JSON.stringify(host);
+      }
+      if (e.source !== lastSource) {
+        lastSource = e.source;
+        sourceJson = JSON.stringify(source ?? `outrider:${e.source}`);
+      }
+      out.text(
+        `{"time":${(eventFact(e, Fact.time) / 1000).toFixed(3)},"host":${hostJson},"source":${sourceJson}${fixed}`,
+      );
+      out.event(e);
+      out.text('}\n');
     }
-    return body;
+    return out;
   }
 
   async write(events: Envelope[]): Promise<SinkWriteResult | undefined> {
     const base = this.config.endpoint.replace(/\/+$/, '');
-    const res = await this.transport!.send('POST', `${base}/services/collector/event`, this.encode(events));
+    const res = await this.transport!.send(
+      'POST',
+      `${base}/services/collector/event`,
+      this.encode(events, this.transport!.bodies),
+    );
     const answer = parseAnswer(res);
     if (res.status === 400 && answer.code === 6 && typeof answer['invalid-event-number'] === 'number') {
       // One event is malformed: it is dead-lettered and the others are sent again (HEC may or may not have indexed

@@ -27,7 +27,12 @@ export const SYSLOG_FACILITIES = {
 } as const;
 
 // One kept-open connection carries the messages in order: no compression, no parallel requests.
-const { compression: _compression, concurrency: _concurrency, ...connectionShape } = requestShape;
+const {
+  compression: _compression,
+  compression_level: _compressionLevel,
+  concurrency: _concurrency,
+  ...connectionShape
+} = requestShape;
 
 export const syslogSinkSchema = z.strictObject({
   ...sinkCommonShape,

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { duration } from '../../config/units.ts';
 import { CONTENT_FORMATS } from '../../ocsf/mappers/container-content.ts';
+import { RAW_DATA_MODES } from '../../ocsf/mappers/container-log.ts';
 import { linearRegexSource } from '../../policy/linear-regex.ts';
 import { tailKeys } from '../tail/config.ts';
 
@@ -53,6 +54,12 @@ export const containerLogsSchema = z.strictObject({
     .default('auto')
     .describe(
       'Which security mapper applies to the lines: auto (sniffed per line: nginx access → HTTP Activity, sshd/PAM → Authentication, Falco JSON → Detection Finding…), none (every line a Base Event), or one format for every line. A container label outrider.format=<value> overrides it per container.',
+    ),
+  raw_data: z
+    .enum(RAW_DATA_MODES)
+    .default('when_lossy')
+    .describe(
+      "When an event carries its json-file / CRI record in raw_data. when_lossy: only when the event does not hold all of it — a malformed, cut, split or joined line, a record with more than log, stream and time, a JSON line that does not re-encode to its own text, a security mapping that keeps neither the line as its message nor the record's time — so that nothing is lost and nothing is sent twice (a SIEM bills every byte). always: every event (the record once more, escaped). never: none (bad lines keep their text in message).",
     ),
 });
 

@@ -1,8 +1,9 @@
 // The decoding of container log chunks: bytes in, NDJSON of redacted OCSF events out. Splitting, parsing, mapping,
 // masking and encoding are the CPU-heavy part of tailing. One runner serves a decode worker (decode-worker.ts), or
 // the main thread when there are no workers (decode-pool.ts): the same jobs, the same bytes.
-import { type Envelope, encodeEvent } from '../../core/envelope.ts';
+import { type Envelope, encodeEvent, FACTS, writeFacts } from '../../core/envelope.ts';
 import type { DecodeContext, DecodedEvent } from '../../formats/decoder.ts';
+import type { OcsfEvent } from '../../ocsf/event.ts';
 import { assignEventUid } from '../../ocsf/event-uid.ts';
 import type { ContainerLogFormat } from '../../ocsf/mappers/container-log.ts';
 import type { RedactionConfig } from '../../policy/redaction-config.ts';
@@ -41,6 +42,11 @@ export interface DecodeReply {
   id: number;
   /** The events' JSON, each followed by a newline. */
   ndjson?: Uint8Array;
+  /** The events' facts, a row of FACTS numbers per event (see writeFacts): what sinks frame them with. In the same
+   * buffer as `ndjson`, after it. */
+  facts?: Float64Array;
+  /** Events whose device.hostname is not the runner's: [index, host name or '' for none]. */
+  hosts?: Array<[number, string]>;
   events: number;
   lines: number;
   /** Offset of the oldest byte held back at the end of the job (a partial line or record); absent: nothing held. */
@@ -78,7 +84,12 @@ class NdjsonWriter {
   private length = 0;
   private readonly spare: ArrayBuffer[] = [];
   private spareBytes = 0;
+  private facts = new Float64Array(4096 * FACTS);
+  /** Events whose device.hostname differs from the runner's (most carry the runner's own). */
+  hosts: Array<[number, string]> = [];
   count = 0;
+
+  constructor(private readonly hostname: string) {}
 
   giveBack(buffer: ArrayBuffer): void {
     if (buffer.byteLength < RECYCLED_REPLY_BYTES || buffer.byteLength > MAX_SPARE_BYTES) return;
@@ -91,9 +102,18 @@ class NdjsonWriter {
   reset(): void {
     this.length = 0;
     this.count = 0;
+    this.hosts = [];
   }
 
-  add(json: string): void {
+  add(event: OcsfEvent, json: string): void {
+    if ((this.count + 1) * FACTS > this.facts.length) {
+      const grown = new Float64Array(this.facts.length * 2);
+      grown.set(this.facts);
+      this.facts = grown;
+    }
+    writeFacts(event, this.facts, this.count);
+    const host = (event.device as { hostname?: unknown } | undefined)?.hostname;
+    if (host !== this.hostname) this.hosts.push([this.count, typeof host === 'string' ? host : '']);
     // A UTF-16 code unit takes at most 3 bytes in UTF-8 (a surrogate pair 4 for two units), plus the newline.
     const worst = json.length * 3 + 1;
     if (this.length + worst > this.buf.length) {
@@ -106,23 +126,29 @@ class NdjsonWriter {
     this.count++;
   }
 
-  bytes(): Uint8Array {
+  /** The job's events' JSON and, after it (8-byte aligned), their facts, in one reply buffer (a recycled one when
+   * one fits): one allocation and one transfer per job, given back whole once acknowledged. */
+  reply(): { ndjson: Uint8Array; facts: Float64Array } {
     const length = this.length;
+    const factsAt = Math.ceil(length / 8) * 8;
+    const size = factsAt + this.count * FACTS * 8;
     let target: ArrayBuffer;
     // A spare no more than twice the size needed: a big one left by a burst of long lines is not pinned by a reply
     // of ordinary size.
     const at =
-      length < RECYCLED_REPLY_BYTES
+      size < RECYCLED_REPLY_BYTES
         ? -1
-        : this.spare.findIndex((b) => b.byteLength >= length && b.byteLength <= 2 * length + REPLY_BUFFER_STEP);
+        : this.spare.findIndex((b) => b.byteLength >= size && b.byteLength <= 2 * size + REPLY_BUFFER_STEP);
     if (at >= 0) {
       target = this.spare.splice(at, 1)[0]!;
       this.spareBytes -= target.byteLength;
-    } else if (length < RECYCLED_REPLY_BYTES) target = new ArrayBuffer(length);
-    else target = new ArrayBuffer(Math.ceil(length / REPLY_BUFFER_STEP) * REPLY_BUFFER_STEP);
-    const out = new Uint8Array(target, 0, length);
-    out.set(this.buf.subarray(0, length));
-    return out;
+    } else if (size < RECYCLED_REPLY_BYTES) target = new ArrayBuffer(size);
+    else target = new ArrayBuffer(Math.ceil(size / REPLY_BUFFER_STEP) * REPLY_BUFFER_STEP);
+    const ndjson = new Uint8Array(target, 0, length);
+    ndjson.set(this.buf.subarray(0, length));
+    const facts = new Float64Array(target, factsAt, this.count * FACTS);
+    facts.set(this.facts.subarray(0, this.count * FACTS));
+    return { ndjson, facts };
   }
 }
 
@@ -130,9 +156,10 @@ class NdjsonWriter {
 export class DecodeJobRunner {
   private readonly redactor: Redactor | undefined;
   private readonly states = new Map<number, Map<number, FileState>>();
-  private readonly ndjson = new NdjsonWriter();
+  private readonly ndjson: NdjsonWriter;
 
   constructor(private readonly data: DecodeRunnerData) {
+    this.ndjson = new NdjsonWriter(data.hostname);
     const redactor = new Redactor(data.redaction);
     this.redactor = redactor.inactive ? undefined : redactor;
   }
@@ -209,7 +236,7 @@ export class DecodeJobRunner {
           for (const r of redactor.redactEnvelope(envelope)) redactions.set(r.rule, (redactions.get(r.rule) ?? 0) + 1);
         if (d.container) envelope.container = d.container;
         assignEventUid(envelope);
-        ndjson.add(encodeEvent(envelope));
+        ndjson.add(envelope.event, encodeEvent(envelope));
       }
       out.length = 0;
     };
@@ -235,8 +262,11 @@ export class DecodeJobRunner {
     if (held !== undefined) reply.heldFrom = held;
     const transfer: ArrayBuffer[] = [];
     if (events > 0) {
-      reply.ndjson = ndjson.bytes();
-      transfer.push(reply.ndjson.buffer as ArrayBuffer);
+      const { ndjson: bytes, facts } = ndjson.reply();
+      reply.ndjson = bytes;
+      reply.facts = facts;
+      if (ndjson.hosts.length > 0) reply.hosts = ndjson.hosts;
+      transfer.push(bytes.buffer as ArrayBuffer);
     }
     return { reply, transfer };
   }

@@ -9,7 +9,7 @@ import {
   type LineInfo,
 } from '../../formats/decoder.ts';
 import type { ContentMode } from '../../ocsf/mappers/container-content.ts';
-import { type ContainerLogFormat, mapContainerLine } from '../../ocsf/mappers/container-log.ts';
+import { type ContainerLogFormat, mapContainerLine, type RawDataMode } from '../../ocsf/mappers/container-log.ts';
 import { parseRfc3339 } from '../../ocsf/time.ts';
 import { LinearRegex } from '../../policy/linear-regex.ts';
 import { containerFromPath } from './path-meta.ts';
@@ -32,6 +32,8 @@ export interface ContainerDecoderOptions {
   container?: ContainerRef;
   /** Which security mapper applies to the lines' content (auto: sniffed per line); default none. */
   content?: ContentMode;
+  /** When events carry their record in raw_data (default when_lossy). */
+  rawData?: RawDataMode;
 }
 
 interface Record_ {
@@ -40,6 +42,8 @@ interface Record_ {
   final: boolean;
   time: number;
   originalTime?: string;
+  /** The record holds nothing but its text, stream and time text, each rebuildable from the event. */
+  exact: boolean;
 }
 
 /** A message being assembled on one stream, from partial records or from multiline continuation. */
@@ -54,6 +58,8 @@ interface Pending {
   lines: number;
   untruncatedSize?: number;
   problems?: string[];
+  /** Started from a record that the event can rebuild (it stays so while no other record joins it). */
+  exact?: boolean;
 }
 
 /** What a container-log decoder needs from the source config (plain data: decode workers get a copy). */
@@ -63,6 +69,7 @@ export interface ContainerDecoderSettings {
   partial_timeout: number;
   multiline?: MultilineOptions;
   content: ContentMode;
+  raw_data: RawDataMode;
 }
 
 /** The format a line is a valid record of (json-file: a JSON object with a "log" string; CRI: time, stream, tag), or
@@ -109,6 +116,7 @@ export function createContainerDecoder(
     ...(settings.multiline ? { multiline: settings.multiline } : {}),
     ...(container ? { container } : {}),
     content: settings.content,
+    rawData: settings.raw_data,
   });
 }
 
@@ -161,7 +169,7 @@ export class ContainerLogDecoder implements LineDecoder {
         record.time,
         record.originalTime,
         line,
-        1,
+        record.exact ? 'exact' : 1,
         undefined,
         undefined,
         out,
@@ -173,6 +181,7 @@ export class ContainerLogDecoder implements LineDecoder {
     if (!pending) {
       pending = { start: info.start, since: Date.now(), time: record.time, text: '', bytes: 0, raw: [], lines: 1 };
       if (record.originalTime !== undefined) pending.originalTime = record.originalTime;
+      if (record.exact) pending.exact = true;
     }
     appendText(pending, record.text, this.options.maxMessageBytes);
     pending.raw.push(line);
@@ -243,17 +252,19 @@ export class ContainerLogDecoder implements LineDecoder {
 
   private emit(stream: string, p: Pending, out: DecodedEvent[]): void {
     const raw = p.raw.length === 1 ? p.raw[0]! : p.raw.join('\n');
-    this.emitMessage(stream, p.text, p.time, p.originalTime, raw, p.raw.length, p.untruncatedSize, p.problems, out);
+    const records = p.raw.length === 1 && p.exact ? 'exact' : p.raw.length;
+    this.emitMessage(stream, p.text, p.time, p.originalTime, raw, records, p.untruncatedSize, p.problems, out);
   }
 
-  /** One application line (`records`: how many records it was joined from) as its event. */
+  /** One application line as its event. `records`: how many records it was joined from, or `exact` for a single
+   * record that the event's message, stream and time text rebuild exactly. */
   private emitMessage(
     stream: string,
     message: string,
     time: number,
     originalTime: string | undefined,
     raw: string,
-    records: number,
+    records: number | 'exact',
     untruncatedSize: number | undefined,
     problems: string[] | undefined,
     out: DecodedEvent[],
@@ -267,6 +278,8 @@ export class ContainerLogDecoder implements LineDecoder {
       originalTime,
       stream,
       raw,
+      exact: records === 'exact',
+      ...(this.options.rawData ? { rawData: this.options.rawData } : {}),
       path: this.ctx.path,
       container,
       hostname: this.ctx.hostname,
@@ -279,7 +292,8 @@ export class ContainerLogDecoder implements LineDecoder {
       this.ctx.onProblem('line_too_long', `line of ${untruncatedSize} bytes cut at ${this.options.maxMessageBytes}`);
     const decoded: DecodedEvent = container ? { event, raw, container } : { event, raw };
     // A line of one record (a line joined from several could spell a word across their boundary).
-    if (composed && records === 1 && !problems && untruncatedSize === undefined) decoded.fromRaw = composed;
+    if (composed && (records === 'exact' || records === 1) && !problems && untruncatedSize === undefined)
+      decoded.fromRaw = composed;
     out.push(decoded);
   }
 
@@ -313,6 +327,7 @@ export class ContainerLogDecoder implements LineDecoder {
       ...(this.ctx.path ? { path: this.ctx.path } : {}),
       ...(this.options.container ? { container: this.options.container } : {}),
       hostname: this.ctx.hostname,
+      ...(this.options.rawData ? { rawData: this.options.rawData } : {}),
       ...(info.flags & LineFlags.Cut && info.originalBytes !== undefined
         ? { untruncatedSize: info.originalBytes }
         : {}),
@@ -359,16 +374,21 @@ export function parseDockerJson(line: string): Record_ | string {
   if (v === null || typeof v !== 'object' || Array.isArray(v)) return 'not a JSON object';
   const o = v as { log?: unknown; stream?: unknown; time?: unknown };
   if (typeof o.log !== 'string') return 'missing "log" string';
+  let keys = 0;
+  for (const _ in o) keys++;
   const timeText = typeof o.time === 'string' ? o.time : undefined;
   const time = timeText !== undefined ? parseRfc3339(timeText) : undefined;
   let text = o.log;
   const final = text.endsWith('\n');
-  if (final) text = text.charCodeAt(text.length - 2) === 13 ? text.slice(0, -2) : text.slice(0, -1);
+  const crlf = final && text.charCodeAt(text.length - 2) === 13;
+  if (final) text = crlf ? text.slice(0, -2) : text.slice(0, -1);
   const record: Record_ = {
     stream: typeof o.stream === 'string' ? o.stream : 'stdout',
     text,
     final,
     time: time ?? Date.now(),
+    // Docker writes exactly these three keys (a fourth, `attrs`, with log-opt labels or env).
+    exact: final && !crlf && keys === 3 && typeof o.stream === 'string' && time !== undefined,
   };
   if (timeText !== undefined) record.originalTime = timeText;
   return record;
@@ -387,5 +407,13 @@ export function parseCri(line: string): Record_ | string {
   const tag = s3 < 0 ? line.slice(s2 + 1) : line.slice(s2 + 1, s3);
   const kind = tag.split(':')[0];
   if (kind !== 'P' && kind !== 'F') return `unknown tag "${tag.slice(0, 20)}"`;
-  return { stream, text: s3 < 0 ? '' : line.slice(s3 + 1), final: kind === 'F', time, originalTime: timeText };
+  return {
+    stream,
+    text: s3 < 0 ? '' : line.slice(s3 + 1),
+    final: kind === 'F',
+    time,
+    originalTime: timeText,
+    // `<time> <stream> F <text>` is rebuilt from the event; attributes after the tag are not kept.
+    exact: tag === 'F' && s3 >= 0,
+  };
 }

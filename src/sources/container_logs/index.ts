@@ -12,6 +12,7 @@ function decoderSettings(c: ContainerLogsConfig): ContainerDecoderSettings {
     partial_timeout: c.partial_timeout,
     ...(c.multiline ? { multiline: c.multiline } : {}),
     content: c.content,
+    raw_data: c.raw_data,
   };
 }
 
@@ -30,7 +31,7 @@ export const containerLogsFactory: SourceFactory<ContainerLogsConfig> = {
         pool: (ctx) => {
           const threads = c.decode_threads === 'auto' ? autoDecodeThreads() : c.decode_threads;
           // No workers: the pool decodes on the main thread, still into bytes (not event objects waiting for the sinks).
-          return new DecodePool(threads, settings, ctx);
+          return new DecodePool(threads, settings, ctx, c.read_chunk_bytes);
         },
       },
     );
