@@ -46,6 +46,9 @@ ensure_system() {
   [ -x /usr/sbin/rsyslogd ] || missing+=(rsyslog)
   dpkg -s rsyslog-gnutls >/dev/null 2>&1 || missing+=(rsyslog-gnutls)
   command -v certtool >/dev/null || missing+=(gnutls-bin)
+  # The recorded real sessions (test/support/real-sessions.sh): a journald of their own, sudo.
+  [ -x /lib/systemd/systemd-journald ] || missing+=(systemd)
+  [ -x /usr/bin/sudo ] || missing+=(sudo)
   if [ ${#missing[@]} -gt 0 ]; then
     log "installing ${missing[*]}"
     apt-get update -qq >&2
