@@ -222,6 +222,8 @@ describe('docker_metadata transform without an engine', () => {
   it('forwards every event, flagged, and reports itself degraded', async () => {
     const health: Array<[boolean, string | undefined]> = [];
     const metrics = new Metrics(false);
+    // As the pipeline does for every component it builds: its series carry kind and type.
+    metrics.registerComponent('meta', 'transform', 'docker_metadata');
     const ctx: ComponentContext = {
       name: 'meta',
       logger: createLogger('error'),

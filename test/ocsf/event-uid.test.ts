@@ -19,8 +19,14 @@ interface Event {
 }
 
 /** Runs a container_logs source over `text` from scratch (a fresh data dir) and returns what the file sink got. */
-async function readContainerLog(text: string, lines: number, decodeThreads: number): Promise<Event[]> {
-  const { outrider, out } = await tailDockerLog(text, { read_chunk_bytes: 4096, decode_threads: decodeThreads }, ID);
+async function readContainerLog(
+  text: string,
+  lines: number,
+  decodeThreads: number,
+  rawData: 'always' | 'when_lossy' = 'when_lossy',
+): Promise<Event[]> {
+  const keys = { read_chunk_bytes: 4096, decode_threads: decodeThreads, raw_data: rawData };
+  const { outrider, out } = await tailDockerLog(text, keys, ID);
   running.push(outrider);
   await waitFor(() => readNdjson(out).length >= lines, 30_000);
   return readNdjson<Event>(out);
@@ -35,7 +41,8 @@ describe('metadata.uid', () => {
       const log = i === 7 ? 'login with password=hunter2-secret\n' : `request ${i % 5}\n`;
       text += `${JSON.stringify({ log, stream: 'stdout', time })}\n`;
     }
-    const first = await readContainerLog(text, 300, 2);
+    // raw_data always, to see the record the uid is made of; the uid does not depend on whether it is shipped.
+    const first = await readContainerLog(text, 300, 2, 'always');
     const again = await readContainerLog(text, 300, 2);
     const mainThread = await readContainerLog(text, 300, 0);
     expect(first).toHaveLength(300);
@@ -46,7 +53,9 @@ describe('metadata.uid', () => {
     expect(mainThread.map((e) => e.metadata.uid)).toEqual(uids);
     // Made of the masked record: the secret is not in raw_data, nor hashed into the uid.
     const secret = first[7]!;
+    expect(secret.raw_data).toContain('login with password=');
     expect(secret.raw_data).not.toContain('hunter2');
+    expect(secret.message).not.toContain('hunter2');
     expect(secret.metadata.uid).toBe(eventUid('containers', ID, secret.raw_data));
     const v = validateOcsf(recordOutput('ocsf/event-uid', first));
     if (v) expect(v.failed, v.output).toBe(0);

@@ -97,7 +97,7 @@ describe('file source, scanner reports', () => {
     expect(events).toHaveLength(6);
     expect(events[5]).toMatchObject({ class_uid: 0, metadata: { log_source: join(dir, 'broken.json') } });
     expect(events[5]!.message).toMatch(/^scan report not read: not JSON/);
-    expect(await failures(o)).toMatch(/reason="malformed_report"} 1$/m);
+    expect(await failures(o)).toMatch(/reason="malformed_report",component_kind="source",component_type="file"} 1$/m);
   });
 
   it('does not emit a delivered report again after a restart; a changed one it does', async () => {

@@ -48,7 +48,7 @@ function logged(o: TestOutrider, path: string, msg: RegExp): string[] {
 
 async function skippedCount(o: TestOutrider, reason: string): Promise<number> {
   const text = await o.metrics.registry.getSingleMetricAsString('outrider_files_skipped_total');
-  return Number(new RegExp(`reason="${reason}"\\} (\\d+)`).exec(text)?.[1] ?? 0);
+  return Number(new RegExp(`reason="${reason}"[^}]*\\} (\\d+)`).exec(text)?.[1] ?? 0);
 }
 
 describe('paths that are not logs', () => {
