@@ -35,7 +35,7 @@ interface Ev extends OcsfEvent {
   message?: string;
   device?: { container?: Container };
   process?: { cmd_line?: string; container?: Container };
-  unmapped?: { stream?: string; outrider_enrichment_missing?: string };
+  unmapped?: { fields?: Record<string, unknown>; outrider_enrichment_missing?: string };
 }
 
 const tag = (c: Container | undefined, name: string) => c?.tags?.find((t) => t.name === name)?.value;
@@ -167,14 +167,15 @@ describe.skipIf(!ok)('Kubernetes pods on containerd, enriched over the CRI', () 
     expect(await waitFor(() => ofContainer(web).length >= 400 && ofContainer(sidecar).length >= 150)).toBe(true);
 
     const webEvents = ofContainer(web);
-    expect(webEvents.filter((e) => e.unmapped?.stream === 'stdout').map((e) => e.message)).toEqual(
+    expect(webEvents.filter((e) => e.metadata.log_name === 'stdout').map((e) => e.message)).toEqual(
       Array.from({ length: 200 }, (_, i) => `web out ${i + 1}`),
     );
-    expect(webEvents.filter((e) => e.unmapped?.stream === 'stderr').map((e) => e.message)).toEqual(
+    expect(webEvents.filter((e) => e.metadata.log_name === 'stderr').map((e) => e.message)).toEqual(
       Array.from({ length: 200 }, (_, i) => `web err ${i + 1}`),
     );
-    expect(ofContainer(sidecar).map((e) => e.message)).toEqual(
-      Array.from({ length: 150 }, (_, i) => `{"seq":${i + 1}}`),
+    // A JSON line without a message field: its fields, kept in unmapped.fields.
+    expect(ofContainer(sidecar).map((e) => e.unmapped?.fields)).toEqual(
+      Array.from({ length: 150 }, (_, i) => ({ seq: i + 1 })),
     );
     // Nothing of the pod's logs went without its container.
     expect(ofLog(pod, 'web')).toHaveLength(400);
