@@ -2,15 +2,36 @@
 // files are tailed, every line gets the container and pod metadata from the cri_metadata transform, and an auditd
 // record of a process exec'd into a pod is attributed to that pod. Each case is checked line by line: a pod with two
 // containers and labels/annotations, a container that lives for milliseconds and whose pod is removed at once, a
-// restarted container (attempt 1 writes 1.log), kubelet-style rotation under load, a 20,000-character line.
-import { closeSync, existsSync, openSync, readSync, renameSync, statSync } from 'node:fs';
+// restarted container (attempt 1 writes 1.log), kubelet-style rotation under load, a 20,000-character line. And scan
+// findings joined to pods: the shared Trivy report of debian-buster, rewritten to be the report of the pods' image
+// (its repo digest as containerd knows it), read by vulnerability_context, which learns from cri_metadata which pods
+// run it: their findings name the pod, namespace and node; removing the pod closes them.
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OcsfEvent } from '../../src/ocsf/event.ts';
 import { addAuditRule, auditRule, deleteAuditRule, liveAuditSource } from '../support/audit.ts';
 import { TestContainerd, type TestPod } from '../support/containerd.ts';
-import { recordOutput, validateOcsf } from '../support/output.ts';
-import { expectLines, startTestOutrider, type TestOutrider, tempDir, waitFor } from '../support/outrider.ts';
+import { docker, ensureTestImage } from '../support/docker.ts';
+import { CORPORA, recordOutput, validateOcsf } from '../support/output.ts';
+import {
+  expectLines,
+  readNdjson,
+  startTestOutrider,
+  type TestOutrider,
+  tempDir,
+  waitFor,
+} from '../support/outrider.ts';
 import { requireComponents } from '../support/requirements.ts';
 
 const ok = await requireComponents('root', 'docker', 'containerd');
@@ -40,10 +61,27 @@ interface Ev extends OcsfEvent {
 
 const tag = (c: Container | undefined, name: string) => c?.tags?.find((t) => t.name === name)?.value;
 
+const REPORT = readFileSync(join(CORPORA, 'scan-reports', 'trivy-debian-buster.json'), 'utf8');
+const REPORT_IMAGE = 'sha256:c2c03a296d2329a4f3ab72a7bf38b78a8a80108204d326b0139d6af700e152d1';
+interface Resource {
+  type: string;
+  uid: string;
+  name?: string;
+  hostname?: string;
+  namespace?: string;
+  tags?: Array<{ name: string; value: string }>;
+}
+const containersOf = (e: OcsfEvent) =>
+  ((e.resources as Resource[] | undefined) ?? []).filter((r) => r.type === 'container');
+const titleOf = (e: OcsfEvent) => (e.finding_info as { title?: string } | undefined)?.title ?? '';
+
 describe.skipIf(!ok)('Kubernetes pods on containerd, enriched over the CRI', () => {
   let ctd: TestContainerd;
   let outrider: TestOutrider;
   let out: string;
+  /** What vulnerability_context emits (a file of its own: the log lines' checks above see only log lines). */
+  let findingsOut: string;
+  const findings = () => readNdjson<OcsfEvent>(findingsOut);
   // The output grows to tens of MB: read it incrementally (whole lines only), not again from the start every poll.
   const seen: Ev[] = [];
   let readUpTo = 0;
@@ -73,6 +111,19 @@ describe.skipIf(!ok)('Kubernetes pods on containerd, enriched over the CRI', () 
     if (withAudit) await addAuditRule(RULE);
     const dir = tempDir();
     out = join(dir, 'out', 'events.ndjson');
+    findingsOut = join(dir, 'out', 'findings.ndjson');
+    // The shared report names another image: it becomes the report of ours, known by its id (the config digest
+    // Docker and containerd share) and its repo digest (what the CRI reports as the pods' image).
+    const image = await ensureTestImage();
+    const report = JSON.parse(
+      REPORT.replaceAll(REPORT_IMAGE, await docker('image', 'inspect', '--format', '{{.Id}}', image)).replace(
+        /ghcr\.io\/aquasecurity\/trivy-test-images:debian-buster/g,
+        image,
+      ),
+    );
+    report.Metadata.RepoDigests = [ctd.busyboxDigest];
+    mkdirSync(join(dir, 'reports'));
+    writeFileSync(join(dir, 'reports', 'busybox.json'), JSON.stringify(report, null, 2));
     outrider = await startTestOutrider(
       {
         sources: {
@@ -84,6 +135,7 @@ describe.skipIf(!ok)('Kubernetes pods on containerd, enriched over the CRI', () 
             rotate_wait: '3s',
           },
           ...(withAudit ? { audit: liveAuditSource } : {}),
+          reports: { type: 'file', format: 'trivy', include: [join(dir, 'reports', '*.json')], glob_interval: '200ms' },
         },
         transforms: {
           meta: {
@@ -95,8 +147,12 @@ describe.skipIf(!ok)('Kubernetes pods on containerd, enriched over the CRI', () 
             pod_labels: { keys: ['app'], prefixes: ['example.com/'] },
             pod_annotations: { keys: ['owner'], prefixes: [] },
           },
+          vulns: { type: 'vulnerability_context', inputs: ['reports'], update_delay: '200ms', alert_severity: 'High' },
         },
-        sinks: { out: { type: 'file', inputs: ['meta'], path: out, batch: { timeout: '20ms' } } },
+        sinks: {
+          out: { type: 'file', inputs: ['meta'], path: out, batch: { timeout: '20ms' } },
+          findings: { type: 'file', inputs: ['vulns'], path: findingsOut, batch: { timeout: '20ms' } },
+        },
       },
       join(dir, 'data'),
       'info',
@@ -109,6 +165,8 @@ describe.skipIf(!ok)('Kubernetes pods on containerd, enriched over the CRI', () 
     await ctd?.stop();
     const v = validateOcsf(recordOutput('e2e/cri-pods', events()));
     if (v) expect(v.failed, v.output).toBe(0);
+    const f = validateOcsf(recordOutput('e2e/cri-pods-findings', findings()));
+    if (f) expect(f.failed, f.output).toBe(0);
   }, 120_000);
 
   /** Every event carries the full description of its container (checked on the first; the rest carry the same). */
@@ -146,6 +204,61 @@ describe.skipIf(!ok)('Kubernetes pods on containerd, enriched over the CRI', () 
     expect(tag(c, 'k8s.container.restart_count')).toBe(String(attempt));
     expect(tag(c, 'k8s.node.name')).toBe(NODE);
   }
+
+  it('joins the findings of the pods’ image to a running pod (pod, namespace, node); removing the pod closes them', async () => {
+    const created = () => findings().filter((e) => e.class_uid === 2002 && e.activity_id === 1);
+    expect(await waitFor(() => created().length === 2, 20_000)).toBe(true);
+    const pod = await ctd.runPod('web-1', 'shop');
+    const id = await ctd.startContainer(pod, { name: 'app', command: ['sleep', '300'] });
+    const naming = () => findings().filter((e) => containersOf(e).some((c) => c.uid === id));
+    expect(await waitFor(() => naming().filter((e) => e.class_uid === 2002).length >= 2, 20_000)).toBe(true);
+    const updates = naming().filter((e) => e.class_uid === 2002);
+    expect(updates.map((e) => [titleOf(e).split(' ')[0], e.activity_id]).sort()).toEqual([
+      ['CVE-2019-18224', 2],
+      ['CVE-2019-18276', 2],
+    ]);
+    for (const e of updates)
+      expect(containersOf(e).find((c) => c.uid === id)).toEqual({
+        type: 'container',
+        uid: id,
+        name: 'app',
+        role_id: 3,
+        hostname: NODE,
+        namespace: 'shop',
+        tags: [
+          { name: 'container.runtime', value: 'containerd' },
+          { name: 'k8s.namespace.name', value: 'shop' },
+          { name: 'k8s.pod.name', value: 'web-1' },
+          { name: 'k8s.pod.uid', value: pod.uid },
+          { name: 'k8s.container.name', value: 'app' },
+        ],
+      });
+    expect(await waitFor(() => naming().some((e) => e.class_uid === 2004), 10_000)).toBe(true);
+    const alert = naming().find((e) => e.class_uid === 2004)!;
+    expect(alert).toMatchObject({
+      is_alert: true,
+      device: { hostname: NODE, container: { uid: id, pod_uuid: pod.uid } },
+    });
+    expect(alert.message).toMatch(/^pod shop\/web-1 started from .*: 1 critical \(CVE-2019-18224\)$/);
+
+    // Removed: the next listing no longer has it, and nothing else runs the image: both findings close.
+    const before = findings().length;
+    await ctd.removePod(pod);
+    const closed = () =>
+      findings()
+        .slice(before)
+        .filter((e) => e.class_uid === 2002 && e.activity_id === 3);
+    expect(await waitFor(() => closed().length >= 2, 20_000)).toBe(true);
+    expect(
+      closed()
+        .map((e) => titleOf(e).split(' ')[0])
+        .sort(),
+    ).toEqual(['CVE-2019-18224', 'CVE-2019-18276']);
+    for (const e of closed()) {
+      expect(e.status_detail).toBe('no running container uses the image any more');
+      expect(containersOf(e)).toEqual([]);
+    }
+  });
 
   it('describes every line of a pod with two containers, with its allow-listed labels and annotations', async () => {
     const pod = await ctd.runPod(
