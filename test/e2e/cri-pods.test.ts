@@ -6,24 +6,15 @@
 // findings joined to pods: the shared Trivy report of debian-buster, rewritten to be the report of the pods' image
 // (its repo digest as containerd knows it), read by vulnerability_context, which learns from cri_metadata which pods
 // run it: their findings name the pod, namespace and node; removing the pod closes them.
-import {
-  closeSync,
-  existsSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  readSync,
-  renameSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OcsfEvent } from '../../src/ocsf/event.ts';
 import { addAuditRule, auditRule, deleteAuditRule, liveAuditSource } from '../support/audit.ts';
 import { TestContainerd, type TestPod } from '../support/containerd.ts';
 import { docker, ensureTestImage } from '../support/docker.ts';
-import { CORPORA, recordOutput, validateOcsf } from '../support/output.ts';
+import { containersOf, titleOf, trivyReportOf } from '../support/findings.ts';
+import { recordOutput, validateOcsf } from '../support/output.ts';
 import {
   expectLines,
   readNdjson,
@@ -60,20 +51,6 @@ interface Ev extends OcsfEvent {
 }
 
 const tag = (c: Container | undefined, name: string) => c?.tags?.find((t) => t.name === name)?.value;
-
-const REPORT = readFileSync(join(CORPORA, 'scan-reports', 'trivy-debian-buster.json'), 'utf8');
-const REPORT_IMAGE = 'sha256:c2c03a296d2329a4f3ab72a7bf38b78a8a80108204d326b0139d6af700e152d1';
-interface Resource {
-  type: string;
-  uid: string;
-  name?: string;
-  hostname?: string;
-  namespace?: string;
-  tags?: Array<{ name: string; value: string }>;
-}
-const containersOf = (e: OcsfEvent) =>
-  ((e.resources as Resource[] | undefined) ?? []).filter((r) => r.type === 'container');
-const titleOf = (e: OcsfEvent) => (e.finding_info as { title?: string } | undefined)?.title ?? '';
 
 describe.skipIf(!ok)('Kubernetes pods on containerd, enriched over the CRI', () => {
   let ctd: TestContainerd;
@@ -115,13 +92,9 @@ describe.skipIf(!ok)('Kubernetes pods on containerd, enriched over the CRI', () 
     // The shared report names another image: it becomes the report of ours, known by its id (the config digest
     // Docker and containerd share) and its repo digest (what the CRI reports as the pods' image).
     const image = await ensureTestImage();
-    const report = JSON.parse(
-      REPORT.replaceAll(REPORT_IMAGE, await docker('image', 'inspect', '--format', '{{.Id}}', image)).replace(
-        /ghcr\.io\/aquasecurity\/trivy-test-images:debian-buster/g,
-        image,
-      ),
-    );
-    report.Metadata.RepoDigests = [ctd.busyboxDigest];
+    const report = trivyReportOf(image, await docker('image', 'inspect', '--format', '{{.Id}}', image), [
+      ctd.busyboxDigest,
+    ]);
     mkdirSync(join(dir, 'reports'));
     writeFileSync(join(dir, 'reports', 'busybox.json'), JSON.stringify(report, null, 2));
     outrider = await startTestOutrider(

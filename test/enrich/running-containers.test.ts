@@ -72,6 +72,20 @@ describe('RunningContainers', () => {
 
 const ok = await requireComponents('docker', 'root');
 
+/** A transform's context whose pipeline holds `registry`. */
+function contextOf(registry: RunningContainers): TransformContext {
+  return {
+    name: 'meta',
+    logger: createLogger('error'),
+    metrics: new Metrics(false),
+    stateDir: tempDir(),
+    hostname: 'host-a',
+    setHealthy: () => undefined,
+    runningContainers: registry,
+    emit: async () => undefined,
+  };
+}
+
 describe.skipIf(!ok)('the Docker feed on the real engine', () => {
   const registry = new RunningContainers();
   const transform = new DockerMetadataTransform(dockerMetadataSchema.parse({ inputs: ['x'] }));
@@ -81,17 +95,7 @@ describe.skipIf(!ok)('the Docker feed on the real engine', () => {
   beforeAll(async () => {
     const image = await ensureTestImage();
     imageId = await docker('image', 'inspect', '--format', '{{.Id}}', image);
-    const ctx: TransformContext = {
-      name: 'meta',
-      logger: createLogger('error'),
-      metrics: new Metrics(false),
-      stateDir: tempDir(),
-      hostname: 'host-a',
-      setHealthy: () => undefined,
-      runningContainers: registry,
-      emit: async () => undefined,
-    };
-    await transform.start(ctx);
+    await transform.start(contextOf(registry));
   });
 
   afterAll(async () => {
@@ -139,17 +143,7 @@ describe.skipIf(!ok)('the Docker feed started after containers came and went', (
       if (c.container.ref.id === restarted || c.container.ref.id === exited)
         changes.push(`${c.kind} ${c.container.ref.name}`);
     });
-    const ctx: TransformContext = {
-      name: 'meta',
-      logger: createLogger('error'),
-      metrics: new Metrics(false),
-      stateDir: tempDir(),
-      hostname: 'host-a',
-      setHealthy: () => undefined,
-      runningContainers: registry,
-      emit: async () => undefined,
-    };
-    await transform.start(ctx);
+    await transform.start(contextOf(registry));
     expect(registry.synced).toBe(true);
     // The replayed events (create, start, die, start of the first; create, start, die of the second) are read after
     // the listing: give them time to be (wrongly) acted on.
