@@ -2,9 +2,10 @@
 // `list` + `inspect` when connected and by `inspect` on each container create/start seen on the engine's /events
 // stream; metadata is taken while the container exists, so the last lines of a container that lived for one second
 // (read after it was removed) are still described. The first subscription asks for the engine's events of the minute
-// before Outrider started (REPLAY_MS), so a container created and removed just before is described from its events too.
-// Removed containers stay as tombstones for a while; the whole cache is bounded (least recently used entries go first). Outrider only reads from the Docker API: list, inspect,
-// events, ping (see docs/enrichment.md, "Least privilege").
+// before Outrider started (REPLAY_MS), so a container created and removed just before is described from its events
+// too. Removed containers stay as tombstones for a while; the whole cache is bounded (least recently used entries go
+// first). Outrider only reads from the Docker API: list, inspect, events, ping (see docs/enrichment.md, "Least
+// privilege").
 import type Docker from 'dockerode';
 import { backoffDelay, sleep } from '../core/backoff.ts';
 import type { ContainerRef } from '../core/envelope.ts';
@@ -73,7 +74,7 @@ export interface DockerMetadataHooks {
 const MAX_IMAGES = 512;
 /** How far back the first subscription to /events reaches: containers that came and went just before Outrider was up
  * (their log files still being read) are described from their events. */
-export const REPLAY_MS = 60_000;
+const REPLAY_MS = 60_000;
 /** Inspects run at most this many at a time; a burst of container starts queues behind them. */
 const INSPECT_CONCURRENCY = 4;
 
