@@ -33,6 +33,8 @@ export interface CriContainer {
   metadata: { name: string; attempt: number } | null;
   image: { image: string; user_specified_image: string } | null;
   image_ref: string;
+  /** CONTAINER_CREATED, CONTAINER_RUNNING, CONTAINER_EXITED or CONTAINER_UNKNOWN. */
+  state?: string;
   labels: Record<string, string>;
   annotations: Record<string, string>;
   /** Only in ContainerStatus answers. */

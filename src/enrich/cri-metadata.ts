@@ -7,7 +7,9 @@
 // container that lives for a few milliseconds, whose pod is removed at once, is therefore described while it
 // exists, long before its last line is read. A periodic listing catches what a watch missed, notices removals
 // (containers no longer listed become tombstones, kept for tombstone_ttl) and is the health check; an event of a
-// container not held yet asks for one more listing (bounded wait).
+// container not held yet asks for one more listing (bounded wait). Every listing also tells the pipeline's registry
+// of running containers which of them run (state CONTAINER_RUNNING), so scan findings join to pods: a container that
+// exited or was removed leaves it at the next listing.
 import { backoffDelay, sleep } from '../core/backoff.ts';
 import type { ContainerRef } from '../core/envelope.ts';
 import type { Logger } from '../observability/logger.ts';
@@ -20,6 +22,7 @@ import { containerRefFromCri, podContainerKey, runtimeFromName } from './cri-des
 import type { LabelFilter } from './label-filter.ts';
 import { ContainerMetadataStore, type HeldContainer } from './metadata-store.ts';
 import type { ContainerLookup } from './pid-attribution.ts';
+import type { ContainerFeed } from './running-containers.ts';
 
 export interface CriMetadataOptions {
   /** The runtime's CRI socket. */
@@ -44,6 +47,8 @@ export interface CriMetadataHooks {
   component: string;
   /** Called when the runtime becomes reachable (true) or not (false, with the reason). */
   onHealth(healthy: boolean, reason?: string): void;
+  /** Told which containers run at every listing, for joins on what runs. */
+  running?: ContainerFeed;
 }
 
 export interface CriContainerMetadata extends HeldContainer {
@@ -121,6 +126,7 @@ export class CriMetadataCache implements ContainerMetadataSource<CriContainerMet
     await this.loop;
     this.client?.close();
     this.next?.settle();
+    this.hooks.running?.close();
   }
 
   get available(): boolean {
@@ -277,27 +283,46 @@ export class CriMetadataCache implements ContainerMetadataSource<CriContainerMet
   }
 
   /** Every sandbox and container; describes the containers not held (ContainerStatus); those held but no longer
-   * listed were removed: they become tombstones. Also refreshes the log-directory watches. */
+   * listed were removed: they become tombstones. Tells the registry which run; refreshes the log-directory watches. */
   private async list(client: CriClient): Promise<void> {
     const discovered = this.discovery?.scan().catch(() => undefined);
+    const askedAt = Date.now();
     const [sandboxes, containers] = await Promise.all([client.listPodSandbox(), client.listContainers()]);
     const pods = new Map(sandboxes.map((s) => [s.id, s]));
     const listed = new Set(containers.map((c) => c.id));
     const now = Date.now();
     for (const e of this.entries.values()) if (!listed.has(e.id) && e.removedAt === undefined) e.removedAt = now;
     const fresh = containers.filter((c) => this.entries.peek(c.id) === undefined);
+    // A container described now is as its status says (it may have exited since the listing).
+    const states = new Map(containers.map((c) => [c.id, c.state]));
     for (let i = 0; i < fresh.length; i += STATUS_CONCURRENCY)
-      await Promise.all(fresh.slice(i, i + STATUS_CONCURRENCY).map((c) => this.describe(client, c, pods)));
+      await Promise.all(
+        fresh.slice(i, i + STATUS_CONCURRENCY).map(async (c) => states.set(c.id, await this.describe(client, c, pods))),
+      );
+    if (this.hooks.running) {
+      const running: ContainerRef[] = [];
+      for (const [id, state] of states) {
+        const ref = state === 'CONTAINER_RUNNING' ? this.entries.peek(id)?.ref : undefined;
+        if (ref) running.push(ref);
+      }
+      this.hooks.running.listed(running, askedAt, this.options.node);
+    }
     await discovered;
   }
 
-  private async describe(client: CriClient, listed: CriContainer, pods: Map<string, CriPodSandbox>): Promise<void> {
+  /** Holds the container; returns its state as the runtime last told it. */
+  private async describe(
+    client: CriClient,
+    listed: CriContainer,
+    pods: Map<string, CriPodSandbox>,
+  ): Promise<string | undefined> {
     // The status names the image as the pod spec or the runtime does (the listing often has only its id); a
-    // container removed in between is described from the listing.
-    const status = (await client.containerStatus(listed.id)) ?? listed;
+    // container removed in between is described from the listing, and runs no more.
+    const status = await client.containerStatus(listed.id);
     const sandboxId = listed.pod_sandbox_id ?? '';
     const sandbox = pods.get(sandboxId) ?? (sandboxId ? await client.podSandboxStatus(sandboxId) : undefined);
-    this.remember({ ...status, id: listed.id }, sandbox);
+    this.remember({ ...(status ?? listed), id: listed.id }, sandbox);
+    return status?.state;
   }
 
   /** Holds a container from the runtime's answers (the live path; benchmarks seed the cache with it too). */

@@ -31,6 +31,8 @@ export interface InspectedContainer {
 /** The parts of an image inspect document Outrider reads. */
 export interface InspectedImage {
   Id: string;
+  /** When the image was built (RFC 3339). */
+  Created?: string;
   RepoTags?: string[] | null;
   RepoDigests?: string[] | null;
 }
@@ -88,10 +90,25 @@ export function containerRefFromInspect(
 ): ContainerRef {
   const ref: ContainerRef = { id: info.Id, runtime: 'docker' };
   if (info.Name) ref.name = info.Name.replace(/^\//, '');
-  const configured = info.Config?.Image ? parseImageReference(info.Config.Image) : {};
-  const named = configured.name ? configured : image?.RepoTags?.[0] ? parseImageReference(image.RepoTags[0]) : {};
+  const img = containerImage(info.Config?.Image, info.Image ?? image?.Id, image);
+  if (img) ref.image = img;
+  const copied = filterLabels(info.Config?.Labels, labels);
+  if (Object.keys(copied).length > 0) ref.labels = copied;
+  const k8s = k8sFromLabels(info.Config?.Labels);
+  if (k8s) ref.k8s = k8s;
+  return ref;
+}
+
+/** A container's image: its id, the name and tag it was configured with (else the image's first repo tag), and the
+ * repo digest of that name (else the image's first). */
+export function containerImage(
+  configured: string | undefined,
+  imageId: string | undefined,
+  image: InspectedImage | undefined,
+): ContainerRef['image'] | undefined {
+  const parsed = configured ? parseImageReference(configured) : {};
+  const named = parsed.name ? parsed : image?.RepoTags?.[0] ? parseImageReference(image.RepoTags[0]) : {};
   const img: NonNullable<ContainerRef['image']> = {};
-  const imageId = info.Image ?? image?.Id;
   if (imageId) img.id = imageId;
   if (named.name) img.name = named.name;
   if (named.tag) img.tag = named.tag;
@@ -100,12 +117,7 @@ export function containerRefFromInspect(
     image?.RepoDigests?.find((d) => named.name && d.startsWith(`${named.name}@`))?.split('@')[1] ??
     image?.RepoDigests?.[0]?.split('@')[1];
   if (digest) img.digest = digest;
-  if (Object.keys(img).length > 0) ref.image = img;
-  const copied = filterLabels(info.Config?.Labels, labels);
-  if (Object.keys(copied).length > 0) ref.labels = copied;
-  const k8s = k8sFromLabels(info.Config?.Labels);
-  if (k8s) ref.k8s = k8s;
-  return ref;
+  return Object.keys(img).length > 0 ? img : undefined;
 }
 
 /** What an engine event's own attributes say about its container (name, image reference, labels): the fallback

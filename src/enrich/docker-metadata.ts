@@ -1,9 +1,11 @@
 // Container metadata by container id, for enriching every event without asking Docker per event. Filled by
 // `list` + `inspect` when connected and by `inspect` on each container create/start seen on the engine's /events
 // stream; metadata is taken while the container exists, so the last lines of a container that lived for one second
-// (read after it was removed) are still described. Removed containers stay as tombstones for a while; the whole
-// cache is bounded (least recently used entries go first). Outrider only reads from the Docker API: list, inspect,
-// events, ping (see docs/enrichment.md, "Least privilege").
+// (read after it was removed) are still described. The first subscription asks for the engine's events of the minute
+// before Outrider started (REPLAY_MS), so a container created and removed just before is described from its events
+// too. Removed containers stay as tombstones for a while; the whole cache is bounded (least recently used entries go
+// first). Outrider only reads from the Docker API: list, inspect, events, ping (see docs/enrichment.md, "Least
+// privilege").
 import type Docker from 'dockerode';
 import { backoffDelay, sleep } from '../core/backoff.ts';
 import type { ContainerRef } from '../core/envelope.ts';
@@ -15,6 +17,7 @@ import { containerObject } from '../ocsf/mappers/container.ts';
 import { actionVerb } from '../ocsf/mappers/docker-events.ts';
 import type { ContainerMetadataSource } from './container-enricher.ts';
 import {
+  containerImage,
   containerRefFromEventAttributes,
   containerRefFromInspect,
   type DockerSecurityFacts,
@@ -53,6 +56,9 @@ export interface ContainerMetadata extends HeldContainer {
   security?: DockerSecurityFacts;
   /** Main process pid on the host while running. */
   pid?: number;
+  /** For a container held from its engine events only: when the first was (epoch ms) and the image reference it
+   * names. */
+  fromEvents?: { at: number; image?: string };
 }
 
 export interface DockerMetadataHooks {
@@ -66,6 +72,9 @@ export interface DockerMetadataHooks {
 }
 
 const MAX_IMAGES = 512;
+/** How far back the first subscription to /events reaches: containers that came and went just before Outrider was up
+ * (their log files still being read) are described from their events. */
+const REPLAY_MS = 60_000;
 /** Inspects run at most this many at a time; a burst of container starts queues behind them. */
 const INSPECT_CONCURRENCY = 4;
 
@@ -85,6 +94,9 @@ export class DockerMetadataCache implements ContainerLookup, ContainerMetadataSo
   private connected = false;
   private healthReported: boolean | undefined;
   private lastEventNano: string | undefined;
+  /** Epoch ms the last full listing was asked: an engine event from before it is older news than the listing. */
+  private listedAt = 0;
+  private readonly startedAt = Date.now();
   private activeInspects = 0;
   private readonly inspectQueue: Array<() => void> = [];
 
@@ -194,16 +206,29 @@ export class DockerMetadataCache implements ContainerLookup, ContainerMetadataSo
     const held = this.entries.peek(id);
     if (!held) {
       const ref = containerRefFromEventAttributes(id, ev.Actor.Attributes, this.options.labels);
-      this.entries.set({ id, ref, ocsf: containerObject(ref), inspected: false, touched: Date.now() });
+      const image = ev.Actor.Attributes.image;
+      this.entries.set({
+        id,
+        ref,
+        ocsf: containerObject(ref),
+        inspected: false,
+        touched: Date.now(),
+        fromEvents: { at: Number(ev.timeNano) / 1e6, ...(image ? { image } : {}) },
+      });
     }
+    // An event from before the last listing (replayed on subscription) describes, but does not say what runs now:
+    // the listing does (a container that died then and was restarted runs, and must not be told stopped).
+    const current = Number(ev.timeNano) / 1e6 >= this.listedAt;
     if (verb === 'destroy') {
       const e = this.entries.peek(id)!;
-      e.removedAt = Date.now();
+      e.removedAt ??= Date.now();
       e.pid = undefined;
-      this.hooks.running?.stopped(id);
+      if (current) this.hooks.running?.stopped(id);
+      if (!e.inspected && !this.isUnknown(id)) this.inspect(id).catch(() => undefined);
       return;
     }
     if (verb === 'die') {
+      if (!current) return;
       const e = this.entries.peek(id);
       if (e) e.pid = undefined;
       this.hooks.running?.stopped(id);
@@ -232,7 +257,7 @@ export class DockerMetadataCache implements ContainerLookup, ContainerMetadataSo
         const status = (err as { statusCode?: number }).statusCode;
         if (status === 404) {
           this.entries.rememberUnknown(id);
-          return this.entries.peek(id);
+          return await this.describeGone(id);
         }
         this.reportHealth(false, `docker inspect failed: ${errorText(err)}`);
         return this.entries.peek(id);
@@ -240,6 +265,29 @@ export class DockerMetadataCache implements ContainerLookup, ContainerMetadataSo
     }).finally(() => this.inFlight.delete(id));
     this.inFlight.set(id, p);
     return p;
+  }
+
+  /** A container gone before it could be inspected, held from its engine events (name, image reference, labels): the
+   * image its events name, inspected now, completes the description — unless that image was built after the
+   * container's first event (the tag moved since: it is not the container's image). */
+  private async describeGone(id: string): Promise<ContainerMetadata | undefined> {
+    const held = this.entries.peek(id);
+    const reference = held?.fromEvents?.image;
+    if (!held || held.inspected || !reference) return held;
+    let image: InspectedImage;
+    try {
+      image = (await this.api.getImage(reference).inspect()) as InspectedImage;
+    } catch {
+      return held;
+    }
+    const now = this.entries.peek(id);
+    if (now !== held || !(Date.parse(image.Created ?? '') <= held.fromEvents!.at)) return now;
+    const ref: ContainerRef = { ...held.ref };
+    const img = containerImage(reference, image.Id, image);
+    if (img) ref.image = img;
+    const entry: ContainerMetadata = { ...held, ref, ocsf: containerObject(ref), inspected: true, touched: Date.now() };
+    this.entries.set(entry);
+    return entry;
   }
 
   private async image(imageId: string): Promise<InspectedImage | undefined> {
@@ -289,12 +337,17 @@ export class DockerMetadataCache implements ContainerLookup, ContainerMetadataSo
       this.streamAbort = streamAbort;
       try {
         await this.api.ping();
-        const since = this.lastEventNano ? nanoToSince(this.lastEventNano) : undefined;
-        const stream = (await this.streamClient.getEvents({
-          ...(since ? { since } : {}),
+        // Resumed after the last event seen (the API takes seconds.nanoseconds as text); the first time, from a
+        // minute before start.
+        const since: string | number = this.lastEventNano
+          ? nanoToSince(this.lastEventNano)
+          : Math.floor((this.startedAt - REPLAY_MS) / 1000);
+        const options: Record<string, unknown> = {
+          since,
           filters: JSON.stringify({ type: ['container'] }),
           abortSignal: streamAbort.signal,
-        } as Docker.GetEventsOptions)) as NodeJS.ReadableStream;
+        };
+        const stream = (await this.streamClient.getEvents(options as Docker.GetEventsOptions)) as NodeJS.ReadableStream;
         // Subscribed first, listed second: a container created in between is on the stream, not lost.
         await this.syncAll();
         this.connected = true;
@@ -355,6 +408,7 @@ export class DockerMetadataCache implements ContainerLookup, ContainerMetadataSo
    * were removed while we were not watching: they become tombstones. */
   private async syncAll(): Promise<void> {
     const listedAt = Date.now();
+    this.listedAt = listedAt;
     const listed = await this.api.listContainers({ all: true });
     const ids = new Set(listed.map((c) => c.Id));
     const now = Date.now();

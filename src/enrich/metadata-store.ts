@@ -10,7 +10,8 @@ export interface HeldContainer {
   ref: ContainerRef;
   /** The OCSF container object for `ref`, built once and shared by every event of the container. */
   ocsf: OcsfContainer | undefined;
-  /** True when described by the runtime itself (inspect, ContainerStatus), not only guessed from an event. */
+  /** True when described by the runtime itself (inspect, ContainerStatus) — or, for a Docker container removed
+   * before it could be inspected, by its engine events and its image's inspect — not only guessed from an event. */
   inspected: boolean;
   /** Epoch ms the container was seen removed (a tombstone), if it was. */
   removedAt?: number;

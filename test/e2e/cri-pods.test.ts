@@ -2,15 +2,27 @@
 // files are tailed, every line gets the container and pod metadata from the cri_metadata transform, and an auditd
 // record of a process exec'd into a pod is attributed to that pod. Each case is checked line by line: a pod with two
 // containers and labels/annotations, a container that lives for milliseconds and whose pod is removed at once, a
-// restarted container (attempt 1 writes 1.log), kubelet-style rotation under load, a 20,000-character line.
-import { closeSync, existsSync, openSync, readSync, renameSync, statSync } from 'node:fs';
+// restarted container (attempt 1 writes 1.log), kubelet-style rotation under load, a 20,000-character line. And scan
+// findings joined to pods: the shared Trivy report of debian-buster, rewritten to be the report of the pods' image
+// (its repo digest as containerd knows it), read by vulnerability_context, which learns from cri_metadata which pods
+// run it: their findings name the pod, namespace and node; removing the pod closes them.
+import { closeSync, existsSync, mkdirSync, openSync, readSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OcsfEvent } from '../../src/ocsf/event.ts';
 import { addAuditRule, auditRule, deleteAuditRule, liveAuditSource } from '../support/audit.ts';
 import { TestContainerd, type TestPod } from '../support/containerd.ts';
+import { docker, ensureTestImage } from '../support/docker.ts';
+import { containersOf, titleOf, trivyReportOf } from '../support/findings.ts';
 import { recordOutput, validateOcsf } from '../support/output.ts';
-import { expectLines, startTestOutrider, type TestOutrider, tempDir, waitFor } from '../support/outrider.ts';
+import {
+  expectLines,
+  readNdjson,
+  startTestOutrider,
+  type TestOutrider,
+  tempDir,
+  waitFor,
+} from '../support/outrider.ts';
 import { requireComponents } from '../support/requirements.ts';
 
 const ok = await requireComponents('root', 'docker', 'containerd');
@@ -35,7 +47,7 @@ interface Ev extends OcsfEvent {
   message?: string;
   device?: { container?: Container };
   process?: { cmd_line?: string; container?: Container };
-  unmapped?: { stream?: string; outrider_enrichment_missing?: string };
+  unmapped?: { fields?: Record<string, unknown>; outrider_enrichment_missing?: string };
 }
 
 const tag = (c: Container | undefined, name: string) => c?.tags?.find((t) => t.name === name)?.value;
@@ -44,6 +56,9 @@ describe.skipIf(!ok)('Kubernetes pods on containerd, enriched over the CRI', () 
   let ctd: TestContainerd;
   let outrider: TestOutrider;
   let out: string;
+  /** What vulnerability_context emits (a file of its own: the log lines' checks above see only log lines). */
+  let findingsOut: string;
+  const findings = () => readNdjson<OcsfEvent>(findingsOut);
   // The output grows to tens of MB: read it incrementally (whole lines only), not again from the start every poll.
   const seen: Ev[] = [];
   let readUpTo = 0;
@@ -73,6 +88,15 @@ describe.skipIf(!ok)('Kubernetes pods on containerd, enriched over the CRI', () 
     if (withAudit) await addAuditRule(RULE);
     const dir = tempDir();
     out = join(dir, 'out', 'events.ndjson');
+    findingsOut = join(dir, 'out', 'findings.ndjson');
+    // The shared report names another image: it becomes the report of ours, known by its id (the config digest
+    // Docker and containerd share) and its repo digest (what the CRI reports as the pods' image).
+    const image = await ensureTestImage();
+    const report = trivyReportOf(image, await docker('image', 'inspect', '--format', '{{.Id}}', image), [
+      ctd.busyboxDigest,
+    ]);
+    mkdirSync(join(dir, 'reports'));
+    writeFileSync(join(dir, 'reports', 'busybox.json'), JSON.stringify(report, null, 2));
     outrider = await startTestOutrider(
       {
         sources: {
@@ -84,6 +108,7 @@ describe.skipIf(!ok)('Kubernetes pods on containerd, enriched over the CRI', () 
             rotate_wait: '3s',
           },
           ...(withAudit ? { audit: liveAuditSource } : {}),
+          reports: { type: 'file', format: 'trivy', include: [join(dir, 'reports', '*.json')], glob_interval: '200ms' },
         },
         transforms: {
           meta: {
@@ -95,8 +120,12 @@ describe.skipIf(!ok)('Kubernetes pods on containerd, enriched over the CRI', () 
             pod_labels: { keys: ['app'], prefixes: ['example.com/'] },
             pod_annotations: { keys: ['owner'], prefixes: [] },
           },
+          vulns: { type: 'vulnerability_context', inputs: ['reports'], update_delay: '200ms', alert_severity: 'High' },
         },
-        sinks: { out: { type: 'file', inputs: ['meta'], path: out, batch: { timeout: '20ms' } } },
+        sinks: {
+          out: { type: 'file', inputs: ['meta'], path: out, batch: { timeout: '20ms' } },
+          findings: { type: 'file', inputs: ['vulns'], path: findingsOut, batch: { timeout: '20ms' } },
+        },
       },
       join(dir, 'data'),
       'info',
@@ -109,6 +138,8 @@ describe.skipIf(!ok)('Kubernetes pods on containerd, enriched over the CRI', () 
     await ctd?.stop();
     const v = validateOcsf(recordOutput('e2e/cri-pods', events()));
     if (v) expect(v.failed, v.output).toBe(0);
+    const f = validateOcsf(recordOutput('e2e/cri-pods-findings', findings()));
+    if (f) expect(f.failed, f.output).toBe(0);
   }, 120_000);
 
   /** Every event carries the full description of its container (checked on the first; the rest carry the same). */
@@ -147,6 +178,61 @@ describe.skipIf(!ok)('Kubernetes pods on containerd, enriched over the CRI', () 
     expect(tag(c, 'k8s.node.name')).toBe(NODE);
   }
 
+  it('joins the findings of the pods’ image to a running pod (pod, namespace, node); removing the pod closes them', async () => {
+    const created = () => findings().filter((e) => e.class_uid === 2002 && e.activity_id === 1);
+    expect(await waitFor(() => created().length === 2, 20_000)).toBe(true);
+    const pod = await ctd.runPod('web-1', 'shop');
+    const id = await ctd.startContainer(pod, { name: 'app', command: ['sleep', '300'] });
+    const naming = () => findings().filter((e) => containersOf(e).some((c) => c.uid === id));
+    expect(await waitFor(() => naming().filter((e) => e.class_uid === 2002).length >= 2, 20_000)).toBe(true);
+    const updates = naming().filter((e) => e.class_uid === 2002);
+    expect(updates.map((e) => [titleOf(e).split(' ')[0], e.activity_id]).sort()).toEqual([
+      ['CVE-2019-18224', 2],
+      ['CVE-2019-18276', 2],
+    ]);
+    for (const e of updates)
+      expect(containersOf(e).find((c) => c.uid === id)).toEqual({
+        type: 'container',
+        uid: id,
+        name: 'app',
+        role_id: 3,
+        hostname: NODE,
+        namespace: 'shop',
+        tags: [
+          { name: 'container.runtime', value: 'containerd' },
+          { name: 'k8s.namespace.name', value: 'shop' },
+          { name: 'k8s.pod.name', value: 'web-1' },
+          { name: 'k8s.pod.uid', value: pod.uid },
+          { name: 'k8s.container.name', value: 'app' },
+        ],
+      });
+    expect(await waitFor(() => naming().some((e) => e.class_uid === 2004), 10_000)).toBe(true);
+    const alert = naming().find((e) => e.class_uid === 2004)!;
+    expect(alert).toMatchObject({
+      is_alert: true,
+      device: { hostname: NODE, container: { uid: id, pod_uuid: pod.uid } },
+    });
+    expect(alert.message).toMatch(/^pod shop\/web-1 started from .*: 1 critical \(CVE-2019-18224\)$/);
+
+    // Removed: the next listing no longer has it, and nothing else runs the image: both findings close.
+    const before = findings().length;
+    await ctd.removePod(pod);
+    const closed = () =>
+      findings()
+        .slice(before)
+        .filter((e) => e.class_uid === 2002 && e.activity_id === 3);
+    expect(await waitFor(() => closed().length >= 2, 20_000)).toBe(true);
+    expect(
+      closed()
+        .map((e) => titleOf(e).split(' ')[0])
+        .sort(),
+    ).toEqual(['CVE-2019-18224', 'CVE-2019-18276']);
+    for (const e of closed()) {
+      expect(e.status_detail).toBe('no running container uses the image any more');
+      expect(containersOf(e)).toEqual([]);
+    }
+  });
+
   it('describes every line of a pod with two containers, with its allow-listed labels and annotations', async () => {
     const pod = await ctd.runPod(
       'shop-7d9f',
@@ -167,14 +253,15 @@ describe.skipIf(!ok)('Kubernetes pods on containerd, enriched over the CRI', () 
     expect(await waitFor(() => ofContainer(web).length >= 400 && ofContainer(sidecar).length >= 150)).toBe(true);
 
     const webEvents = ofContainer(web);
-    expect(webEvents.filter((e) => e.unmapped?.stream === 'stdout').map((e) => e.message)).toEqual(
+    expect(webEvents.filter((e) => e.metadata.log_name === 'stdout').map((e) => e.message)).toEqual(
       Array.from({ length: 200 }, (_, i) => `web out ${i + 1}`),
     );
-    expect(webEvents.filter((e) => e.unmapped?.stream === 'stderr').map((e) => e.message)).toEqual(
+    expect(webEvents.filter((e) => e.metadata.log_name === 'stderr').map((e) => e.message)).toEqual(
       Array.from({ length: 200 }, (_, i) => `web err ${i + 1}`),
     );
-    expect(ofContainer(sidecar).map((e) => e.message)).toEqual(
-      Array.from({ length: 150 }, (_, i) => `{"seq":${i + 1}}`),
+    // A JSON line without a message field: its fields, kept in unmapped.fields.
+    expect(ofContainer(sidecar).map((e) => e.unmapped?.fields)).toEqual(
+      Array.from({ length: 150 }, (_, i) => ({ seq: i + 1 })),
     );
     // Nothing of the pod's logs went without its container.
     expect(ofLog(pod, 'web')).toHaveLength(400);

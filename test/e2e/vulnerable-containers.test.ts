@@ -3,33 +3,19 @@
 // to what docker_metadata sees running on the real engine. A container started from the image gets its findings
 // (Update, with its id, name, node, and — from its io.kubernetes.* labels — pod and namespace) and a start alert;
 // stopping it closes them; the scanner's rerun replaces the image's findings.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OcsfEvent } from '../../src/ocsf/event.ts';
 import { docker, ensureTestImage } from '../support/docker.ts';
-import { CORPORA, recordOutput, validateOcsf } from '../support/output.ts';
+import { containersOf, resourcesOf, titleOf, trivyReportOf } from '../support/findings.ts';
+import { recordOutput, validateOcsf } from '../support/output.ts';
 import { readNdjson, startTestOutrider, type TestOutrider, tempDir, waitFor } from '../support/outrider.ts';
 import { requireComponents } from '../support/requirements.ts';
 
 const ok = await requireComponents('docker', 'root');
 
-const REPORT = readFileSync(join(CORPORA, 'scan-reports', 'trivy-debian-buster.json'), 'utf8');
-const REPORT_IMAGE = 'sha256:c2c03a296d2329a4f3ab72a7bf38b78a8a80108204d326b0139d6af700e152d1';
 const POD_UID = '3f2b9c1e-8d4a-4e6f-9b7c-1a2d3e4f5a6b';
-
-interface Resource {
-  type: string;
-  uid: string;
-  name?: string;
-  hostname?: string;
-  namespace?: string;
-  tags?: Array<{ name: string; value: string }>;
-}
-
-const resourcesOf = (e: OcsfEvent) => (e.resources as Resource[] | undefined) ?? [];
-const containersOf = (e: OcsfEvent) => resourcesOf(e).filter((r) => r.type === 'container');
-const titleOf = (e: OcsfEvent) => (e.finding_info as { title?: string } | undefined)?.title ?? '';
 
 describe.skipIf(!ok)('vulnerability findings joined to real containers', () => {
   const name = `outrider-vuln-${process.pid}`;
@@ -48,10 +34,7 @@ describe.skipIf(!ok)('vulnerability findings joined to real containers', () => {
     const image = await ensureTestImage();
     imageId = await docker('image', 'inspect', '--format', '{{.Id}}', image);
     // The shared report names another image: it becomes the report of ours.
-    report = REPORT.replaceAll(REPORT_IMAGE, imageId).replace(
-      /ghcr\.io\/aquasecurity\/trivy-test-images:debian-buster/g,
-      image,
-    );
+    report = JSON.stringify(trivyReportOf(image, imageId), null, 2);
     mkdirSync(reports, { recursive: true });
     writeFileSync(join(reports, 'busybox.json'), report);
     outrider = await startTestOutrider(

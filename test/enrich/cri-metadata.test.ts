@@ -14,6 +14,7 @@ import type { ContainerRef, Envelope } from '../../src/core/envelope.ts';
 import { CRI_PROTO, criRuntimeService } from '../../src/enrich/cri-client.ts';
 import { podContainerKey } from '../../src/enrich/cri-describe.ts';
 import { CriMetadataCache, type CriMetadataOptions } from '../../src/enrich/cri-metadata.ts';
+import { type ContainerFeed, RunningContainers } from '../../src/enrich/running-containers.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import { Metrics } from '../../src/observability/metrics.ts';
 import { mapContainerLine } from '../../src/ocsf/mappers/container-log.ts';
@@ -49,7 +50,12 @@ function harness(): Harness {
   return { ctx, metrics, health };
 }
 
-function cache(socket: string, h: Harness, options: Partial<CriMetadataOptions> = {}): CriMetadataCache {
+function cache(
+  socket: string,
+  h: Harness,
+  options: Partial<CriMetadataOptions> = {},
+  running?: ContainerFeed,
+): CriMetadataCache {
   return new CriMetadataCache(
     {
       socket,
@@ -67,6 +73,7 @@ function cache(socket: string, h: Harness, options: Partial<CriMetadataOptions> 
       metrics: h.metrics,
       component: 'meta',
       onHealth: (healthy, reason) => h.ctx.setHealthy(healthy, reason),
+      ...(running ? { running } : {}),
     },
   );
 }
@@ -326,6 +333,60 @@ describe.skipIf(!ok)('the CRI metadata cache on a real containerd', () => {
       await tombstones.stop();
       await small.stop();
     }
+  });
+
+  it('tells the registry of running containers which run, by image digest, with pod and node; exits and removals leave it', async () => {
+    const registry = new RunningContainers();
+    const changes: string[] = [];
+    registry.subscribe((c) => changes.push(`${c.kind} ${c.container.ref.name}`));
+    const c = cache(proxy.path, harness(), { resyncIntervalMs: 200, node: 'node-a' }, registry.feed('cri'));
+    const digest = ctd.busyboxDigest.split('@')[1]!;
+    const running = () =>
+      registry
+        .withImage([digest])
+        .map((r) => r.ref.name)
+        .sort();
+    await c.start();
+    try {
+      expect(registry.synced).toBe(true);
+      const pod = await ctd.runPod('vuln', 'team', { app: 'vuln' });
+      const long = await ctd.startContainer(pod, { name: 'long', command: ['sleep', '300'] });
+      const once = await short(pod, 'once');
+      expect(await ctd.waitExited(once)).toBe(true);
+      expect(await waitFor(() => running().join() === 'long', 5000)).toBe(true);
+      const held = registry.get(long)!;
+      expect(held.node).toBe('node-a');
+      expect(held.ref).toMatchObject({
+        id: long,
+        runtime: 'containerd',
+        image: { id: digest, digest },
+        k8s: { namespace: 'team', pod: 'vuln', podUid: pod.uid, container: 'long', node: 'node-a' },
+      });
+      // Stopped: it leaves at the next listing, though the runtime still lists it (exited).
+      await ctd.call('StopContainer', { container_id: long, timeout: 0 });
+      expect(await waitFor(() => running().length === 0, 5000)).toBe(true);
+      expect(await ctd.call('ContainerStatus', { container_id: long })).toMatchObject({
+        status: { state: 'CONTAINER_EXITED' },
+      });
+      // Removed with its pod: a container that ran until then leaves as well.
+      const again = await ctd.startContainer(pod, { name: 'long', attempt: 1, command: ['sleep', '300'] });
+      expect(await waitFor(() => registry.get(again) !== undefined, 5000)).toBe(true);
+      await ctd.removePod(pod);
+      expect(await waitFor(() => registry.get(again) === undefined, 5000)).toBe(true);
+      // The short-lived one left too, if a listing ever caught it running.
+      expect(changes.filter((x) => x.endsWith(' long'))).toEqual([
+        'started long',
+        'stopped long',
+        'started long',
+        'stopped long',
+      ]);
+      expect(changes.filter((x) => x.endsWith(' once'))).toEqual(
+        changes.some((x) => x === 'started once') ? ['started once', 'stopped once'] : [],
+      );
+    } finally {
+      await c.stop();
+    }
+    expect(registry.fed).toBe(false);
   });
 
   it('flags lines of a container the runtime no longer knows and of a log path outside the CRI layout', async () => {

@@ -1,7 +1,8 @@
 // The docker_metadata transform in the real pipeline (container_logs → docker_metadata → file sink) against the real
-// engine, reached through a recording Unix-socket proxy that proves Outrider only reads from the Docker API.
+// engine, reached through a recording Unix-socket proxy that proves Outrider only reads from the Docker API; and a
+// container that came and went before Outrider started, described from the engine events of the minute before.
 import { randomUUID } from 'node:crypto';
-import { readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -69,7 +70,8 @@ const READ_ONLY_PATHS = [
   /^\/events(\?.*)?$/,
   /^\/containers\/json(\?.*)?$/,
   /^\/containers\/[0-9a-f]{64}\/json(\?.*)?$/,
-  /^\/images\/[^/]+\/json(\?.*)?$/,
+  // An image by id, or by the reference a container was created with (names hold slashes).
+  /^\/images\/[^?]+\/json(\?.*)?$/,
 ];
 
 const ok = await requireComponents('docker', 'root');
@@ -222,7 +224,7 @@ describe('docker_metadata transform without an engine', () => {
   it('forwards every event, flagged, and reports itself degraded', async () => {
     const health: Array<[boolean, string | undefined]> = [];
     const metrics = new Metrics(false);
-    // As the pipeline does for every component it builds: its series carry kind and type.
+    // As the pipeline does: every series of the component carries its kind and type.
     metrics.registerComponent('meta', 'transform', 'docker_metadata');
     const ctx: ComponentContext = {
       name: 'meta',
@@ -278,5 +280,83 @@ describe('docker_metadata transform without an engine', () => {
     } finally {
       await transform.stop();
     }
+  });
+});
+
+describe.skipIf(!ok)('docker_metadata started after a container came and went', () => {
+  const dir = tempDir('outrider-replay-');
+  let outrider: TestOutrider | undefined;
+
+  afterAll(async () => {
+    await outrider?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('describes the lines of a `--rm` container removed before it started, from the events of the minute before', async () => {
+    const image = await ensureTestImage();
+    const tag = randomUUID().slice(0, 8);
+    const lines = Array.from({ length: 3 }, (_, i) => `gone-${tag}-${i}`);
+    const id = await docker(
+      'run',
+      '-d',
+      '--rm',
+      '--label',
+      'outrider.test.case=gone',
+      image,
+      'sh',
+      '-c',
+      `${lines.map((l) => `echo ${l}`).join('; ')}; sleep 2`,
+    );
+    // Its log file, copied before the engine removes the container with it: read later, as a log shipper behind on
+    // a busy node reads a file it opened before the container went.
+    const source = `/var/lib/docker/containers/${id}/${id}-json.log`;
+    const written = () => existsSync(source) && readFileSync(source, 'utf8').split('\n').length > lines.length;
+    expect(await waitFor(written, 15_000)).toBe(true);
+    const log = join(dir, 'containers', id, `${id}-json.log`);
+    mkdirSync(join(log, '..'), { recursive: true });
+    copyFileSync(source, log);
+    expect(
+      await waitFor(
+        () =>
+          docker('inspect', id).then(
+            () => false,
+            () => true,
+          ),
+        15_000,
+      ),
+    ).toBe(true);
+    expect(readFileSync(log, 'utf8').trim().split('\n')).toHaveLength(lines.length);
+
+    const out = join(dir, 'out.ndjson');
+    outrider = await startTestOutrider(
+      {
+        sources: { logs: { type: 'container_logs', include: [join(dir, 'containers', '*', '*-json.log')] } },
+        transforms: {
+          meta: { type: 'docker_metadata', inputs: ['logs'], labels: { prefixes: ['outrider.test.'] } },
+        },
+        sinks: { out: { type: 'file', path: out, inputs: ['meta'], batch: { timeout: '50ms' } } },
+      },
+      join(dir, 'data'),
+    );
+    expect(await waitFor(() => readNdjson<Json>(out).length >= lines.length, 20_000)).toBe(true);
+    const events = readNdjson<Json>(out);
+    expect(events.map((e) => e.message)).toEqual(lines);
+    const imageId = await docker('image', 'inspect', '-f', '{{.Id}}', image);
+    for (const e of events) {
+      expect(e.metadata.labels ?? []).not.toContain('enrichment_missing');
+      expect(e.device.container).toMatchObject({
+        uid: id,
+        name: expect.stringMatching(/^[a-z]+_[a-z]+$/),
+        runtime: 'docker',
+        image: {
+          uid: imageId,
+          name: 'outrider-test/busybox',
+          tags: [{ name: 'tag', value: TEST_IMAGE.split(':')[1]! }],
+        },
+        labels: ['outrider.test.case=gone'],
+      });
+    }
+    const result = validateOcsf(recordOutput('enrich/container-gone-before-start', events));
+    if (result) expect(result.failed, result.output).toBe(0);
   });
 });

@@ -1,6 +1,7 @@
 // The registry of running containers: feeds, full listings, stale answers, lookups by image digest; and the Docker
 // feed (docker_metadata's cache) on the real engine: a started container is registered under its image id, a stopped
-// or instantly exiting one is not left behind.
+// or instantly exiting one is not left behind, and the events of the minute before start the cache replays do not
+// undo its first listing (a container restarted then is not told stopped).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TransformContext } from '../../src/core/component.ts';
 import { type RunningChange, RunningContainers } from '../../src/enrich/running-containers.ts';
@@ -71,6 +72,20 @@ describe('RunningContainers', () => {
 
 const ok = await requireComponents('docker', 'root');
 
+/** A transform's context whose pipeline holds `registry`. */
+function contextOf(registry: RunningContainers): TransformContext {
+  return {
+    name: 'meta',
+    logger: createLogger('error'),
+    metrics: new Metrics(false),
+    stateDir: tempDir(),
+    hostname: 'host-a',
+    setHealthy: () => undefined,
+    runningContainers: registry,
+    emit: async () => undefined,
+  };
+}
+
 describe.skipIf(!ok)('the Docker feed on the real engine', () => {
   const registry = new RunningContainers();
   const transform = new DockerMetadataTransform(dockerMetadataSchema.parse({ inputs: ['x'] }));
@@ -80,17 +95,7 @@ describe.skipIf(!ok)('the Docker feed on the real engine', () => {
   beforeAll(async () => {
     const image = await ensureTestImage();
     imageId = await docker('image', 'inspect', '--format', '{{.Id}}', image);
-    const ctx: TransformContext = {
-      name: 'meta',
-      logger: createLogger('error'),
-      metrics: new Metrics(false),
-      stateDir: tempDir(),
-      hostname: 'host-a',
-      setHealthy: () => undefined,
-      runningContainers: registry,
-      emit: async () => undefined,
-    };
-    await transform.start(ctx);
+    await transform.start(contextOf(registry));
   });
 
   afterAll(async () => {
@@ -113,5 +118,38 @@ describe.skipIf(!ok)('the Docker feed on the real engine', () => {
     await docker('wait', id);
     await new Promise((r) => setTimeout(r, 1000));
     expect(registry.get(id)).toBeUndefined();
+  });
+});
+
+describe.skipIf(!ok)('the Docker feed started after containers came and went', () => {
+  const name = `outrider-replay-${process.pid}`;
+  const registry = new RunningContainers();
+  const transform = new DockerMetadataTransform(dockerMetadataSchema.parse({ inputs: ['x'] }));
+
+  afterAll(async () => {
+    await transform.stop();
+    await docker('rm', '-f', `${name}-restarted`, `${name}-exited`).catch(() => undefined);
+  });
+
+  it('replays the minute before start without telling a restarted container stopped, nor an exited one running', async () => {
+    const image = await ensureTestImage();
+    // Just before Outrider starts: one container restarted (die, start), one that ran and exited.
+    const restarted = await docker('run', '-d', '--name', `${name}-restarted`, image, 'sleep', '300');
+    await docker('restart', '-t', '0', restarted);
+    const exited = await docker('run', '-d', '--name', `${name}-exited`, image, 'true');
+    await docker('wait', exited);
+    const changes: string[] = [];
+    registry.subscribe((c) => {
+      if (c.container.ref.id === restarted || c.container.ref.id === exited)
+        changes.push(`${c.kind} ${c.container.ref.name}`);
+    });
+    await transform.start(contextOf(registry));
+    expect(registry.synced).toBe(true);
+    // The replayed events (create, start, die, start of the first; create, start, die of the second) are read after
+    // the listing: give them time to be (wrongly) acted on.
+    await new Promise((r) => setTimeout(r, 2000));
+    expect(changes).toEqual([`started ${name}-restarted`]);
+    expect(registry.get(restarted)).toBeDefined();
+    expect(registry.get(exited)).toBeUndefined();
   });
 });

@@ -1,7 +1,8 @@
 // Fills every event of a Kubernetes pod's container — lines of its CRI log file, auditd records of its processes —
 // with what the node's container runtime (containerd, CRI-O) knows over its CRI socket: container id and name, image
 // (name, tag, digest), pod namespace, name and UID, allow-listed pod labels and annotations, node name. Metadata is
-// taken when the container's log file appears and kept after the pod is removed; no runtime call per event.
+// taken when the container's log file appears and kept after the pod is removed; no runtime call per event. Also
+// tells the pipeline which pods' containers run (for vulnerability_context).
 import type { ComponentContext, TransformFactory } from '../../core/component.ts';
 import { ContainerMetadataTransform } from '../../enrich/container-enricher.ts';
 import { type CriContainerMetadata, CriMetadataCache } from '../../enrich/cri-metadata.ts';
@@ -24,6 +25,7 @@ export class CriMetadataTransform extends ContainerMetadataTransform<CriContaine
       metrics: ctx.metrics,
       component: ctx.name,
       onHealth,
+      ...(ctx.runningContainers ? { running: ctx.runningContainers.feed('cri') } : {}),
     });
   }
 }
