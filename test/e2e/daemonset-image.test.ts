@@ -129,6 +129,10 @@ describe.skipIf(!ok)('the image run as the DaemonSet runs it, on pods of a real 
       configDir,
     );
     probes = run.probes;
+    // A node never has no pod (kube-proxy, the DaemonSet's own): one already logging before Outrider starts.
+    // Without any, the pods source rightly says it reads nothing and is not ready (issue 14.4).
+    const resident = await ctd.runPod('resident', 'kube-system');
+    await ctd.startContainer(resident, { name: 'proxy', command: ['sh', '-c', 'echo resident up; sleep 3600'] });
     await addAuditRule(RULE);
     await docker('run', '-d', '--name', NAME, ...run.args);
     // Ready: the readiness probe's command says so (it asks /readyz: the CRI runtime answered).
