@@ -3,19 +3,11 @@
 // pipeline is under full load), CPU-seconds per million events and peak RSS of the Outrider process, plus plain Node
 // reading and JSON-parsing the same file as a yardstick.
 import { execFileSync, spawn } from 'node:child_process';
-import {
-  createReadStream,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { cpuByThreadName, procStats } from './harness.ts';
 import type { BenchResult, BenchSuite } from './types.ts';
 
 const REPO = join(import.meta.dirname, '..', '..');
@@ -23,19 +15,6 @@ const GENERATOR = join(REPO, '..', 'shared', 'bench', 'gen-docker-logs.mjs');
 const CLI = join(REPO, 'dist', 'src', 'cli', 'main.js');
 const LINES = Number(process.env.BENCH_LINES ?? 1_000_000);
 const CONTAINER_ID = 'be'.repeat(32);
-const CLOCK_TICKS = 100;
-
-/** User plus system CPU-seconds of a `/proc/…/stat` line (of a process or of one of its threads). */
-function cpuSecondsOf(stat: string): number {
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
-}
-
-function procStats(pid: number): { cpuSeconds: number; peakRssMb: number } {
-  const cpuSeconds = cpuSecondsOf(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  const hwm = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return { cpuSeconds, peakRssMb: Number(hwm?.[1] ?? 0) / 1024 };
-}
 
 /** What each of the process's threads is, by the name Node and V8 give it. */
 const THREAD_KINDS: Record<string, string> = {
@@ -44,29 +23,6 @@ const THREAD_KINDS: Record<string, string> = {
   'libuv-worker': 'libuv pool (file reads, writes, fsync)',
   V8Worker: 'V8 helpers (GC, compiler)',
 };
-
-/** CPU-seconds used so far by each kind of thread of the process (threads that ended are not counted). */
-function cpuByThreadKind(pid: number): Map<string, number> {
-  const byKind = new Map<string, number>();
-  let tasks: string[];
-  try {
-    tasks = readdirSync(`/proc/${pid}/task`);
-  } catch {
-    return byKind;
-  }
-  for (const tid of tasks) {
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-    } catch {
-      continue; // ended meanwhile
-    }
-    const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-    const kind = THREAD_KINDS[name] ?? 'other threads';
-    byKind.set(kind, (byKind.get(kind) ?? 0) + cpuSecondsOf(stat));
-  }
-  return byKind;
-}
 
 /** Share of the events between which the sustained rate is taken: past start-up and JIT warm-up, and before the
  * last batch, which waits for the sink's batch timeout (1 s) once the input has run dry. */
@@ -150,8 +106,9 @@ export default async function suite(): Promise<BenchSuite> {
           done = await emittedBySink(port);
           const ms = performance.now();
           if (!windowStart && done >= LINES * SUSTAINED_FROM)
-            windowStart = { ms, done, cpu: cpuByThreadKind(child.pid!) };
-          if (!windowEnd && done >= LINES * SUSTAINED_TO) windowEnd = { ms, done, cpu: cpuByThreadKind(child.pid!) };
+            windowStart = { ms, done, cpu: cpuByThreadName(child.pid!, THREAD_KINDS) };
+          if (!windowEnd && done >= LINES * SUSTAINED_TO)
+            windowEnd = { ms, done, cpu: cpuByThreadName(child.pid!, THREAD_KINDS) };
         }
         // The loop ends with every event emitted: both ends were reached.
         const from = windowStart!;
