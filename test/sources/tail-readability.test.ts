@@ -54,6 +54,40 @@ describe('a source that can read nothing', () => {
     expect(o.logs.filter((l) => l.includes('"msg":"reading files again"'))).toHaveLength(1);
   });
 
+  it('with when_no_file: ready, says so and counts it, but stays ready (a log the host may not have)', async () => {
+    const dir = tempDir();
+    const include = join(dir, 'logs', 'auth.log');
+    const out = join(dir, 'out.ndjson');
+    const o = await startTestOutrider(
+      {
+        sources: {
+          c: {
+            type: 'file',
+            format: 'syslog-auth',
+            include: [include],
+            glob_interval: '100ms',
+            when_no_file: 'ready',
+          },
+        },
+        sinks: { out: { type: 'file', inputs: ['c'], path: out, batch: { timeout: '20ms' } } },
+      },
+      join(dir, 'data'),
+    );
+    running.push(o);
+    expect(o.pipeline.readiness().ready).toBe(true);
+    expect(await o.metrics.registry.getSingleMetricAsString('outrider_files_matched')).toMatch(/\} 0$/m);
+    await new Promise((r) => setTimeout(r, 400));
+    const warnings = o.logs.filter((l) => l.includes('"msg":"this source can read no file"'));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain(`no file matches ${include}`);
+    expect(o.pipeline.readiness().ready).toBe(true);
+
+    mkdirSync(join(dir, 'logs'));
+    writeFileSync(include, 'Nov 23 00:00:00 host sshd[1]: Accepted publickey for alice from 10.0.0.1 port 22 ssh2\n');
+    expect(await waitFor(() => readNdjson(out).length === 1)).toBe(true);
+    expect(o.pipeline.readiness().ready).toBe(true);
+  });
+
   // Root reads everything: the permission case runs Outrider as a real unprivileged user (nobody) when the tests run
   // as root, and as the test's own user otherwise.
   it('is degraded while its directory, then its file, is unreadable; names what is missing; recovers', async () => {

@@ -43,6 +43,12 @@ export const tailKeys = {
     .describe(
       "within_include: read a path that is (or passes through) a symlink only when its resolved target lies inside one of the include patterns' base directories (the part before the first glob character); a link out of them (app.log -> /etc/shadow in a shared volume) is skipped, logged once and counted. For Kubernetes' /var/log/containers/*.log links, also include /var/log/pods/*/*/*.log (each file is read once). always: follow every link. FIFOs, sockets, devices and directories are never opened.",
     ),
+  when_no_file: z
+    .enum(['degraded', 'ready'])
+    .default('degraded')
+    .describe(
+      'What /readyz says while the include patterns match no file at all. degraded: a source that reads nothing is a deployment error (a wrong path, a volume not mounted). ready: for a log the host may not have (auth.log on a journald-only node); the warning is logged and outrider_files_matched is 0 either way. Paths that match but cannot be read (permissions, symlinks out of the include directories) are degraded whatever this says.',
+    ),
 };
 
 export interface TailConfig {
@@ -57,6 +63,7 @@ export interface TailConfig {
   checkpoint_interval: number;
   max_open_files: number;
   follow_symlinks: SymlinkPolicy;
+  when_no_file: 'degraded' | 'ready';
 }
 
 /** TailEngine options from the shared keys; the source adds how a file is decoded. */
@@ -72,6 +79,7 @@ export function tailOptions(c: TailConfig, createDecoding: TailOptions['createDe
     checkpointInterval: c.checkpoint_interval,
     maxOpenFiles: c.max_open_files,
     followSymlinks: c.follow_symlinks,
+    whenNoFile: c.when_no_file,
     createDecoding,
   };
 }

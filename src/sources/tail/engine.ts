@@ -30,6 +30,8 @@ export interface TailOptions {
   maxOpenFiles: number;
   /** Whether a path whose resolved target lies outside the include patterns' base directories is read. */
   followSymlinks: SymlinkPolicy;
+  /** Whether /readyz reports the source degraded while its globs match no file at all (unreadable paths always are). */
+  whenNoFile: 'degraded' | 'ready';
   /** The decoding of one file (on the main thread or in decode workers; the path tells CRI decoders the pod). */
   createDecoding(path: string): FileDecoding;
 }
@@ -411,28 +413,42 @@ export class TailEngine {
     this.blindSince ??= now;
     // Once degraded, a new reason is said at once.
     if (this.blindReason === undefined && !this.firstScan && now - this.blindSince < BLIND_GRACE_MS) return;
-    const reason = this.blindness(problems);
+    const { reason, nothingMatches } = this.blindness(problems);
     if (reason === this.blindReason) return;
     this.blindReason = reason;
-    this.ctx.setHealthy(false, reason);
-    this.ctx.logger.warn('this source can read no file', { reason, include: this.options.include });
+    // A file the node may not have (auth.log on a journald-only host): said and counted (files_matched 0), ready.
+    const tolerated = nothingMatches && this.options.whenNoFile === 'ready';
+    if (!tolerated) this.ctx.setHealthy(false, reason);
+    else this.ctx.setHealthy(true);
+    this.ctx.logger.warn('this source can read no file', {
+      reason,
+      include: this.options.include,
+      ...(tolerated ? { readiness: 'ready (when_no_file: ready)' } : {}),
+    });
   }
 
-  private blindness(problems: DirectoryProblem[]): string {
+  private blindness(problems: DirectoryProblem[]): { reason: string; nothingMatches: boolean } {
     const denied = [...this.skipped.entries()].filter(([, s]) => s.reason === 'permission_denied');
     const uid = process.getuid?.();
     const as = uid === undefined ? '' : `; Outrider runs as uid ${uid}`;
     const dir = problems.find((p) => p.code !== 'EMFILE' && p.code !== 'ENFILE');
     if (dir) {
       const needs = denied.find(([path]) => path === dir.path)?.[1].fields.needs;
-      return `cannot list ${dir.path}: ${dir.code}${needs ? ` (needs ${needs}${as})` : ''}`;
+      return {
+        reason: `cannot list ${dir.path}: ${dir.code}${needs ? ` (needs ${needs}${as})` : ''}`,
+        nothingMatches: false,
+      };
     }
     const [path, skipped] = denied[0] ?? [];
     if (path && skipped)
-      return `no matching file is readable: ${path}: permission denied (needs ${skipped.fields.needs}${as})`;
+      return {
+        reason: `no matching file is readable: ${path}: permission denied (needs ${skipped.fields.needs}${as})`,
+        nothingMatches: false,
+      };
     const [other, why] = this.skipped.entries().next().value ?? [];
-    if (other && why) return `every matching path is skipped, e.g. ${other} (${why.reason})`;
-    return `no file matches ${this.options.include.join(', ')}`;
+    if (other && why)
+      return { reason: `every matching path is skipped, e.g. ${other} (${why.reason})`, nothingMatches: false };
+    return { reason: `no file matches ${this.options.include.join(', ')}`, nothingMatches: true };
   }
 
   /** Opens a path for reading if it may be read; says once per path why not. */
