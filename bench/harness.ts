@@ -124,11 +124,12 @@ export interface Receiver {
 }
 
 /** The shared counting receiver (../shared/bench/sink.mjs) in its own process, on a free loopback port. */
-export async function startReceiver(dir: string, name: string, expect = 0): Promise<Receiver> {
+export async function startReceiver(dir: string, name: string, expect = 0, extra: string[] = []): Promise<Receiver> {
   const portFile = join(dir, `${name}.port`);
   const doneFile = join(dir, `${name}.done`);
   const args = [RECEIVER, '--port', '0', '--port-file', portFile, '--max-seconds', '1800'];
   if (expect > 0) args.push('--expect', String(expect), '--done-file', doneFile);
+  args.push(...extra);
   const child = track(spawn(process.execPath, args, { stdio: 'ignore' }));
   const deadline = Date.now() + 10_000;
   while (!existsSync(portFile) || readFileSync(portFile, 'utf8').trim() === '') {
