@@ -59,7 +59,9 @@ HEALTHCHECK --interval=30s --timeout=10s --start-period=30s --retries=3 \
   CMD ["node", "/opt/outrider/dist/src/cli/entry.js", "healthcheck"]
 # Memory settings (see docs/performance.md): with decoding in worker threads the main thread allocates little, so
 # a small young generation; one malloc arena, or buffers freed by one thread keep another thread's arena resident;
-# a fixed mmap threshold, so that freed event buffers go back to the system instead of fragmenting the heap.
+# a fixed mmap threshold, so that freed event buffers go back to the system instead of fragmenting the heap;
+# --optimize-for-size: V8 grows the three isolates' heaps less eagerly (http path, 1M lines: peak RSS 285-293 ->
+# 178-180 MB at the same CPU per event).
 ENV MALLOC_ARENA_MAX=1 MALLOC_MMAP_THRESHOLD_=131072
-ENTRYPOINT ["node", "--max-semi-space-size=4", "/opt/outrider/dist/src/cli/entry.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=4", "--optimize-for-size", "/opt/outrider/dist/src/cli/entry.js"]
 CMD ["run"]

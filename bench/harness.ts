@@ -85,7 +85,7 @@ export function track(child: ChildProcess): ChildProcess {
 /** Outrider's CLI with the settings every launcher (bin, npm start, dev.sh, Dockerfile) gives it. */
 export function spawnOutrider(config: string): ChildProcess {
   return track(
-    spawn(process.execPath, ['--max-semi-space-size=4', CLI, 'run', '--config', config], {
+    spawn(process.execPath, ['--max-semi-space-size=4', '--optimize-for-size', CLI, 'run', '--config', config], {
       env: { ...process.env, MALLOC_ARENA_MAX: '1', MALLOC_MMAP_THRESHOLD_: '131072' },
       stdio: ['ignore', 'ignore', 'inherit'],
     }),

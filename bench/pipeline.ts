@@ -91,10 +91,14 @@ export default async function suite(): Promise<BenchSuite> {
           ].join('\n'),
         );
         // The same settings as every launcher (bin, npm start, dev.sh, Dockerfile).
-        const child = spawn(process.execPath, ['--max-semi-space-size=4', CLI, 'run', '--config', config], {
-          env: { ...process.env, MALLOC_ARENA_MAX: '1', MALLOC_MMAP_THRESHOLD_: '131072' },
-          stdio: ['ignore', 'ignore', 'inherit'],
-        });
+        const child = spawn(
+          process.execPath,
+          ['--max-semi-space-size=4', '--optimize-for-size', CLI, 'run', '--config', config],
+          {
+            env: { ...process.env, MALLOC_ARENA_MAX: '1', MALLOC_MMAP_THRESHOLD_: '131072' },
+            stdio: ['ignore', 'ignore', 'inherit'],
+          },
+        );
         const started = performance.now();
         // The rate and where the CPU goes while the pipeline is under full load: per-thread CPU at the window's ends.
         let windowStart: WindowMark | undefined;

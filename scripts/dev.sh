@@ -72,7 +72,7 @@ case "${1:-}" in
   run)
     ensure_node
     ensure_deps
-    MALLOC_ARENA_MAX=1 MALLOC_MMAP_THRESHOLD_=131072 exec node --max-semi-space-size=4 dist/src/cli/entry.js run "${@:2}"
+    MALLOC_ARENA_MAX=1 MALLOC_MMAP_THRESHOLD_=131072 exec node --max-semi-space-size=4 --optimize-for-size dist/src/cli/entry.js run "${@:2}"
     ;;
   image)
     ensure_node

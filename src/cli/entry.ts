@@ -1,4 +1,4 @@
-#!/usr/bin/env -S MALLOC_ARENA_MAX=1 MALLOC_MMAP_THRESHOLD_=131072 node --max-semi-space-size=4
+#!/usr/bin/env -S MALLOC_ARENA_MAX=1 MALLOC_MMAP_THRESHOLD_=131072 node --max-semi-space-size=4 --optimize-for-size
 // The `outrider` command. The CLI's modules use APIs of recent Node versions (fs.glob, path.matchesGlob); an older
 // Node fails while linking them, before any code could explain. So this module checks the version first, importing
 // nothing that an old Node cannot load, and loads the CLI only then.
