@@ -168,8 +168,13 @@ describe('decode workers', () => {
   });
 });
 
-/** A pool decoding plain json-file lines, driven directly (no engine, no sinks); no workers: the main thread's. */
-function testPool(log: (line: string) => void, workers = 2): { ctx: SourceContext; pool: DecodePool } {
+/** A pool decoding plain json-file lines, driven directly (no engine, no sinks); no workers: the main thread's. With
+ * workers, every chunk goes to them unless `smallChunkBytes` lets small ones stay on the main thread. */
+function testPool(
+  log: (line: string) => void,
+  workers = 2,
+  smallChunkBytes = 0,
+): { ctx: SourceContext; pool: DecodePool } {
   const ctx = {
     name: 'containers',
     hostname: 'test',
@@ -186,7 +191,7 @@ function testPool(log: (line: string) => void, workers = 2): { ctx: SourceContex
     content: 'none',
     raw_data: 'when_lossy',
   } as const;
-  return { ctx, pool: new DecodePool(workers, settings, ctx) };
+  return { ctx, pool: new DecodePool(workers, settings, ctx, 128 * 1024, smallChunkBytes) };
 }
 
 describe('a decode worker that dies', () => {
@@ -295,4 +300,50 @@ describe('acknowledged batches', () => {
       }
     },
   );
+});
+
+describe('small chunks', () => {
+  it('are decoded on the main thread, big ones by workers started only then: every line once, in order', async () => {
+    const logs: string[] = [];
+    const { pool } = testPool((l) => logs.push(l), 2, 64 * 1024);
+    try {
+      let text = '';
+      for (let i = 0; i < 12_000; i++)
+        text += `${JSON.stringify({ log: `line ${i}\n`, stream: 'stdout', time: time(i) })}\n`;
+      const file = Buffer.from(text);
+      const decoding = pool.fileDecoding(`/x/${ID}/${ID}-json.log`);
+      const messages: string[] = [];
+      const take = (batches: DecodedBatch[]) => {
+        for (const b of batches)
+          for (const e of b.envelopes) messages.push(String((e as EncodedEnvelope).event.message));
+      };
+      const started = () => logs.some((l) => l.includes('decode workers started'));
+      let offset = 0;
+      // A quiet container: a few lines at a time.
+      while (offset < file.length / 4) {
+        const { consumed, batches } = await decoding.decode(file.subarray(offset, offset + 2048), offset);
+        offset += consumed;
+        take(batches);
+      }
+      take(await decoding.drain());
+      expect(started()).toBe(false);
+      // Then it is being caught up (big chunks, to the workers), with small chunks in between whose decoding on the
+      // main thread assumes a clean start while the workers' jobs are still out.
+      let big = true;
+      while (offset < file.length) {
+        const { consumed, batches } = await decoding.decode(
+          file.subarray(offset, offset + (big ? 100_000 : 1500)),
+          offset,
+        );
+        offset += consumed;
+        big = !big;
+        take(batches);
+      }
+      take(await decoding.drain());
+      expect(started()).toBe(true);
+      expect(messages).toEqual(Array.from({ length: 12_000 }, (_, i) => `line ${i}`));
+    } finally {
+      await pool.close();
+    }
+  });
 });

@@ -3,8 +3,9 @@
 // go to different workers: a chunk that starts where the previous one ended cleanly (at a line end, with no partial
 // record or multiline group held) decodes the same anywhere. Whether it did end cleanly is known only when that
 // chunk's result arrives; if it did not, the chunks sent on that assumption are decoded again after it, on the
-// worker that holds its state. Nothing is emitted from a chunk until every earlier chunk is settled. With no workers
-// the main thread runs the same jobs (decode-jobs.ts) as each chunk is read.
+// worker that holds its state. Nothing is emitted from a chunk until every earlier chunk is settled. The main thread
+// runs the same jobs (decode-jobs.ts) as each chunk is read when there are no workers, and for small chunks (a
+// quiet container's few lines) while it has time: workers start the first time a chunk needs them.
 import { availableParallelism } from 'node:os';
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -48,6 +49,13 @@ function usableCpus(): number {
   return Math.min(availableParallelism(), cgroupCpuLimit() ?? Number.POSITIVE_INFINITY);
 }
 
+/** The slot of the main thread's runner. */
+const LOCAL = -1;
+
+/** Share of the main thread's time spent decoding small chunks (over about a second) above which they go to the
+ * workers too: many busy files each read a little at a time must not make the main thread the bottleneck. */
+const MAX_LOCAL_DECODE_SHARE = 0.25;
+
 interface PooledWorker {
   worker: Worker;
   /** Jobs sent to this worker and not answered. */
@@ -66,9 +74,14 @@ const MAX_RESTARTS_AT_ONE_POSITION = 3;
  * than as event objects.
  */
 export class DecodePool {
+  /** Started all at once, the first time a chunk needs them. */
   private readonly workers: PooledWorker[] = [];
-  /** The main thread's runner, when there are no workers (decode_threads: 0). */
-  private readonly local: DecodeJobRunner | undefined;
+  /** The main thread's runner: every chunk with no workers (decode_threads: 0), else small ones. */
+  private readonly local: DecodeJobRunner;
+  /** Time the main thread spent decoding in the current window, and when that window started (ms). */
+  private localBusyMs = 0;
+  private localWindowStart = performance.now();
+  private localShare = 0;
   private readonly script: URL;
   private readonly execArgv: string[] | undefined;
   private readonly data: DecodeRunnerData;
@@ -77,11 +90,15 @@ export class DecodePool {
   private closing = false;
 
   constructor(
-    threads: number,
+    private readonly threads: number,
     private readonly settings: ContainerDecoderSettings,
     private readonly ctx: SourceContext,
     /** The size of most chunks (the source's read_chunk_bytes): their copies are pooled. */
     private readonly chunkBytes = 128 * 1024,
+    /** Chunks smaller than this are decoded on the main thread while it has time (see MAX_LOCAL_DECODE_SHARE): a
+     * quiet container's few lines cost less there than a round trip to a worker, and a node of quiet containers
+     * never starts the workers (~35 MB resident for two). Half a chunk: a file being caught up goes to the workers. */
+    private readonly smallChunkBytes = chunkBytes / 2,
   ) {
     // The worker is a sibling module: .js when built, .ts when the sources run directly (tests).
     const here = fileURLToPath(import.meta.url);
@@ -89,8 +106,12 @@ export class DecodePool {
     this.execArgv =
       extname(here) === '.ts' ? [...process.execArgv, '--experimental-transform-types', '--no-warnings'] : undefined;
     this.data = { settings, source: ctx.name, hostname: ctx.hostname, redaction: ctx.redaction ?? DEFAULT_REDACTION };
-    for (let i = 0; i < threads; i++) this.workers.push(this.spawn(i));
-    if (threads === 0) this.local = new DecodeJobRunner(this.data);
+    this.local = new DecodeJobRunner(this.data);
+  }
+
+  /** Whether consecutive chunks of a file may be decoded in different places. */
+  get hasWorkers(): boolean {
+    return this.threads > 0;
   }
 
   private spawn(slot: number): PooledWorker {
@@ -129,9 +150,6 @@ export class DecodePool {
     return pooled;
   }
 
-  get size(): number {
-    return this.local ? 1 : this.workers.length;
-  }
 
   fileDecoding(path: string): FileDecoding {
     const { format, multiline } = this.settings;
@@ -153,12 +171,30 @@ export class DecodePool {
     return IN_FLIGHT_PER_WORKER * Math.max(2, this.workers.length);
   }
 
-  /** The least busy worker (0: the main thread's runner when there are no workers). */
-  pick(): number {
+  /** Where a chunk of `bytes` is decoded: the main thread's runner (LOCAL) or the least busy worker. */
+  pick(bytes: number): number {
+    if (this.threads === 0) return LOCAL;
+    if (bytes < this.smallChunkBytes && this.localShareNow() < MAX_LOCAL_DECODE_SHARE) return LOCAL;
+    if (this.workers.length === 0) {
+      for (let i = 0; i < this.threads; i++) this.workers.push(this.spawn(i));
+      this.ctx.logger.debug('decode workers started', { threads: this.threads });
+    }
     let best = 0;
     for (let i = 1; i < this.workers.length; i++)
       if (this.workers[i]!.pending.size < this.workers[best]!.pending.size) best = i;
     return best;
+  }
+
+  /** The main thread's share of time spent decoding, over the last completed window of about a second. */
+  private localShareNow(): number {
+    const now = performance.now();
+    const elapsed = now - this.localWindowStart;
+    if (elapsed >= 1000) {
+      this.localShare = this.localBusyMs / elapsed;
+      this.localBusyMs = 0;
+      this.localWindowStart = now;
+    }
+    return this.localShare;
   }
 
   /** The worker now in a slot (a replacement after a failure: it holds no state of earlier jobs). */
@@ -167,8 +203,10 @@ export class DecodePool {
   }
 
   send(slot: number, request: DecodeJob): Promise<DecodeReply> {
-    if (this.local) {
+    if (slot === LOCAL) {
+      const started = performance.now();
       const { reply } = this.local.run(request);
+      this.localBusyMs += performance.now() - started;
       return reply.error ? Promise.reject(new Error(`decoding failed: ${reply.error}`)) : Promise.resolve(reply);
     }
     const pooled = this.workers[slot]!;
@@ -180,7 +218,7 @@ export class DecodePool {
   }
 
   closeFile(file: number): void {
-    this.local?.closeFile(file);
+    this.local.closeFile(file);
     for (const w of this.workers) w.worker.postMessage({ kind: 'close', file } satisfies DecodeRequest);
   }
 
@@ -263,7 +301,7 @@ export class DecodePool {
         envelopes[i] = new EncodedEnvelope(source, all, container, from, end, reply.facts, i, host);
         from = end;
       }
-      const owner = this.local ?? this.workerIn(slot);
+      const owner = slot === LOCAL ? this.local : this.workerIn(slot);
       batch.release = () => this.recycle(slot, owner, buffer);
     }
     return batch;
@@ -405,9 +443,9 @@ class RemoteFileDecoding implements FileDecoding {
     let after: number | undefined;
     let assumedClean = false;
     if (!prev) {
-      worker = this.pool.pick();
-    } else if (this.mayStartClean && prev.endsAtNewline && prev.settled?.clean !== false && this.pool.size > 1) {
-      worker = this.pool.pick();
+      worker = this.pool.pick(bytes.length);
+    } else if (this.mayStartClean && prev.endsAtNewline && prev.settled?.clean !== false && this.pool.hasWorkers) {
+      worker = this.pool.pick(bytes.length);
       if (worker === prev.worker) after = prev.id;
       else assumedClean = prev.settled === undefined;
     } else {

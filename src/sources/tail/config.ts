@@ -18,7 +18,9 @@ export const tailKeys = {
     .describe('Rescan of the include globs (directory watches make most discoveries immediate).'),
   poll_interval: duration
     .default(250)
-    .describe('How often an idle file is checked for new data when no change was notified.'),
+    .describe(
+      'How often a file is checked for new data when no change was notified (directory watches notify most writes at once). A file that stays quiet is checked less often, doubling up to 8 × this.',
+    ),
   rotate_wait: duration
     .default(5000)
     .describe('How long a rotated or deleted file stays open after its last data, for late writes.'),
