@@ -150,7 +150,6 @@ export class DecodePool {
     return pooled;
   }
 
-
   fileDecoding(path: string): FileDecoding {
     const { format, multiline } = this.settings;
     return new RemoteFileDecoding(
