@@ -89,6 +89,7 @@ printf '[Journal]\nForwardToSyslog=yes\nStorage=volatile\nRateLimitBurst=0\n' > 
 echo "$UB ALL=(ALL) ALL" > "/etc/sudoers.d/outrider-real-$ID"
 chmod 440 "/etc/sudoers.d/outrider-real-$ID"
 AUDIT_START=$(stat -c %s /var/log/audit/audit.log)
+AUDIT_INODE=$(stat -c %i /var/log/audit/audit.log)
 s=$(now)
 auditctl -a $R1 && auditctl -a $R2 && auditctl -a $R3 || exit 1
 mark audit-rules-added "$s" "$(now)"
@@ -258,5 +259,12 @@ auditctl -d $R1; auditctl -d $R2; auditctl -d $R3
 mark audit-rules-removed "$s" "$(now)"
 sleep 1
 kill "$(cat "$T/rsyslogd.pid")" 2>/dev/null
-tail -c +$((AUDIT_START + 1)) /var/log/audit/audit.log > "$OUT/audit.all.log"
+# auditd rotates audit.log at max_log_file (8 MB by default): when it did during the run, the run's records start in
+# the rotated file (found by the inode it had) and go on in the new one.
+ROTATED=$(find /var/log/audit -maxdepth 1 -name 'audit.log.*' -inum "$AUDIT_INODE" | head -1)
+if [ -n "$ROTATED" ]; then
+  { tail -c +$((AUDIT_START + 1)) "$ROTATED"; cat /var/log/audit/audit.log; } > "$OUT/audit.all.log"
+else
+  tail -c +$((AUDIT_START + 1)) /var/log/audit/audit.log > "$OUT/audit.all.log"
+fi
 echo "SESSION_START=$SESSION_START" >> "$OUT/session.env"
