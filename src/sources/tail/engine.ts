@@ -1,4 +1,4 @@
-import type { Stats } from 'node:fs';
+import { fstatSync, readSync, type Stats } from 'node:fs';
 import { type FileHandle, lstat, readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { OrderedCommitTracker } from '../../core/ack.ts';
@@ -886,12 +886,17 @@ export class TailEngine {
         const buf = this.readBuffers.pop() ?? Buffer.allocUnsafe(this.options.readChunkBytes);
         let bytesRead: number;
         try {
-          ({ bytesRead } = await fh.read(buf, 0, buf.length, file.offset));
+          // Synchronous, as Fluent Bit's reads are: a log file just written is in the page cache, and a read through
+          // the thread pool costs two thread hand-offs and a loop wake-up, most of the CPU when a node's many
+          // containers each write a little.
+          bytesRead = readSync(fh.fd, buf, 0, buf.length, file.offset);
           if (bytesRead > 0) await this.consume(file, fh, buf.subarray(0, bytesRead));
         } finally {
           if (this.readBuffers.length < MAX_POOLED_READ_BUFFERS) this.readBuffers.push(buf);
         }
-        if (bytesRead > 0) continue;
+        // A short read of a live file is its end for now (the size check below catches a write meanwhile); a file
+        // being rotated away is complete only once a read returns nothing (see stateAtRead).
+        if (bytesRead === buf.length || (bytesRead > 0 && stateAtRead !== 'live')) continue;
         // At the end of the data, what is still being decoded goes out before the file waits or is handed over.
         await this.emitBatches(file, await file.decoding.drain());
         if (stateAtRead === 'live' && file.state !== 'live') continue;
@@ -905,13 +910,14 @@ export class TailEngine {
             return;
           }
         } else {
-          const st = await fh.stat();
+          const st = fstatSync(fh.fd);
           file.size = st.size;
           file.mtimeMs = st.mtimeMs;
           if (st.size < file.offset) {
             await this.truncated(file, st);
             continue;
           }
+          if (st.size > file.offset) continue;
         }
         await this.emitBatches(file, await file.decoding.flush('expired', Date.now()));
         // A live file can be opened again by name: its descriptor may go to a file that needs one meanwhile.
