@@ -47,7 +47,7 @@ export const containerLogsSchema = z.strictObject({
     .union([z.literal('auto'), z.number().int().min(0).max(64)])
     .default('auto')
     .describe(
-      "Worker threads that parse, map, mask and encode lines beside the main thread (which reads, writes and acknowledges). auto: from the CPUs usable (cores, or the container's cgroup CPU quota): none on one, else one per CPU but one, at least 2 and at most 8 (each worker adds ~25 MB resident); 0 decodes on the main thread.",
+      "Worker threads that parse, map, mask and encode lines beside the main thread (which reads, writes and acknowledges). auto: from the CPUs usable (cores, or the container's cgroup CPU quota): none on one, else one per CPU but one, at least 2 and at most 8 (each worker adds ~25 MB resident); 0 decodes on the main thread. Workers start only once the load needs them (a read of half a chunk or more, or decoding taking over a quarter of a core on the main thread); until then small reads decode on the main thread.",
     ),
   content: z
     .enum(['auto', 'none', ...CONTENT_FORMATS])
