@@ -2,7 +2,8 @@
 // 10) get bursts of BENCH_NODE_BURST lines (default 20, the shared generator's mix, seed 42) every
 // BENCH_NODE_INTERVAL ms (default 150) — about 1,330 lines/s in all — for BENCH_NODE_SECONDS (default 60), from a
 // writer in its own process, shipped over HTTP (defaults: NDJSON, gzip) into the shared counting receiver. Before the
-// writing starts the agent idles for BENCH_NODE_IDLE seconds (default 10): its CPU then is the idle cost. Reported:
+// writing starts the agent idles for BENCH_NODE_IDLE seconds (default 10): its CPU then is the idle cost, start-up's
+// own work included; it is measured again for as long 5 s after the last line was delivered. Reported:
 // CPU per line (all threads, from the first write until the receiver has every line), steady RSS (median of the
 // samples of the second half of the writing) and peak RSS, and the same for Fluent Bit (../shared/peers) on the same
 // files, alternately, BENCH_ROUNDS times (default 2). BENCH_NODE_OUTRIDER=0 leaves Outrider out, BENCH_NODE_PEER=0 Fluent
@@ -38,6 +39,7 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 /** Lines of the generator the writers take their bursts from, in turn. */
 const SOURCE_LINES = 200_000;
 const START_SETTLE_MS = 5000;
+const AFTER_LOAD_SETTLE_MS = 5000;
 const THREAD_KINDS: Record<string, string> = {
   MainThread: 'main',
   WorkerThread: 'decode workers',
@@ -51,6 +53,9 @@ interface NodeRun {
   linesPerSecond: number;
   cpuUsPerLine: number;
   idleCoreShare: number;
+  /** Idle again once the load is over and delivered (after AFTER_LOAD_SETTLE_MS): a node whose containers went
+   * quiet, past start-up's own work. */
+  idleAfterLoadCoreShare: number;
   steadyRssMb: number;
   peakRssMb: number;
 }
@@ -219,11 +224,16 @@ async function runTool(tool: 'outrider' | 'fluent-bit', root: string, source: st
     if (tool === 'outrider')
       for (const [kind, used] of cpuByThreadName(pid, THREAD_KINDS))
         threads[kind] = Math.round(((used - (threadsFrom.get(kind) ?? 0)) / lines) * 1e7) / 10;
+    await sleep(AFTER_LOAD_SETTLE_MS);
+    const quietFrom = procStats(pid).cpuSeconds;
+    await sleep(IDLE_SECONDS * 1000);
+    const idleAfterLoadCoreShare = (procStats(pid).cpuSeconds - quietFrom) / IDLE_SECONDS;
     return {
       ...(tool === 'outrider' ? { threads } : {}),
       linesPerSecond: lines / SECONDS,
       cpuUsPerLine: ((cpuSeconds - cpuFrom) / lines) * 1e6,
       idleCoreShare,
+      idleAfterLoadCoreShare,
       steadyRssMb: median(rss),
       peakRssMb,
     };
@@ -264,7 +274,16 @@ export default async function suite(): Promise<BenchSuite> {
           out.push(
             { name: `${tool}: lines/s written (${label})`, value: Math.round(med('linesPerSecond')), unit: 'lines/s' },
             { name: `${tool}: CPU per line`, value: med('cpuUsPerLine'), unit: 'cpu-µs' },
-            { name: `${tool}: idle (no lines), share of a core`, value: med('idleCoreShare') * 100, unit: '%' },
+            {
+              name: `${tool}: idle (no lines, ${START_SETTLE_MS / 1000} s after start), share of a core`,
+              value: med('idleCoreShare') * 100,
+              unit: '%',
+            },
+            {
+              name: `${tool}: idle after the load (${AFTER_LOAD_SETTLE_MS / 1000} s after the last line delivered), share of a core`,
+              value: med('idleAfterLoadCoreShare') * 100,
+              unit: '%',
+            },
             { name: `${tool}: steady RSS`, value: med('steadyRssMb'), unit: 'MB' },
             { name: `${tool}: peak RSS`, value: med('peakRssMb'), unit: 'MB' },
           );
