@@ -168,6 +168,22 @@ describe('decode workers', () => {
   });
 });
 
+/** A json-file log of `n` records, "line 0" to "line n-1". */
+function numberedLines(n: number): Buffer {
+  let text = '';
+  for (let i = 0; i < n; i++) text += `${JSON.stringify({ log: `line ${i}\n`, stream: 'stdout', time: time(i) })}\n`;
+  return Buffer.from(text);
+}
+
+/** The messages of decoded batches, in the order taken. */
+function messageCollector(): { messages: string[]; take: (batches: DecodedBatch[]) => void } {
+  const messages: string[] = [];
+  const take = (batches: DecodedBatch[]) => {
+    for (const b of batches) for (const e of b.envelopes) messages.push(String((e as EncodedEnvelope).event.message));
+  };
+  return { messages, take };
+}
+
 /** A pool decoding plain json-file lines, driven directly (no engine, no sinks); no workers: the main thread's. With
  * workers, every chunk goes to them unless `smallChunkBytes` lets small ones stay on the main thread. */
 function testPool(
@@ -199,16 +215,9 @@ describe('a decode worker that dies', () => {
     const logs: string[] = [];
     const { ctx, pool } = testPool((l) => logs.push(l));
     try {
-      let text = '';
-      for (let i = 0; i < 6000; i++)
-        text += `${JSON.stringify({ log: `line ${i}\n`, stream: 'stdout', time: time(i) })}\n`;
-      const file = Buffer.from(text);
+      const file = numberedLines(6000);
       const decoding = pool.fileDecoding(`/x/${ID}/${ID}-json.log`);
-      const messages: string[] = [];
-      const take = (batches: DecodedBatch[]) => {
-        for (const b of batches)
-          for (const e of b.envelopes) messages.push(String((e as EncodedEnvelope).event.message));
-      };
+      const { messages, take } = messageCollector();
       let offset = 0;
       let killed = false;
       let restarts = 0;
@@ -307,16 +316,9 @@ describe('small chunks', () => {
     const logs: string[] = [];
     const { pool } = testPool((l) => logs.push(l), 2, 64 * 1024);
     try {
-      let text = '';
-      for (let i = 0; i < 12_000; i++)
-        text += `${JSON.stringify({ log: `line ${i}\n`, stream: 'stdout', time: time(i) })}\n`;
-      const file = Buffer.from(text);
+      const file = numberedLines(12_000);
       const decoding = pool.fileDecoding(`/x/${ID}/${ID}-json.log`);
-      const messages: string[] = [];
-      const take = (batches: DecodedBatch[]) => {
-        for (const b of batches)
-          for (const e of b.envelopes) messages.push(String((e as EncodedEnvelope).event.message));
-      };
+      const { messages, take } = messageCollector();
       const started = () => logs.some((l) => l.includes('decode workers started'));
       let offset = 0;
       // A quiet container: a few lines at a time.
