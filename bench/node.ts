@@ -3,7 +3,7 @@
 // BENCH_NODE_INTERVAL ms (default 150) — about 1,330 lines/s in all — for BENCH_NODE_SECONDS (default 60), from a
 // writer in its own process, shipped over HTTP (defaults: NDJSON, gzip) into the shared counting receiver. Before the
 // writing starts the agent idles for BENCH_NODE_IDLE seconds (default 10): its CPU then is the idle cost, start-up's
-// own work included; it is measured again for as long 5 s after the last line was delivered. Reported:
+// own work included; it is measured again, for as long, from 5 s after the last line was delivered. Reported:
 // CPU per line (all threads, from the first write until the receiver has every line), steady RSS (median of the
 // samples of the second half of the writing) and peak RSS, and the same for Fluent Bit (../shared/peers) on the same
 // files, alternately, BENCH_ROUNDS times (default 2). BENCH_NODE_OUTRIDER=0 leaves Outrider out, BENCH_NODE_PEER=0 Fluent

@@ -109,8 +109,9 @@ export class DecodePool {
     this.local = new DecodeJobRunner(this.data);
   }
 
-  /** Whether consecutive chunks of a file may be decoded in different places. */
-  get hasWorkers(): boolean {
+  /** Whether decode workers are configured (started yet or not): consecutive chunks of a file may then be decoded
+   * in different places. */
+  get workersConfigured(): boolean {
     return this.threads > 0;
   }
 
@@ -443,7 +444,12 @@ class RemoteFileDecoding implements FileDecoding {
     let assumedClean = false;
     if (!prev) {
       worker = this.pool.pick(bytes.length);
-    } else if (this.mayStartClean && prev.endsAtNewline && prev.settled?.clean !== false && this.pool.hasWorkers) {
+    } else if (
+      this.mayStartClean &&
+      prev.endsAtNewline &&
+      prev.settled?.clean !== false &&
+      this.pool.workersConfigured
+    ) {
       worker = this.pool.pick(bytes.length);
       if (worker === prev.worker) after = prev.id;
       else assumedClean = prev.settled === undefined;

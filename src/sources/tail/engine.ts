@@ -45,8 +45,7 @@ const CLOSED_FILE_RECHECK_MS = 30_000;
 
 /** A live file that stays quiet is checked less and less often, down to every this many poll_intervals (2 s with
  * the default): directory watches wake it at once when it is written, polling only backs them up (a file reached
- * through a symlink or on a network filesystem gets no events). Ten quiet files polled every 250 ms cost an idle
- * agent ~2 % of a core. */
+ * through a symlink or on a network filesystem gets no events). */
 const MAX_IDLE_POLL_FACTOR = 8;
 
 /** How long a running source may find nothing it can read before it says so (at start: at once). A redeploy that
