@@ -238,8 +238,19 @@ export class TestContainerd {
     return false;
   }
 
+  /** StopPodSandbox and RemovePodSandbox as kubelet does them: a stop that fails UNKNOWN is tried again. containerd
+   * answers "failed to kill container …: ttrpc: closed" when a container's shim exits while the kill is sent
+   * (short-lived containers); kubelet retries on its next sync, and so does this, a bounded number of times. */
   async removePod(pod: TestPod): Promise<void> {
-    await this.call('StopPodSandbox', { pod_sandbox_id: pod.id });
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.call('StopPodSandbox', { pod_sandbox_id: pod.id });
+        break;
+      } catch (err) {
+        if ((err as grpc.ServiceError).code !== grpc.status.UNKNOWN || attempt === 5) throw err;
+        await new Promise((r) => setTimeout(r, 200 * attempt));
+      }
+    }
     await this.call('RemovePodSandbox', { pod_sandbox_id: pod.id });
   }
 
