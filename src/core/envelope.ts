@@ -66,20 +66,38 @@ export const FACTS = 5 + UID_PARTS;
 
 const UID_HEX = /^[0-9a-f]{32}$/;
 
-/** Writes an event's facts into row `row` of `rows`. */
+/** Writes an event's facts into row `row` of `rows` (the uid checked once, not once per part). */
 export function writeFacts(event: OcsfEvent, rows: Float64Array, row: number): void {
   const at = row * FACTS;
-  for (let f = 0; f < FACTS; f++) rows[at + f] = factOf(event, f);
+  rows[at + Fact.time] = event.time as number;
+  rows[at + Fact.classUid] = event.class_uid as number;
+  rows[at + Fact.categoryUid] = event.category_uid as number;
+  rows[at + Fact.activityId] = event.activity_id as number;
+  rows[at + Fact.severityId] = event.severity_id as number;
+  const uid = hexUidOf(event);
+  for (let p = 0; p < UID_PARTS; p++) rows[at + Fact.uid + p] = uidPart(uid, p);
 }
 
 const FACT_KEYS = ['time', 'class_uid', 'category_uid', 'activity_id', 'severity_id'] as const;
 
 function factOf(event: OcsfEvent, fact: number): number {
-  if (fact < Fact.uid) return event[FACT_KEYS[fact]!] as number;
+  return fact < Fact.uid ? (event[FACT_KEYS[fact]!] as number) : uidPart(hexUidOf(event), fact - Fact.uid);
+}
+
+function hexUidOf(event: OcsfEvent): string | undefined {
   const uid = event.metadata?.uid;
-  if (typeof uid !== 'string' || !UID_HEX.test(uid)) return Number.NaN;
-  const part = (fact - Fact.uid) * 8;
-  return Number.parseInt(uid.slice(part, part + 8), 16);
+  return typeof uid === 'string' && UID_HEX.test(uid) ? uid : undefined;
+}
+
+/** Hex digits `part * 8` to `part * 8 + 8` of a checked uid as a number, without a substring and parseInt per part. */
+function uidPart(uid: string | undefined, part: number): number {
+  if (uid === undefined) return Number.NaN;
+  let n = 0;
+  for (let i = part * 8, end = i + 8; i < end; i++) {
+    const c = uid.charCodeAt(i);
+    n = n * 16 + (c <= 0x39 ? c - 0x30 : c - 0x57);
+  }
+  return n;
 }
 
 /** The event's metadata.uid, read from its facts while it is bytes (a 32-hex-digit uid), else from the event. */

@@ -6,6 +6,11 @@ import {
   encodeEvent,
   encodeNdjson,
   encodeNdjsonBuffers,
+  eventFact,
+  eventUidOf,
+  FACTS,
+  Fact,
+  writeFacts,
 } from '../../src/core/envelope.ts';
 import { classify } from '../../src/ocsf/catalog.ts';
 import { baseMetadata } from '../../src/ocsf/event.ts';
@@ -76,5 +81,37 @@ describe('encoded events written as NDJSON', () => {
     expect(encodedSize(b!)).toBe(Buffer.byteLength(json('bé')) + 1);
     expect(b!.line!.toString()).toBe(`${json('bé')}\n`);
     expect(b!.encoded).toBe(json('bé'));
+  });
+});
+
+describe('event facts', () => {
+  it('carry time, class, category, activity, severity and a 32-hex-digit metadata.uid exactly as the event holds them', () => {
+    const uids = ['0'.repeat(32), 'f'.repeat(32), '0123456789abcdef9876543210fedcba', 'not hex', undefined];
+    const events = uids.map((uid) => {
+      const e = envelope(undefined);
+      e.event.time = 1795392000001;
+      if (uid === undefined) delete e.event.metadata.uid;
+      else e.event.metadata.uid = uid;
+      return e;
+    });
+    const facts = new Float64Array(events.length * FACTS);
+    const bytes = Buffer.from('{}\n');
+    for (const [i, e] of events.entries()) writeFacts(e.event, facts, i);
+    events.forEach((e, i) => {
+      const encoded = new EncodedEnvelope('s', bytes, undefined, 0, bytes.length, facts, i, 'h');
+      for (const [fact, key] of [
+        [Fact.time, 'time'],
+        [Fact.classUid, 'class_uid'],
+        [Fact.categoryUid, 'category_uid'],
+        [Fact.activityId, 'activity_id'],
+        [Fact.severityId, 'severity_id'],
+      ] as const) {
+        expect(eventFact(encoded, fact)).toBe(e.event[key]);
+        expect(eventFact(e, fact)).toBe(e.event[key]);
+      }
+      const hex = /^[0-9a-f]{32}$/.test(uids[i] ?? '') ? uids[i] : undefined;
+      expect(eventUidOf(encoded)).toBe(hex);
+      expect(Number.isNaN(eventFact(e, Fact.uid))).toBe(hex === undefined);
+    });
   });
 });
